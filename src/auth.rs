@@ -1,0 +1,201 @@
+//! The credentials document: `auth.json` in the reference CLI's exact schema (key names, order,
+//! value shapes), and what it means. Unknown fields are kept so a read-modify-write loses nothing.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+
+/// The wire form of `auth.json` (and of the keyring secret). Field order is the file's key order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AuthDotJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_mode: Option<String>,
+    /// Always written, `null` when absent: the reference expects the key.
+    #[serde(rename = "OPENAI_API_KEY", default)]
+    pub openai_api_key: Option<Secret<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refresh: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TokenData {
+    #[serde(default)]
+    pub id_token: Secret<String>,
+    #[serde(default)]
+    pub access_token: Secret<String>,
+    #[serde(default)]
+    pub refresh_token: Secret<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_provenance: Option<OauthProvenance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_owner_id: Option<String>,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Which issuer and client minted the tokens: refresh and revoke go back there.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct OauthProvenance {
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// How the document says the user signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    ApiKey,
+    ChatGpt,
+    /// Tokens handed to the reference CLI by a host application (`chatgptAuthTokens`).
+    ChatGptExternalTokens,
+    /// The reference's agent identity mode: read, reported, never written by us.
+    AgentIdentity,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::ApiKey => "apikey",
+            AuthMode::ChatGpt => "chatgpt",
+            AuthMode::ChatGptExternalTokens => "chatgptAuthTokens",
+            AuthMode::AgentIdentity => "agentIdentity",
+        }
+    }
+}
+
+/// What a stored document is good for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Usability {
+    ApiKey {
+        masked: String,
+    },
+    ChatGpt,
+    AgentIdentity,
+    /// The document holds no credential we can use; the reason says what is missing.
+    Unusable {
+        reason: String,
+    },
+}
+
+impl AuthDotJson {
+    /// The document an API-key sign-in writes.
+    pub fn for_api_key(key: Secret<String>) -> AuthDotJson {
+        AuthDotJson {
+            auth_mode: Some(AuthMode::ApiKey.as_str().to_string()),
+            openai_api_key: Some(key),
+            ..AuthDotJson::default()
+        }
+    }
+
+    pub fn mode(&self) -> Result<AuthMode, String> {
+        match self.auth_mode.as_deref() {
+            Some("apikey") => Ok(AuthMode::ApiKey),
+            Some("chatgpt") => Ok(AuthMode::ChatGpt),
+            Some("chatgptAuthTokens") => Ok(AuthMode::ChatGptExternalTokens),
+            Some("agentIdentity") => Ok(AuthMode::AgentIdentity),
+            Some(other) => Err(format!("unknown `auth_mode` \"{other}\"")),
+            None if self.api_key().is_some() => Ok(AuthMode::ApiKey),
+            None => Ok(AuthMode::ChatGpt),
+        }
+    }
+
+    /// The stored API key, if it is a non-blank string.
+    pub fn api_key(&self) -> Option<&str> {
+        self.openai_api_key
+            .as_ref()
+            .map(|k| k.expose().as_str())
+            .filter(|k| !k.trim().is_empty())
+    }
+
+    pub fn usability(&self) -> Usability {
+        let mode = match self.mode() {
+            Ok(mode) => mode,
+            Err(reason) => return Usability::Unusable { reason },
+        };
+        match mode {
+            AuthMode::ApiKey => match self.api_key() {
+                Some(key) => Usability::ApiKey {
+                    masked: crate::secret::mask_api_key(key),
+                },
+                None => Usability::Unusable {
+                    reason: "`auth_mode` is \"apikey\" but `OPENAI_API_KEY` is empty or missing"
+                        .to_string(),
+                },
+            },
+            AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens => match &self.tokens {
+                Some(t) if !t.access_token.expose().is_empty() => Usability::ChatGpt,
+                Some(_) => Usability::Unusable {
+                    reason: "`tokens.access_token` is empty".to_string(),
+                },
+                None => Usability::Unusable {
+                    reason: "it has neither `OPENAI_API_KEY` nor ChatGPT `tokens`".to_string(),
+                },
+            },
+            AuthMode::AgentIdentity => Usability::AgentIdentity,
+        }
+    }
+
+    /// 2-space pretty JSON, the reference's on-disk form.
+    pub fn to_pretty_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("auth.json always serializes")
+    }
+
+    /// Compact JSON, the reference's keyring secret form.
+    pub fn to_compact_json(&self) -> String {
+        serde_json::to_string(self).expect("auth.json always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_document_is_byte_compatible() {
+        let doc = AuthDotJson::for_api_key(Secret::new("sk-test".to_string()));
+        assert_eq!(
+            doc.to_pretty_json(),
+            "{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"sk-test\"\n}"
+        );
+        assert_eq!(
+            doc.to_compact_json(),
+            r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test"}"#
+        );
+    }
+
+    #[test]
+    fn unknown_fields_survive_in_order() {
+        let text = r#"{"zeta":1,"OPENAI_API_KEY":null,"tokens":{"id_token":"i","access_token":"a","refresh_token":"r","account_id":null,"future":true},"last_refresh":"2026-01-01T00:00:00Z","alpha":[1]}"#;
+        let doc: AuthDotJson = serde_json::from_str(text).unwrap();
+        let back = doc.to_compact_json();
+        assert_eq!(
+            back,
+            r#"{"OPENAI_API_KEY":null,"tokens":{"id_token":"i","access_token":"a","refresh_token":"r","account_id":null,"future":true},"last_refresh":"2026-01-01T00:00:00Z","zeta":1,"alpha":[1]}"#
+        );
+    }
+
+    #[test]
+    fn empty_document_is_not_a_login() {
+        let doc: AuthDotJson = serde_json::from_str("{}").unwrap();
+        assert!(matches!(doc.usability(), Usability::Unusable { .. }));
+        let doc: AuthDotJson =
+            serde_json::from_str(r#"{"auth_mode":"apikey","OPENAI_API_KEY":""}"#).unwrap();
+        assert!(matches!(doc.usability(), Usability::Unusable { .. }));
+    }
+
+    #[test]
+    fn mode_defaults_follow_the_reference() {
+        let doc: AuthDotJson = serde_json::from_str(r#"{"OPENAI_API_KEY":"sk-x"}"#).unwrap();
+        assert_eq!(doc.mode(), Ok(AuthMode::ApiKey));
+        let doc: AuthDotJson = serde_json::from_str(r#"{"OPENAI_API_KEY":null}"#).unwrap();
+        assert_eq!(doc.mode(), Ok(AuthMode::ChatGpt));
+    }
+}

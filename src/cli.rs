@@ -1,0 +1,79 @@
+//! Command-line types only: commands, flags and their help text.
+
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "codex",
+    version,
+    about = "Sign in to Codex and manage the credentials it uses",
+    long_about = "Sign in to Codex and manage the credentials it uses.\n\n\
+        Credentials are kept in $CODEX_HOME (default ~/.codex) and are shared with the \
+        reference Codex CLI: you can switch between the two tools and stay signed in.",
+    after_help = "Examples:\n  \
+        printenv OPENAI_API_KEY | codex login --api-key -   sign in with an API key (CI)\n  \
+        codex login status                                  who am I signed in as?\n  \
+        codex logout                                        forget the stored credentials"
+)]
+pub struct Cli {
+    /// Override a config.toml setting for this run. VALUE uses TOML syntax; text that is not
+    /// valid TOML is taken as a string. Repeatable.
+    /// Example: -c cli_auth_credentials_store="file"
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "KEY=VALUE",
+        global = true,
+        action = clap::ArgAction::Append
+    )]
+    pub config_overrides: Vec<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in, or show how you are signed in (`codex login status`)
+    Login(LoginArgs),
+    /// Remove the stored credentials
+    Logout,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Example: codex completion bash > ~/.local/share/bash-completion/completions/codex"
+    )]
+    Completion {
+        /// The shell to generate completions for
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LoginArgs {
+    #[command(subcommand)]
+    pub action: Option<LoginCommand>,
+
+    /// Sign in with an OpenAI API key. Use `-` to read the key from standard input, which keeps
+    /// it out of your shell history and of `ps` (printenv OPENAI_API_KEY | codex login --api-key -)
+    #[arg(long, value_name = "KEY|-", conflicts_with = "with_api_key")]
+    pub api_key: Option<String>,
+
+    /// Read an OpenAI API key from standard input (same as `--api-key -`)
+    #[arg(long)]
+    pub with_api_key: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoginCommand {
+    /// Show how you are signed in (exit 0 when signed in, 1 when not)
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print one JSON object on stdout instead of text
+    #[arg(long)]
+    pub json: bool,
+}

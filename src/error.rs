@@ -1,0 +1,14 @@
+//! The program's error: one variant per module error. Every message is written for the user and
+//! is printed as it is; none carries a secret.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Login(#[from] crate::login::LoginError),
+}

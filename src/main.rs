@@ -1,0 +1,25 @@
+//! The `codex` binary: parse arguments, set up logging (only when RUST_LOG asks for it, so a
+//! plain run starts instantly), run, and turn an error into a message and exit code 1.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = codex_auth::cli::Cli::parse();
+    if let Some(filter) = std::env::var_os("RUST_LOG").filter(|v| !v.is_empty()) {
+        let filter = tracing_subscriber::EnvFilter::new(filter.to_string_lossy());
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .init();
+    }
+    match codex_auth::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}

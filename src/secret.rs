@@ -1,0 +1,94 @@
+//! A box for secrets (API keys, tokens, codes, verifiers). Its `Debug` and `Display` print `****`,
+//! so a secret can only reach a log or an error text through an explicit `.expose()`.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    /// The one way out of the box: every call site is a place a secret leaves it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+impl<T> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+impl<T: Serialize> Serialize for Secret<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Secret)
+    }
+}
+
+impl From<String> for Secret<String> {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+/// Masks an API key the way the reference CLI does in `login status`: the first 8 and last 5
+/// characters around `***`; keys of 13 characters or fewer show only `***`.
+pub fn mask_api_key(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 13 {
+        return "***".to_string();
+    }
+    let head: String = chars[..8].iter().collect();
+    let tail: String = chars[chars.len() - 5..].iter().collect();
+    format!("{head}***{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_hide_the_value() {
+        let s = Secret::new("sk-canary".to_string());
+        assert_eq!(format!("{s:?}"), "****");
+        assert_eq!(format!("{s}"), "****");
+        assert_eq!(s.expose(), "sk-canary");
+    }
+
+    #[test]
+    fn serde_is_transparent() {
+        let s: Secret<String> = serde_json::from_str("\"abc\"").unwrap();
+        assert_eq!(s.expose(), "abc");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"abc\"");
+    }
+
+    #[test]
+    fn masking_matches_the_reference() {
+        assert_eq!(mask_api_key("sk-proj-0123456789"), "sk-proj-***56789");
+        assert_eq!(mask_api_key("sk-1234567890"), "***");
+        assert_eq!(mask_api_key("sk-12345678901"), "sk-12345***78901");
+        assert_eq!(mask_api_key(""), "***");
+    }
+}
