@@ -1,0 +1,406 @@
+//! Issue 2: API-key sign-in, `login status`, `logout`, config errors and the file store, checked
+//! on the built binary: every text, exit code, byte of auth.json and permission bit.
+
+mod common;
+
+use common::{Env, bare_cmd, mode_of, run_cmd, set_mode};
+
+const NOTE: &str = "note: a key given on the command line is visible in shell history and to `ps`; prefer `--api-key -` and pipe it in (printenv OPENAI_API_KEY | codex login --api-key -)\n";
+const SAVED: &str = "API key saved. Authentication is checked when you send a request.\n";
+const READING: &str = "Reading API key from stdin...\n";
+const KEY: &str = "sk-proj-canary-0123456789";
+
+fn api_key_json(key: &str) -> String {
+    format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
+}
+
+#[test]
+fn api_key_on_the_command_line_is_saved_with_a_note() {
+    let env = Env::new();
+    env.run(&["login", "--api-key", KEY])
+        .assert(0, "", &format!("{NOTE}{SAVED}"));
+    assert_eq!(env.read_auth(), api_key_json(KEY));
+    assert_eq!(mode_of(&env.auth_path()), 0o600);
+    assert_eq!(mode_of(&env.home), 0o700);
+}
+
+#[test]
+fn api_key_from_stdin_is_trimmed() {
+    for args in [&["login", "--api-key", "-"][..], &["login", "--with-api-key"][..]] {
+        let env = Env::new();
+        env.run_stdin(args, format!("  {KEY}\n\n").as_bytes())
+            .assert(0, "", &format!("{READING}{SAVED}"));
+        assert_eq!(env.read_auth(), api_key_json(KEY));
+    }
+}
+
+#[test]
+fn empty_or_bad_stdin_is_refused_and_nothing_is_written() {
+    let env = Env::new();
+    env.run_stdin(&["login", "--with-api-key"], b"")
+        .assert(1, "", &format!("{READING}No API key provided via stdin.\n"));
+    env.run_stdin(&["login", "--api-key", "-"], b" \n\t\n")
+        .assert(1, "", &format!("{READING}No API key provided via stdin.\n"));
+    env.run_stdin(&["login", "--api-key", "-"], b"sk-\xff\xfe")
+        .assert(1, "", &format!("{READING}the API key read from standard input is not valid UTF-8 text; check what is piped in\n"));
+    env.run_stdin(&["login", "--api-key", "-"], b"sk-one\nsk-two\n")
+        .assert(1, "", &format!("{READING}the API key contains whitespace or control characters inside it; pass exactly one key\n"));
+    env.run(&["login", "--api-key", ""]).assert(
+        1,
+        "",
+        &format!("{NOTE}the API key given with --api-key is empty; pass the key, or `-` to read it from standard input\n"),
+    );
+    assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn a_terminal_on_stdin_is_refused() {
+    // `script` gives the child a pseudo-terminal as stdin.
+    let env = Env::new();
+    let inner = format!(
+        "CODEX_HOME={} {} login --with-api-key",
+        env.home.display(),
+        common::BIN
+    );
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &inner, "/dev/null"]);
+    let run = run_cmd(script, None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("standard input is a terminal, but the API key is read from standard input. Pipe it in: printenv OPENAI_API_KEY | codex login --api-key -"),
+        "{run:?}"
+    );
+    assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn forced_chatgpt_login_refuses_api_keys() {
+    let env = Env::new();
+    env.write_config("forced_login_method = \"chatgpt\"\n");
+    env.run_stdin(&["login", "--with-api-key"], KEY.as_bytes())
+        .assert(1, "", "API key login is disabled. Use ChatGPT login instead.\n");
+    assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn loose_permissions_are_tightened_on_save() {
+    let env = Env::new();
+    set_mode(&env.home, 0o755);
+    env.write_auth(&api_key_json("sk-old-key-0000000000"));
+    set_mode(&env.auth_path(), 0o644);
+    env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes())
+        .assert(0, "", &format!("{READING}{SAVED}"));
+    assert_eq!(mode_of(&env.auth_path()), 0o600);
+    assert_eq!(mode_of(&env.home), 0o700);
+}
+
+#[test]
+fn default_codex_home_is_created_private() {
+    let env = Env::new();
+    let mut cmd = env.cmd(&["login", "--api-key", "-"]);
+    cmd.env_remove("CODEX_HOME");
+    run_cmd(cmd, Some(KEY.as_bytes())).assert(0, "", &format!("{READING}{SAVED}"));
+    let home = env.dir.path().join(".codex");
+    assert_eq!(mode_of(&home), 0o700);
+    assert_eq!(
+        std::fs::read_to_string(home.join("auth.json")).unwrap(),
+        api_key_json(KEY)
+    );
+}
+
+#[test]
+fn status_texts_and_exit_codes() {
+    let env = Env::new();
+    env.run(&["login", "status"]).assert(1, "", "Not logged in\n");
+
+    env.write_auth(&api_key_json("sk-proj-0123456789"));
+    env.run(&["login", "status"])
+        .assert(0, "", "API key configured - sk-proj-***56789\n");
+
+    env.write_auth(&api_key_json("sk-short1234"));
+    env.run(&["login", "status"]).assert(0, "", "API key configured - ***\n");
+
+    env.write_auth(r#"{"OPENAI_API_KEY":null,"tokens":{"id_token":"e30.e30.x","access_token":"at","refresh_token":"rt","account_id":null}}"#);
+    env.run(&["login", "status"]).assert(0, "", "Logged in using ChatGPT\n");
+}
+
+#[test]
+fn status_does_not_take_an_empty_document_for_a_login() {
+    let env = Env::new();
+    let path = env.auth_path().display().to_string();
+    env.write_auth("{}");
+    env.run(&["login", "status"]).assert(
+        1,
+        "",
+        &format!("Not logged in: `{path}` holds no usable credentials (it has neither `OPENAI_API_KEY` nor ChatGPT `tokens`). Run `codex login` to sign in.\n"),
+    );
+    env.write_auth(r#"{"auth_mode":"apikey","OPENAI_API_KEY":""}"#);
+    env.run(&["login", "status"]).assert(
+        1,
+        "",
+        &format!("Not logged in: `{path}` holds no usable credentials (`auth_mode` is \"apikey\" but `OPENAI_API_KEY` is empty or missing). Run `codex login` to sign in.\n"),
+    );
+}
+
+#[test]
+fn status_json() {
+    let env = Env::new();
+    let path = env.auth_path().display().to_string();
+    let run = env.run(&["login", "status", "--json"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout,
+        format!("{{\"logged_in\":false,\"mode\":null,\"api_key\":null,\"store\":\"file\",\"path\":{path:?}}}\n")
+    );
+    env.write_auth(&api_key_json("sk-proj-0123456789"));
+    env.run(&["login", "status", "--json"]).assert(
+        0,
+        &format!("{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"file\",\"path\":{path:?}}}\n"),
+        "",
+    );
+}
+
+#[test]
+fn malformed_auth_json_is_reported_with_position() {
+    let env = Env::new();
+    let path = env.auth_path().display().to_string();
+    env.write_auth("{\n  \"OPENAI_API_KEY\": \"sk-x\",,\n}");
+    env.run(&["login", "status"]).assert(
+        1,
+        "",
+        &format!("Not logged in: cannot parse `{path}` (line 2, column 28: key must be a string). Fix the file, or run `codex login` to replace it (the old file is kept as a .bak).\n"),
+    );
+}
+
+#[test]
+fn logout_over_malformed_auth_json_keeps_it_and_says_so() {
+    let env = Env::new();
+    let path = env.auth_path().display().to_string();
+    let broken = "{\"OPENAI_API_KEY\": \"sk-precious\"";
+    env.write_auth(broken);
+    env.run(&["logout"]).assert(
+        1,
+        "",
+        &format!("cannot parse `{path}` (line 1, column 32: EOF while parsing an object). It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {path}).\n"),
+    );
+    assert_eq!(env.read_auth(), broken);
+}
+
+#[test]
+fn login_over_malformed_auth_json_keeps_a_backup() {
+    let env = Env::new();
+    let path = env.auth_path().display().to_string();
+    let broken = "{\"OPENAI_API_KEY\": \"sk-precious\"";
+    env.write_auth(broken);
+    env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes()).assert(
+        0,
+        "",
+        &format!("{READING}warning: cannot parse `{path}` (line 1, column 32: EOF while parsing an object); it was kept as `{path}.bak` and replaced by the new credentials\n{SAVED}"),
+    );
+    assert_eq!(env.read_auth(), api_key_json(KEY));
+    let backup = env.home.join("auth.json.bak");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), broken);
+    assert_eq!(mode_of(&backup), 0o600);
+}
+
+#[test]
+fn logout_removes_credentials_then_says_not_logged_in() {
+    let env = Env::new();
+    env.write_auth(&api_key_json(KEY));
+    env.run(&["logout"]).assert(0, "", "Successfully logged out\n");
+    assert!(!env.auth_path().exists());
+    env.run(&["logout"]).assert(0, "", "Not logged in\n");
+    env.run(&["login", "status"]).assert(1, "", "Not logged in\n");
+}
+
+#[test]
+fn logout_with_missing_default_home_does_not_create_it() {
+    let env = Env::new();
+    let mut cmd = env.cmd(&["logout"]);
+    cmd.env_remove("CODEX_HOME");
+    run_cmd(cmd, None).assert(0, "", "Not logged in\n");
+    assert!(!env.dir.path().join(".codex").exists());
+}
+
+#[test]
+fn symlinked_auth_json_is_updated_and_removed_at_its_target() {
+    let env = Env::new();
+    let target = env.dir.path().join("elsewhere.json");
+    std::fs::write(&target, api_key_json("sk-old-key-0000000000")).unwrap();
+    std::os::unix::fs::symlink(&target, env.auth_path()).unwrap();
+
+    env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes())
+        .assert(0, "", &format!("{READING}{SAVED}"));
+    assert!(std::fs::symlink_metadata(env.auth_path()).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), api_key_json(KEY));
+    assert_eq!(mode_of(&target), 0o600);
+
+    env.run(&["logout"]).assert(0, "", "Successfully logged out\n");
+    assert!(!target.exists(), "the key must not survive in the link's target");
+    assert!(std::fs::symlink_metadata(env.auth_path()).is_err());
+}
+
+#[test]
+fn config_errors_name_file_line_and_column() {
+    let env = Env::new();
+    let path = env.home.join("config.toml").display().to_string();
+    env.write_config("model = \"o3\"\nsomething_else = [1, 2\n");
+    env.run(&["login", "status"]).assert(
+        1,
+        "",
+        &format!("Error loading configuration: {path}:2:23: unclosed array, expected `]`\n"),
+    );
+    env.write_config("unknown_key = 1\ncli_auth_credentials_store = 5\n[tables.are.fine]\nx = 1\n");
+    env.run(&["login", "status"]).assert(
+        1,
+        "",
+        &format!("Error loading configuration: {path}:2:30: invalid type: integer `5`, expected a string\n"),
+    );
+    env.write_config("cli_auth_credentials_store = \"vault\"\n");
+    env.run(&["login", "status"]).assert(
+        1,
+        "",
+        &format!("Error loading configuration: {path}:1:30: unknown value \"vault\"; expected one of \"file\", \"keyring\", \"auto\"\n"),
+    );
+}
+
+#[test]
+fn unknown_config_keys_are_fine_and_overrides_apply() {
+    let env = Env::new();
+    env.write_config("model = \"gpt-5.5\"\n[model_providers.azure]\nname = \"Azure\"\n");
+    env.run(&["login", "status"]).assert(1, "", "Not logged in\n");
+    env.run_stdin(
+        &["-c", "forced_login_method=\"chatgpt\"", "login", "--with-api-key"],
+        KEY.as_bytes(),
+    )
+    .assert(1, "", "API key login is disabled. Use ChatGPT login instead.\n");
+    env.run(&["login", "status", "-c", "forced_login_method=sometimes"]).assert(
+        1,
+        "",
+        "Error loading configuration: -c `forced_login_method=sometimes`: unknown value \"sometimes\"; expected one of \"chatgpt\", \"api\"\n",
+    );
+    env.run(&["-c", "novalue", "login", "status"]).assert(
+        1,
+        "",
+        "Error loading configuration: -c `novalue`: expected key=value, for example -c cli_auth_credentials_store=\"file\"\n",
+    );
+}
+
+#[test]
+fn bad_codex_home_is_named() {
+    let env = Env::new();
+    let missing = env.dir.path().join("nope");
+    let mut cmd = bare_cmd(&["login", "status"]);
+    cmd.env("CODEX_HOME", &missing);
+    run_cmd(cmd, None).assert(
+        1,
+        "",
+        &format!(
+            "CODEX_HOME points to `{0}`, which does not exist. Create it (mkdir -p {0}) or unset CODEX_HOME.\n",
+            missing.display()
+        ),
+    );
+    let file = env.dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let mut cmd = bare_cmd(&["logout"]);
+    cmd.env("CODEX_HOME", &file);
+    run_cmd(cmd, None).assert(
+        1,
+        "",
+        &format!(
+            "CODEX_HOME points to `{}`, which is not a directory. Point CODEX_HOME at a directory.\n",
+            file.display()
+        ),
+    );
+}
+
+#[test]
+fn unreadable_auth_json_is_an_error_naming_it() {
+    let env = Env::new();
+    std::fs::create_dir(env.auth_path()).unwrap();
+    let run = env.run(&["login", "status"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "cannot read `{}`: Is a directory (os error 21)\n",
+            env.auth_path().display()
+        )
+    );
+}
+
+/// Runs the binary as `nobody` so that file permissions apply (the tests run as root).
+#[test]
+fn unwritable_codex_home_is_an_error_naming_it() {
+    if unsafe_euid() != 0 {
+        return; // As a normal user the chmod below is enough, but the copy trick needs root.
+    }
+    let env = Env::new();
+    common::set_mode(env.dir.path(), 0o755);
+    let bin = env.dir.path().join("codex");
+    std::fs::copy(common::BIN, &bin).unwrap();
+    // Owned by root and 0755: `nobody` can neither write to it nor change its mode.
+    set_mode(&env.home, 0o755);
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["login", "--api-key", "-"])
+        .env_clear()
+        .env("CODEX_HOME", &env.home);
+    let run = run_cmd(cmd, Some(KEY.as_bytes()));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "{READING}cannot set permissions 0700 on `{}`: Operation not permitted (os error 1)\n",
+            env.home.display()
+        )
+    );
+}
+
+fn unsafe_euid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of a file we just created is our effective uid.
+    let f = tempfile::NamedTempFile::new().unwrap();
+    f.as_file().metadata().unwrap().uid()
+}
+
+#[test]
+fn trace_logs_never_contain_the_key() {
+    let env = Env::new();
+    let canary = "sk-CANARY-d8c1f0e2a9b74c55";
+    let runs = [
+        {
+            let mut c = env.cmd(&["login", "--api-key", "-"]);
+            c.env("RUST_LOG", "trace");
+            run_cmd(c, Some(canary.as_bytes()))
+        },
+        {
+            let mut c = env.cmd(&["login", "status", "--json"]);
+            c.env("RUST_LOG", "trace");
+            run_cmd(c, None)
+        },
+        {
+            let mut c = env.cmd(&["logout"]);
+            c.env("RUST_LOG", "trace");
+            run_cmd(c, None)
+        },
+    ];
+    let mut traced = false;
+    for run in &runs {
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(!run.stdout.contains(canary) && !run.stderr.contains(canary), "{run:?}");
+        assert!(!run.stderr.contains("d8c1f0e2"), "{run:?}");
+        traced |= run.stderr.contains("TRACE");
+    }
+    assert!(traced, "RUST_LOG=trace produced no trace output: {runs:?}");
+}
+
+#[test]
+fn completion_scripts_are_generated() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = common::run_cmd(bare_cmd(&["completion", shell]), None);
+        assert_eq!(run.code, 0);
+        assert!(run.stdout.contains("logout"), "{shell}: {}", run.stdout);
+    }
+}

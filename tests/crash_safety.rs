@@ -1,0 +1,69 @@
+//! A writer killed with SIGKILL at any moment leaves auth.json either old or new, never torn,
+//! and the next writer removes any temp file (which may hold a key) the dead one left behind.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::Env;
+
+fn doc(key: &str) -> String {
+    format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
+}
+
+#[test]
+fn sigkill_during_writes_never_tears_auth_json() {
+    let env = Env::new();
+    let mut current = doc("sk-initial-000000000000");
+    env.write_auth(&current);
+    let (mut killed_running, mut finished) = (0, 0);
+    for i in 0..200u32 {
+        let key = format!("sk-round-{i:04}-abcdefghijkl");
+        let mut child = env
+            .cmd(&["login", "--api-key", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(key.as_bytes()).unwrap();
+        // Spread the kill over the process's whole life (it lives around a millisecond).
+        let deadline = Instant::now() + Duration::from_micros(u64::from(i % 40) * 50);
+        while Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        match child.try_wait().unwrap() {
+            Some(_) => finished += 1,
+            None => {
+                child.kill().unwrap();
+                killed_running += 1;
+            }
+        }
+        child.wait().unwrap();
+        let now = env.read_auth();
+        let new = doc(&key);
+        assert!(
+            now == current || now == new,
+            "round {i}: auth.json is neither the old nor the new content: {now:?}"
+        );
+        current = now;
+    }
+    assert!(killed_running > 20, "only {killed_running} kills hit a running writer");
+    assert!(finished > 0, "no writer ever finished");
+
+    env.run_stdin(&["login", "--api-key", "-"], b"sk-final-key-000000000")
+        .assert(
+            0,
+            "",
+            "Reading API key from stdin...\nAPI key saved. Authentication is checked when you send a request.\n",
+        );
+    let leftovers: Vec<_> = std::fs::read_dir(&env.home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left behind: {leftovers:?}");
+}

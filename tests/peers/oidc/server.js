@@ -1,0 +1,548 @@
+// Local OpenID Connect issuer for codex-auth black-box tests.
+// Built on oidc-provider 8.x (OpenID-certified). Listens on 127.0.0.1 only.
+// Configuration: environment variables, see README.md. Prints exactly one line
+// `READY http://127.0.0.1:<port>` on stdout once it accepts connections.
+
+import * as http from 'node:http';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as querystring from 'node:querystring';
+
+import Provider, { errors } from 'oidc-provider';
+
+// ---------------------------------------------------------------- settings
+
+function intEnv(name, dflt) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    process.stderr.write(`oidc peer: ${name} must be a non-negative integer, got ${JSON.stringify(raw)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const PORT = intEnv('PORT', 0);
+const CLIENT_ID = process.env.CLIENT_ID || 'codex-test-client';
+const ROTATE_REFRESH = (process.env.ROTATE_REFRESH ?? '1') !== '0';
+const ACCESS_TTL = intEnv('ACCESS_TTL', 3600);
+const REFRESH_TTL = intEnv('REFRESH_TTL', 14 * 24 * 3600);
+const DEVICE_TTL = intEnv('DEVICE_TTL', 600);
+const DEVICE_INTERVAL = process.env.DEVICE_INTERVAL ? intEnv('DEVICE_INTERVAL', 5) : undefined;
+let slowDownLeft = intEnv('SLOW_DOWN', 0);
+const LOG_FILE = process.env.LOG_FILE || '';
+const ACCESS_TOKEN_FORMAT = (process.env.ACCESS_TOKEN_FORMAT || 'jwt').toLowerCase();
+const ROUTE_STYLE = (process.env.ROUTES || 'default').toLowerCase();
+const PLAN_TYPE = process.env.PLAN_TYPE || 'plus';
+const ACCOUNT_ID = process.env.ACCOUNT_ID || 'acct-test-123';
+
+if (!['jwt', 'opaque'].includes(ACCESS_TOKEN_FORMAT)) {
+  process.stderr.write('oidc peer: ACCESS_TOKEN_FORMAT must be jwt or opaque\n');
+  process.exit(2);
+}
+if (!['default', 'openai'].includes(ROUTE_STYLE)) {
+  process.stderr.write('oidc peer: ROUTES must be default or openai\n');
+  process.exit(2);
+}
+
+const ROUTES = ROUTE_STYLE === 'openai'
+  ? {
+    authorization: '/oauth/authorize',
+    token: '/oauth/token',
+    revocation: '/oauth/revoke',
+    device_authorization: '/oauth/device/code',
+    code_verification: '/device',
+    introspection: '/oauth/introspect',
+    jwks: '/.well-known/jwks.json',
+    userinfo: '/userinfo',
+    end_session: '/oauth/logout',
+  }
+  : {
+    authorization: '/auth',
+    token: '/token',
+    revocation: '/token/revocation',
+    device_authorization: '/device/auth',
+    code_verification: '/device',
+    introspection: '/token/introspection',
+    jwks: '/jwks',
+    userinfo: '/me',
+    end_session: '/session/end',
+  };
+
+// Endpoints whose requests are logged with their (form) body.
+const LOGGED_BODY = new Map([
+  [ROUTES.token, 'token'],
+  [ROUTES.device_authorization, 'device_authorization'],
+  [ROUTES.revocation, 'revocation'],
+  [ROUTES.introspection, 'introspection'],
+]);
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const AUTH_CLAIM = 'https://api.openai.com/auth';
+const PROFILE_CLAIM = 'https://api.openai.com/profile';
+const API_SCOPES = 'api.connectors.read api.connectors.invoke';
+
+// ---------------------------------------------------------------- request log
+
+function logLine(obj) {
+  if (!LOG_FILE) return;
+  try {
+    fs.appendFileSync(LOG_FILE, `${JSON.stringify(obj)}\n`);
+  } catch (err) {
+    process.stderr.write(`oidc peer: cannot write LOG_FILE: ${err.message}\n`);
+  }
+}
+
+// ---------------------------------------------------------------- accounts
+
+const LOGIN_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+function accountClaims(login) {
+  return {
+    sub: login,
+    email: `${login}@example.com`,
+    email_verified: true,
+    name: login === 'alice' ? 'Alice Example' : login,
+    [PROFILE_CLAIM]: { email: `${login}@example.com`, email_verified: true },
+    [AUTH_CLAIM]: {
+      chatgpt_plan_type: PLAN_TYPE,
+      chatgpt_user_id: `user-${login}`,
+      chatgpt_account_id: login === 'alice' ? ACCOUNT_ID : `acct-${login}`,
+      user_id: `user-${login}`,
+    },
+  };
+}
+
+async function findAccount(ctx, sub) {
+  if (!LOGIN_RE.test(sub)) return undefined;
+  return {
+    accountId: sub,
+    async claims() {
+      return accountClaims(sub);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- html
+
+function esc(s) {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  }[c]));
+}
+
+function page(title, outcome, inner) {
+  return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="outcome" content="${esc(outcome)}"><title>${esc(title)}</title></head>
+<body><h1>${esc(title)}</h1>
+${inner}
+</body></html>
+`;
+}
+
+// ---------------------------------------------------------------- provider
+
+function buildProvider(issuer) {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test-rs256' };
+  const RESOURCE = `${issuer}/api`;
+
+  const resourceIndicators = ACCESS_TOKEN_FORMAT === 'jwt'
+    ? {
+      enabled: true,
+      defaultResource: async (ctx, client, oneOf) => (oneOf ? oneOf[0] : RESOURCE),
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async (ctx, indicator) => {
+        if (indicator !== RESOURCE) throw new errors.InvalidTarget();
+        return {
+          scope: API_SCOPES,
+          audience: RESOURCE,
+          accessTokenTTL: ACCESS_TTL,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    }
+    : { enabled: false };
+
+  const configuration = {
+    clients: [{
+      client_id: CLIENT_ID,
+      client_name: 'Codex test client',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'],
+      grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
+      response_types: ['code'],
+    }],
+    jwks: { keys: [jwk] },
+    cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
+    routes: ROUTES,
+    responseTypes: ['code'],
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    claims: {
+      openid: ['sub', AUTH_CLAIM],
+      email: ['email', 'email_verified', PROFILE_CLAIM],
+      profile: ['name'],
+    },
+    conformIdTokenClaims: false,
+    findAccount,
+    pkce: { methods: ['S256'], required: () => true },
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: async () => false,
+    rotateRefreshToken: ROTATE_REFRESH,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    extraTokenClaims: async (ctx, token) => {
+      if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
+      return { [AUTH_CLAIM]: accountClaims(token.accountId)[AUTH_CLAIM] };
+    },
+    ttl: {
+      AccessToken: ACCESS_TTL,
+      AuthorizationCode: 120,
+      DeviceCode: DEVICE_TTL,
+      RefreshToken: REFRESH_TTL,
+      Grant: Math.max(REFRESH_TTL, 3600),
+      Session: 24 * 3600,
+      Interaction: 3600,
+      IdToken: 3600,
+    },
+    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: false },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      resourceIndicators,
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        async userCodeInputSource(ctx, form, out, err) {
+          let outcome = 'input';
+          let msg = '<p>Enter the code displayed on your device</p>';
+          if (err && err.name === 'AbortedError') {
+            outcome = 'aborted';
+            msg = '<p>The Sign-in request was interrupted (aborted)</p>';
+          } else if (err && (err.userCode || err.name === 'NoCodeError')) {
+            outcome = 'error:invalid_user_code';
+            msg = `<p>The code you entered is incorrect, expired or already used (${esc(err.name)})</p>`;
+          } else if (err) {
+            outcome = `error:${out?.error || 'unknown'}`;
+            msg = `<p>There was an error processing your request: ${esc(out?.error)} ${esc(out?.error_description)}</p>`;
+          }
+          ctx.type = 'html';
+          ctx.body = page('Device sign-in', outcome, `${msg}\n${form}\n<button type="submit" form="op.deviceInputForm">Continue</button>`);
+        },
+        async userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
+          const action = ctx.oidc.urlFor('code_verification');
+          const xsrf = ctx.oidc.session.state.secret;
+          ctx.type = 'html';
+          ctx.body = page('Confirm device', 'confirm', `<p>${esc(client.clientName || client.clientId)} shows code <code>${esc(userCode)}</code></p>
+<form id="approve" method="post" action="${esc(action)}">
+<input type="hidden" name="xsrf" value="${esc(xsrf)}"/>
+<input type="hidden" name="user_code" value="${esc(userCode)}"/>
+<input type="hidden" name="confirm" value="yes"/>
+<button type="submit">Continue</button>
+</form>
+<form id="deny" method="post" action="${esc(action)}">
+<input type="hidden" name="xsrf" value="${esc(xsrf)}"/>
+<input type="hidden" name="user_code" value="${esc(userCode)}"/>
+<input type="hidden" name="abort" value="yes"/>
+<button type="submit">Abort</button>
+</form>`);
+        },
+        async successSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = page('Sign-in success', 'success', '<p>Your device is signed in; you can close this page.</p>');
+        },
+      },
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = page('Error', `error:${out.error}`, Object.entries(out)
+        .map(([k, v]) => `<pre><strong>${esc(k)}</strong>: ${esc(v)}</pre>`).join('\n'));
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.proxy = false;
+
+  // Koa middleware (runs around the provider's own routes).
+  provider.use(async (ctx, next) => {
+    await next();
+    if (
+      DEVICE_INTERVAL !== undefined
+      && ctx.oidc?.route === 'device_authorization'
+      && ctx.status === 200
+      && ctx.body && typeof ctx.body === 'object'
+    ) {
+      ctx.body.interval = DEVICE_INTERVAL;
+    }
+  });
+
+  // Silence "server_error" noise? No: print it, tests benefit from stderr.
+  provider.on('server_error', (ctx, err) => {
+    process.stderr.write(`oidc peer: server_error on ${ctx.method} ${ctx.path}: ${err.stack}\n`);
+  });
+
+  return { provider, RESOURCE };
+}
+
+// ---------------------------------------------------------------- interactions
+
+function grantAll(provider, details, RESOURCE) {
+  const { params, session } = details;
+  const accountId = details.result?.login?.accountId || session?.accountId;
+  return { accountId, clientId: params.client_id, build: async (existingGrantId) => {
+    let grant;
+    if (existingGrantId) grant = await provider.Grant.find(existingGrantId);
+    if (!grant) grant = new provider.Grant({ accountId, clientId: params.client_id });
+    const requested = String(params.scope || '').split(' ').filter(Boolean);
+    const oidcScopes = requested.filter((s) => ['openid', 'profile', 'email', 'offline_access'].includes(s));
+    if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+    if (params.claims) {
+      try {
+        const c = JSON.parse(params.claims);
+        const names = new Set([...Object.keys(c.id_token || {}), ...Object.keys(c.userinfo || {})]);
+        if (names.size) grant.addOIDCClaims([...names]);
+      } catch { /* ignore malformed claims, the provider rejected it already */ }
+    }
+    const resources = [params.resource].flat().filter(Boolean);
+    if (RESOURCE && ACCESS_TOKEN_FORMAT === 'jwt' && !resources.length) resources.push(RESOURCE);
+    const apiScopes = requested.filter((s) => API_SCOPES.split(' ').includes(s));
+    for (const r of resources) grant.addResourceScope(r, apiScopes.join(' '));
+    // Anything the consent prompt still reports as missing.
+    const missing = details.prompt?.details || {};
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    if (missing.missingResourceScopes) {
+      for (const [ind, scopes] of Object.entries(missing.missingResourceScopes)) {
+        grant.addResourceScope(ind, scopes.join(' '));
+      }
+    }
+    return grant.save();
+  } };
+}
+
+function readBody(req, limit = 64 * 1024) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendHtml(res, status, html) {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(html);
+}
+
+async function handleInteraction(provider, RESOURCE, req, res, uid, action) {
+  let details;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch (err) {
+    sendHtml(res, 400, page('Error', 'error:interaction_not_found', `<p>${esc(err.message)}</p>`));
+    return;
+  }
+  if (details.uid !== uid) {
+    sendHtml(res, 400, page('Error', 'error:interaction_mismatch', '<p>interaction cookie does not match this URL</p>'));
+    return;
+  }
+  const prompt = details.prompt.name;
+  const base = `/interaction/${encodeURIComponent(uid)}`;
+
+  if (req.method === 'GET' && !action) {
+    if (prompt === 'login') {
+      sendHtml(res, 200, page('Sign in', 'login', `<p>Client ${esc(details.params.client_id)} wants scopes: ${esc(details.params.scope)}</p>
+<form id="approve" method="post" action="${base}/login">
+<input type="text" name="login" value="alice"/>
+<button type="submit">Sign in and allow</button>
+</form>
+<form id="deny" method="post" action="${base}/abort">
+<button type="submit">Cancel</button>
+</form>`));
+    } else {
+      sendHtml(res, 200, page('Allow access', 'consent', `<p>Allow ${esc(details.params.client_id)}: ${esc(details.params.scope)}</p>
+<form id="approve" method="post" action="${base}/confirm">
+<button type="submit">Allow</button>
+</form>
+<form id="deny" method="post" action="${base}/abort">
+<button type="submit">Deny</button>
+</form>`));
+    }
+    return;
+  }
+
+  if (req.method !== 'POST') {
+    sendHtml(res, 405, page('Error', 'error:method', '<p>method not allowed</p>'));
+    return;
+  }
+
+  const body = querystring.parse((await readBody(req)).toString('utf8'));
+
+  if (action === 'abort') {
+    await provider.interactionFinished(req, res, {
+      error: 'access_denied',
+      error_description: 'End-User aborted interaction',
+    }, { mergeWithLastSubmission: false });
+    return;
+  }
+
+  if (action === 'login') {
+    const login = String(body.login || 'alice').trim().toLowerCase();
+    if (!LOGIN_RE.test(login)) {
+      sendHtml(res, 400, page('Sign in', 'error:invalid_login', '<p>invalid login name</p>'));
+      return;
+    }
+    // Log in AND consent in one step, so no separate consent page is needed.
+    const g = grantAll(provider, { ...details, session: { accountId: login } }, RESOURCE);
+    const grantId = await g.build(details.grantId);
+    await provider.interactionFinished(req, res, {
+      login: { accountId: login },
+      consent: { grantId },
+    }, { mergeWithLastSubmission: false });
+    return;
+  }
+
+  if (action === 'confirm') {
+    const g = grantAll(provider, details, RESOURCE);
+    const grantId = await g.build(details.grantId);
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return;
+  }
+
+  sendHtml(res, 404, page('Error', 'error:not_found', '<p>unknown interaction action</p>'));
+}
+
+// ---------------------------------------------------------------- http server
+
+let provider;
+let RESOURCE;
+let providerCallback;
+
+function contentTypeOf(req) {
+  return (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase() || null;
+}
+
+function parseLoggedBody(buf, ctype) {
+  const text = buf.toString('utf8');
+  if (!text) return {};
+  if (ctype === 'application/x-www-form-urlencoded') {
+    return { ...querystring.parse(text) };
+  }
+  if (ctype === 'application/json') {
+    try { return JSON.parse(text); } catch { return text; }
+  }
+  return text;
+}
+
+async function handle(req, res) {
+  const t = Date.now();
+  const url = new URL(req.url, 'http://127.0.0.1');
+  const path = url.pathname;
+  const entry = { t, method: req.method, path };
+  if (url.search) entry.query = url.search.slice(1);
+
+  // Write the log line synchronously just before the response is sent, so a test that
+  // has received the response always finds its line in the file.
+  const origEnd = res.end.bind(res);
+  let logged = false;
+  res.end = (...args) => {
+    if (!logged) {
+      logged = true;
+      entry.status = res.statusCode;
+      logLine(entry);
+    }
+    return origEnd(...args);
+  };
+
+  try {
+    const endpoint = LOGGED_BODY.get(path);
+    if (endpoint && req.method === 'POST') {
+      const ctype = contentTypeOf(req);
+      const buf = await readBody(req);
+      const body = parseLoggedBody(buf, ctype);
+      entry.endpoint = endpoint;
+      entry.content_type = ctype;
+      entry.grant_type = (body && typeof body === 'object' && !Array.isArray(body)) ? (body.grant_type ?? null) : null;
+      entry.body = body;
+      // oidc-provider reads an already consumed body from req.body.
+      req.body = buf;
+
+      if (endpoint === 'token' && entry.grant_type === DEVICE_GRANT && slowDownLeft > 0) {
+        slowDownLeft -= 1;
+        entry.wrapper = 'slow_down';
+        res.statusCode = 400;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.setHeader('Cache-Control', 'no-store');
+        res.end(JSON.stringify({ error: 'slow_down', error_description: 'polling too fast (test wrapper)' }));
+        return;
+      }
+    }
+
+    const m = /^\/interaction\/([^/]+)(?:\/(login|confirm|abort))?\/?$/.exec(path);
+    if (m) {
+      await handleInteraction(provider, RESOURCE, req, res, decodeURIComponent(m[1]), m[2]);
+      return;
+    }
+
+    providerCallback(req, res);
+  } catch (err) {
+    process.stderr.write(`oidc peer: ${req.method} ${path}: ${err.stack}\n`);
+    if (!res.headersSent) {
+      sendHtml(res, 500, page('Error', 'error:server_error', `<pre>${esc(err.message)}</pre>`));
+    } else {
+      res.end();
+    }
+  }
+}
+
+const server = http.createServer((req, res) => { handle(req, res); });
+server.keepAliveTimeout = 5000;
+
+function shutdown() {
+  server.close();
+  server.closeAllConnections?.();
+  process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+process.on('SIGHUP', shutdown);
+
+// If our parent dies without killing us (e.g. a Rust test panicked and dropped its
+// Child), we get re-parented: exit instead of lingering.
+// EXIT_WITH_PARENT=0 disables this.
+if ((process.env.EXIT_WITH_PARENT ?? '1') !== '0') {
+  const initialPpid = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== initialPpid) process.exit(0);
+  }, 500).unref();
+}
+
+server.on('error', (err) => {
+  process.stderr.write(`oidc peer: listen failed: ${err.message}\n`);
+  process.exit(1);
+});
+
+server.listen(PORT, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `http://127.0.0.1:${port}`;
+  ({ provider, RESOURCE } = buildProvider(issuer));
+  providerCallback = provider.callback();
+  process.stdout.write(`READY ${issuer}\n`);
+});
