@@ -26,7 +26,10 @@ fn api_key_on_the_command_line_is_saved_with_a_note() {
 
 #[test]
 fn api_key_from_stdin_is_trimmed() {
-    for args in [&["login", "--api-key", "-"][..], &["login", "--with-api-key"][..]] {
+    for args in [
+        &["login", "--api-key", "-"][..],
+        &["login", "--with-api-key"][..],
+    ] {
         let env = Env::new();
         env.run_stdin(args, format!("  {KEY}\n\n").as_bytes())
             .assert(0, "", &format!("{READING}{SAVED}"));
@@ -37,8 +40,11 @@ fn api_key_from_stdin_is_trimmed() {
 #[test]
 fn empty_or_bad_stdin_is_refused_and_nothing_is_written() {
     let env = Env::new();
-    env.run_stdin(&["login", "--with-api-key"], b"")
-        .assert(1, "", &format!("{READING}No API key provided via stdin.\n"));
+    env.run_stdin(&["login", "--with-api-key"], b"").assert(
+        1,
+        "",
+        &format!("{READING}No API key provided via stdin.\n"),
+    );
     env.run_stdin(&["login", "--api-key", "-"], b" \n\t\n")
         .assert(1, "", &format!("{READING}No API key provided via stdin.\n"));
     env.run_stdin(&["login", "--api-key", "-"], b"sk-\xff\xfe")
@@ -78,7 +84,11 @@ fn forced_chatgpt_login_refuses_api_keys() {
     let env = Env::new();
     env.write_config("forced_login_method = \"chatgpt\"\n");
     env.run_stdin(&["login", "--with-api-key"], KEY.as_bytes())
-        .assert(1, "", "API key login is disabled. Use ChatGPT login instead.\n");
+        .assert(
+            1,
+            "",
+            "API key login is disabled. Use ChatGPT login instead.\n",
+        );
     assert!(!env.auth_path().exists());
 }
 
@@ -111,17 +121,20 @@ fn default_codex_home_is_created_private() {
 #[test]
 fn status_texts_and_exit_codes() {
     let env = Env::new();
-    env.run(&["login", "status"]).assert(1, "", "Not logged in\n");
+    env.run(&["login", "status"])
+        .assert(1, "", "Not logged in\n");
 
     env.write_auth(&api_key_json("sk-proj-0123456789"));
     env.run(&["login", "status"])
         .assert(0, "", "API key configured - sk-proj-***56789\n");
 
     env.write_auth(&api_key_json("sk-short1234"));
-    env.run(&["login", "status"]).assert(0, "", "API key configured - ***\n");
+    env.run(&["login", "status"])
+        .assert(0, "", "API key configured - ***\n");
 
     env.write_auth(r#"{"OPENAI_API_KEY":null,"tokens":{"id_token":"e30.e30.x","access_token":"at","refresh_token":"rt","account_id":null}}"#);
-    env.run(&["login", "status"]).assert(0, "", "Logged in using ChatGPT\n");
+    env.run(&["login", "status"])
+        .assert(0, "", "Logged in using ChatGPT\n");
 }
 
 #[test]
@@ -150,7 +163,9 @@ fn status_json() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stdout,
-        format!("{{\"logged_in\":false,\"mode\":null,\"api_key\":null,\"store\":\"file\",\"path\":{path:?}}}\n")
+        format!(
+            "{{\"logged_in\":false,\"mode\":null,\"api_key\":null,\"store\":\"file\",\"path\":{path:?}}}\n"
+        )
     );
     env.write_auth(&api_key_json("sk-proj-0123456789"));
     env.run(&["login", "status", "--json"]).assert(
@@ -207,10 +222,12 @@ fn login_over_malformed_auth_json_keeps_a_backup() {
 fn logout_removes_credentials_then_says_not_logged_in() {
     let env = Env::new();
     env.write_auth(&api_key_json(KEY));
-    env.run(&["logout"]).assert(0, "", "Successfully logged out\n");
+    env.run(&["logout"])
+        .assert(0, "", "Successfully logged out\n");
     assert!(!env.auth_path().exists());
     env.run(&["logout"]).assert(0, "", "Not logged in\n");
-    env.run(&["login", "status"]).assert(1, "", "Not logged in\n");
+    env.run(&["login", "status"])
+        .assert(1, "", "Not logged in\n");
 }
 
 #[test]
@@ -231,12 +248,21 @@ fn symlinked_auth_json_is_updated_and_removed_at_its_target() {
 
     env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
-    assert!(std::fs::symlink_metadata(env.auth_path()).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(env.auth_path())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), api_key_json(KEY));
     assert_eq!(mode_of(&target), 0o600);
 
-    env.run(&["logout"]).assert(0, "", "Successfully logged out\n");
-    assert!(!target.exists(), "the key must not survive in the link's target");
+    env.run(&["logout"])
+        .assert(0, "", "Successfully logged out\n");
+    assert!(
+        !target.exists(),
+        "the key must not survive in the link's target"
+    );
     assert!(std::fs::symlink_metadata(env.auth_path()).is_err());
 }
 
@@ -268,12 +294,22 @@ fn config_errors_name_file_line_and_column() {
 fn unknown_config_keys_are_fine_and_overrides_apply() {
     let env = Env::new();
     env.write_config("model = \"gpt-5.5\"\n[model_providers.azure]\nname = \"Azure\"\n");
-    env.run(&["login", "status"]).assert(1, "", "Not logged in\n");
+    env.run(&["login", "status"])
+        .assert(1, "", "Not logged in\n");
     env.run_stdin(
-        &["-c", "forced_login_method=\"chatgpt\"", "login", "--with-api-key"],
+        &[
+            "-c",
+            "forced_login_method=\"chatgpt\"",
+            "login",
+            "--with-api-key",
+        ],
         KEY.as_bytes(),
     )
-    .assert(1, "", "API key login is disabled. Use ChatGPT login instead.\n");
+    .assert(
+        1,
+        "",
+        "API key login is disabled. Use ChatGPT login instead.\n",
+    );
     env.run(&["login", "status", "-c", "forced_login_method=sometimes"]).assert(
         1,
         "",
@@ -389,7 +425,10 @@ fn trace_logs_never_contain_the_key() {
     let mut traced = false;
     for run in &runs {
         assert_eq!(run.code, 0, "{run:?}");
-        assert!(!run.stdout.contains(canary) && !run.stderr.contains(canary), "{run:?}");
+        assert!(
+            !run.stdout.contains(canary) && !run.stderr.contains(canary),
+            "{run:?}"
+        );
         assert!(!run.stderr.contains("d8c1f0e2"), "{run:?}");
         traced |= run.stderr.contains("TRACE");
     }

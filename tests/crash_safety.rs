@@ -28,7 +28,12 @@ fn sigkill_during_writes_never_tears_auth_json() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(key.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(key.as_bytes())
+            .unwrap();
         // Spread the kill over the process's whole life (it lives around a millisecond).
         let deadline = Instant::now() + Duration::from_micros(u64::from(i % 40) * 50);
         while Instant::now() < deadline {
@@ -50,7 +55,10 @@ fn sigkill_during_writes_never_tears_auth_json() {
         );
         current = now;
     }
-    assert!(killed_running > 20, "only {killed_running} kills hit a running writer");
+    assert!(
+        killed_running > 20,
+        "only {killed_running} kills hit a running writer"
+    );
     assert!(finished > 0, "no writer ever finished");
 
     env.run_stdin(&["login", "--api-key", "-"], b"sk-final-key-000000000")
@@ -65,5 +73,8 @@ fn sigkill_during_writes_never_tears_auth_json() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains("tmp"))
         .collect();
-    assert!(leftovers.is_empty(), "temp files left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "temp files left behind: {leftovers:?}"
+    );
 }
