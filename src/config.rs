@@ -33,6 +33,102 @@ pub enum ForcedLoginMethod {
     Api,
 }
 
+/// How the issuer behaves: OpenAI's ChatGPT issuer, or any standards-compliant OpenID Connect
+/// provider (endpoints from discovery, no OpenAI-only parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    OpenAi,
+    Oidc,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::OpenAi => "openai",
+            Protocol::Oidc => "oidc",
+        }
+    }
+}
+
+pub const DEFAULT_ISSUER: &str = "https://auth.openai.com";
+pub const DEFAULT_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+/// Scopes asked of a standard OpenID Connect provider unless `[auth] scopes` says otherwise.
+pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// Who issues ChatGPT sign-in tokens: `[auth]` in config.toml, `CODEX_AUTH_*` variables, or
+/// `codex login --issuer/--client-id`, in rising order of precedence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Without a trailing slash.
+    pub issuer: String,
+    pub client_id: String,
+    pub protocol: Protocol,
+    /// `None`: the protocol's default scopes.
+    pub scopes: Option<Vec<String>>,
+    /// True when no setting named the protocol, so it follows the issuer.
+    pub protocol_was_defaulted: bool,
+}
+
+impl AuthSettings {
+    /// Settings for tokens minted by a known issuer (from `tokens.oauth_provenance`), keeping
+    /// the configured protocol when the issuer is the configured one.
+    pub fn for_issuer(&self, issuer: &str, client_id: &str) -> AuthSettings {
+        let issuer = issuer.trim_end_matches('/').to_string();
+        let protocol = if issuer == self.issuer {
+            self.protocol
+        } else {
+            default_protocol(&issuer)
+        };
+        AuthSettings {
+            issuer,
+            client_id: client_id.to_string(),
+            protocol,
+            scopes: self.scopes.clone(),
+            protocol_was_defaulted: false,
+        }
+    }
+
+    /// Applies `--issuer` / `--client-id` from the command line.
+    pub fn override_with(
+        &mut self,
+        issuer: Option<&str>,
+        client_id: Option<&str>,
+    ) -> Result<(), ConfigError> {
+        if let Some(raw) = issuer {
+            let issuer = checked_issuer(raw, "--issuer")?;
+            if self.protocol_was_defaulted {
+                self.protocol = default_protocol(&issuer);
+            }
+            self.issuer = issuer;
+        }
+        if let Some(id) = client_id {
+            self.client_id = id.to_string();
+        }
+        Ok(())
+    }
+}
+
+fn default_protocol(issuer: &str) -> Protocol {
+    if issuer == DEFAULT_ISSUER {
+        Protocol::OpenAi
+    } else {
+        Protocol::Oidc
+    }
+}
+
+fn checked_issuer(raw: &str, source: &str) -> Result<String, ConfigError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    match url::Url::parse(trimmed) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(trimmed.to_string())
+        }
+        Ok(_) | Err(_) => Err(ConfigError::BadIssuer {
+            source_name: source.to_string(),
+            value: raw.to_string(),
+        }),
+    }
+}
+
 /// A closed set of string values, named in errors as they are spelled in config.toml.
 trait Choice: Sized + Copy + 'static {
     const CHOICES: &'static [(&'static str, Self)];
@@ -44,6 +140,11 @@ impl Choice for StoreMode {
         ("keyring", StoreMode::Keyring),
         ("auto", StoreMode::Auto),
     ];
+}
+
+impl Choice for Protocol {
+    const CHOICES: &'static [(&'static str, Self)] =
+        &[("openai", Protocol::OpenAi), ("oidc", Protocol::Oidc)];
 }
 
 impl Choice for ForcedLoginMethod {
@@ -76,6 +177,23 @@ struct ConfigToml {
     cli_auth_credentials_store: Option<StoreMode>,
     #[serde(default, deserialize_with = "choice")]
     forced_login_method: Option<ForcedLoginMethod>,
+    #[serde(default)]
+    forced_chatgpt_workspace_id: Option<String>,
+    #[serde(default)]
+    auth: AuthToml,
+}
+
+/// `[auth]`: the issuer override, for enterprises and tests.
+#[derive(Debug, Default, Deserialize)]
+struct AuthToml {
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "choice")]
+    protocol: Option<Protocol>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +203,8 @@ pub struct Config {
     pub codex_home_is_default: bool,
     pub store_mode: StoreMode,
     pub forced_login_method: Option<ForcedLoginMethod>,
+    pub forced_chatgpt_workspace_id: Option<String>,
+    pub auth: AuthSettings,
 }
 
 #[derive(Debug, Error)]
@@ -116,6 +236,12 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
+    #[error(
+        "{source_name} is `{value}`, which is not an http(s) URL; expected an issuer such as https://auth.example.com"
+    )]
+    BadIssuer { source_name: String, value: String },
+    #[error("{name} is `{value}`; expected \"openai\" or \"oidc\"")]
+    BadProtocol { name: &'static str, value: String },
     #[error("Error loading configuration: -c `{override_text}`: {message}")]
     BadOverride {
         override_text: String,
@@ -174,17 +300,59 @@ impl Config {
                     message: e.message().to_string(),
                 })?
         };
+        let auth = resolve_auth(typed.auth)?;
         Ok(Config {
             codex_home,
             codex_home_is_default,
             store_mode: typed.cli_auth_credentials_store.unwrap_or_default(),
             forced_login_method: typed.forced_login_method,
+            forced_chatgpt_workspace_id: typed
+                .forced_chatgpt_workspace_id
+                .filter(|w| !w.trim().is_empty()),
+            auth,
         })
     }
 
     pub fn auth_file(&self) -> PathBuf {
         self.codex_home.join("auth.json")
     }
+}
+
+fn env_text(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn resolve_auth(file: AuthToml) -> Result<AuthSettings, ConfigError> {
+    let issuer = match env_text("CODEX_AUTH_ISSUER") {
+        Some(raw) => checked_issuer(&raw, "CODEX_AUTH_ISSUER")?,
+        None => match file.issuer {
+            Some(raw) => checked_issuer(&raw, "[auth] issuer in config.toml")?,
+            None => DEFAULT_ISSUER.to_string(),
+        },
+    };
+    let client_id = env_text("CODEX_AUTH_CLIENT_ID")
+        .or(file.client_id)
+        .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_string());
+    let explicit = match env_text("CODEX_AUTH_PROTOCOL") {
+        Some(raw) => Some(
+            Protocol::CHOICES
+                .iter()
+                .find(|(name, _)| *name == raw.trim())
+                .map(|(_, p)| *p)
+                .ok_or(ConfigError::BadProtocol {
+                    name: "CODEX_AUTH_PROTOCOL",
+                    value: raw,
+                })?,
+        ),
+        None => file.protocol,
+    };
+    Ok(AuthSettings {
+        protocol: explicit.unwrap_or_else(|| default_protocol(&issuer)),
+        protocol_was_defaulted: explicit.is_none(),
+        issuer,
+        client_id,
+        scopes: file.scopes,
+    })
 }
 
 fn resolve_codex_home() -> Result<(PathBuf, bool), ConfigError> {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod login;
 pub mod logout;
 pub mod secret;
