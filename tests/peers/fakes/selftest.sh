@@ -223,8 +223,9 @@ cat >"$TMP/api.script" <<'EOF'
 EOF
 start api2 fake_responses_api.py --script "$TMP/api.script" --hang-seconds 30
 H='Authorization: Bearer anything'
-check "429 with Retry-After: 2" has "$(curl --noproxy '*' -sS -i "$U/v1/responses" -H "$H" -H 'Content-Type: application/json' -d "$RESP")" 'Retry-After: 2'
-check "  ... rate_limit_exceeded" has "$(tail -c 300 <<<"$(curl --noproxy '*' -sS -i "$U/_fake/stats")")" '"POST /v1/responses": 1'
+check "429" eq "$(post "$U/v1/responses" -H "$H" -D "$TMP/hdr")" 429
+check "  ... Retry-After: 2" has "$(cat "$TMP/hdr")" 'Retry-After: 2'
+check "  ... rate_limit_exceeded" eq "$(j 'd["error"]["code"]')" rate_limit_exceeded
 check "502" eq "$(post "$U/v1/responses" -H "$H")" 502
 post "$U/v1/responses" -H "$H" >/dev/null
 check "response.failed event" eq "$(sse)" "response.created response.failed 0 ''"
