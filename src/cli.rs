@@ -37,6 +37,9 @@ pub struct Cli {
 pub enum Command {
     /// Sign in, or show how you are signed in (`codex login status`)
     Login(LoginArgs),
+    /// Send one prompt to the model and stream the answer to stdout (for scripts and CI)
+    #[command(after_help = EXEC_HELP)]
+    Exec(ExecArgs),
     /// Remove the stored credentials
     Logout,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -76,4 +79,35 @@ pub struct StatusArgs {
     /// Print one JSON object on stdout instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+const EXEC_HELP: &str = "Credentials: CODEX_API_KEY (this command only), else the stored sign-in \
+(codex login), else the provider's env_key variable. OPENAI_API_KEY is not read.\n\n\
+Exit codes: 0 the answer is complete; 1 the request failed (the reason is on stderr); 2 bad \
+command line.\n\n\
+Examples:\n  \
+CODEX_API_KEY=sk-... codex exec --json \"triage open bug reports\"\n  \
+git diff | codex exec -                 review what is piped in\n  \
+codex exec --oss \"explain this error\"   use a local Ollama / LM Studio server";
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Print every event of the stream as one JSON object per line (JSON Lines) instead of the
+    /// answer text
+    #[arg(long)]
+    pub json: bool,
+
+    /// The model to ask (overrides `model` in config.toml)
+    #[arg(short = 'm', long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Use a local model server: `oss_provider` from config.toml ("ollama" or "lmstudio"),
+    /// Ollama when unset
+    #[arg(long)]
+    pub oss: bool,
+
+    /// What to ask. `-` (or nothing, when standard input is not a terminal) reads it from
+    /// standard input
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Option<String>,
 }

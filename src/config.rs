@@ -2,6 +2,7 @@
 //! them into typed settings. `config.toml` is shared with the full Codex CLI: unknown keys are
 //! ignored, but a key we use with the wrong type is an error that names file, line and column.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -129,6 +130,60 @@ fn checked_issuer(raw: &str, source: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// `oss_provider`: the local model server `--oss` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OssProvider {
+    Ollama,
+    LmStudio,
+}
+
+impl OssProvider {
+    /// The built-in provider id (`[model_providers.<id>]`, `model_provider = "<id>"`).
+    pub fn id(self) -> &'static str {
+        match self {
+            OssProvider::Ollama => "ollama",
+            OssProvider::LmStudio => "lmstudio",
+        }
+    }
+}
+
+/// `wire_api`: the only protocol spoken is the Responses API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireApi {
+    Responses,
+}
+
+pub const DEFAULT_CHATGPT_BASE_URL: &str = "https://chatgpt.com/backend-api/";
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// One `[model_providers.<id>]` table as written. A field left out is `None`, so a table for a
+/// built-in id (`[model_providers.amazon-bedrock.aws]`) overrides only what it names.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProviderToml {
+    pub name: Option<String>,
+    pub base_url: Option<String>,
+    pub env_key: Option<String>,
+    pub env_key_instructions: Option<String>,
+    pub query_params: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "choice")]
+    pub wire_api: Option<WireApi>,
+    pub http_headers: Option<BTreeMap<String, String>>,
+    /// Header name -> name of the environment variable holding its value.
+    pub env_http_headers: Option<BTreeMap<String, String>>,
+    pub request_max_retries: Option<u64>,
+    pub stream_max_retries: Option<u64>,
+    pub stream_idle_timeout_ms: Option<u64>,
+    pub requires_openai_auth: Option<bool>,
+    pub aws: Option<AwsToml>,
+}
+
+/// `[model_providers.<id>.aws]`: where Amazon Bedrock credentials come from.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct AwsToml {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
 /// A closed set of string values, named in errors as they are spelled in config.toml.
 trait Choice: Sized + Copy + 'static {
     const CHOICES: &'static [(&'static str, Self)];
@@ -145,6 +200,17 @@ impl Choice for StoreMode {
 impl Choice for Protocol {
     const CHOICES: &'static [(&'static str, Self)] =
         &[("openai", Protocol::OpenAi), ("oidc", Protocol::Oidc)];
+}
+
+impl Choice for OssProvider {
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("ollama", OssProvider::Ollama),
+        ("lmstudio", OssProvider::LmStudio),
+    ];
+}
+
+impl Choice for WireApi {
+    const CHOICES: &'static [(&'static str, Self)] = &[("responses", WireApi::Responses)];
 }
 
 impl Choice for ForcedLoginMethod {
@@ -181,6 +247,18 @@ struct ConfigToml {
     forced_chatgpt_workspace_id: Option<String>,
     #[serde(default)]
     auth: AuthToml,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    model_provider: Option<String>,
+    #[serde(default, deserialize_with = "choice")]
+    oss_provider: Option<OssProvider>,
+    #[serde(default)]
+    chatgpt_base_url: Option<String>,
+    #[serde(default)]
+    openai_base_url: Option<String>,
+    #[serde(default)]
+    model_providers: BTreeMap<String, ProviderToml>,
 }
 
 /// `[auth]`: the issuer override, for enterprises and tests.
@@ -205,6 +283,23 @@ pub struct Config {
     pub forced_login_method: Option<ForcedLoginMethod>,
     pub forced_chatgpt_workspace_id: Option<String>,
     pub auth: AuthSettings,
+    /// Model providers and what `codex exec` sends (see `provider/`).
+    pub models: ModelSettings,
+}
+
+/// The model and provider keys of config.toml, plus the variables that move a local server.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub model: Option<String>,
+    pub model_provider: Option<String>,
+    pub oss_provider: Option<OssProvider>,
+    pub chatgpt_base_url: String,
+    pub openai_base_url: String,
+    pub providers: BTreeMap<String, ProviderToml>,
+    /// `CODEX_OSS_BASE_URL`, as set (validated where it is used).
+    pub oss_base_url_env: Option<String>,
+    /// `CODEX_OSS_PORT`, as set.
+    pub oss_port_env: Option<String>,
 }
 
 #[derive(Debug, Error)]
@@ -310,6 +405,22 @@ impl Config {
                 .forced_chatgpt_workspace_id
                 .filter(|w| !w.trim().is_empty()),
             auth,
+            models: ModelSettings {
+                model: typed.model.filter(|m| !m.trim().is_empty()),
+                model_provider: typed.model_provider.filter(|p| !p.trim().is_empty()),
+                oss_provider: typed.oss_provider,
+                chatgpt_base_url: typed
+                    .chatgpt_base_url
+                    .filter(|u| !u.trim().is_empty())
+                    .unwrap_or_else(|| DEFAULT_CHATGPT_BASE_URL.to_string()),
+                openai_base_url: typed
+                    .openai_base_url
+                    .filter(|u| !u.trim().is_empty())
+                    .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_string()),
+                providers: typed.model_providers,
+                oss_base_url_env: env_text("CODEX_OSS_BASE_URL"),
+                oss_port_env: env_text("CODEX_OSS_PORT"),
+            },
         })
     }
 

@@ -5,9 +5,11 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod exec;
 pub mod http;
 pub mod login;
 pub mod logout;
+pub mod provider;
 pub mod secret;
 pub mod status;
 pub mod store;
@@ -33,6 +35,19 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(logout::run(&config)?)
         }
         Command::Login(args) => run_login(args, &cli.config_overrides),
+        Command::Exec(args) => {
+            let config = Config::load(&cli.config_overrides)?;
+            exec::run(
+                &config,
+                exec::ExecOptions {
+                    json: args.json,
+                    model: args.model,
+                    oss: args.oss,
+                    prompt: args.prompt,
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
