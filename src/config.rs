@@ -175,6 +175,10 @@ pub struct ProviderToml {
     pub stream_idle_timeout_ms: Option<u64>,
     pub requires_openai_auth: Option<bool>,
     pub aws: Option<AwsToml>,
+    /// The guide's Azure example writes `model_provider` and `model` after its table, which
+    /// TOML puts inside the table; read there, they count as top-level keys (see `load`).
+    pub model_provider: Option<String>,
+    pub model: Option<String>,
 }
 
 /// `[model_providers.<id>.aws]`: where Amazon Bedrock credentials come from.
@@ -406,8 +410,14 @@ impl Config {
                 .filter(|w| !w.trim().is_empty()),
             auth,
             models: ModelSettings {
-                model: typed.model.filter(|m| !m.trim().is_empty()),
-                model_provider: typed.model_provider.filter(|p| !p.trim().is_empty()),
+                model: typed
+                    .model
+                    .or_else(|| nested_key(&typed.model_providers, |p| p.model.as_ref()))
+                    .filter(|m| !m.trim().is_empty()),
+                model_provider: typed
+                    .model_provider
+                    .or_else(|| nested_key(&typed.model_providers, |p| p.model_provider.as_ref()))
+                    .filter(|p| !p.trim().is_empty()),
                 oss_provider: typed.oss_provider,
                 chatgpt_base_url: typed
                     .chatgpt_base_url
@@ -426,6 +436,19 @@ impl Config {
 
     pub fn auth_file(&self) -> PathBuf {
         self.codex_home.join("auth.json")
+    }
+}
+
+/// A top-level key that landed inside a `[model_providers.<id>]` table because it was written
+/// below the table (the guide's Azure example does this): used when exactly one table has it.
+fn nested_key(
+    providers: &BTreeMap<String, ProviderToml>,
+    get: impl Fn(&ProviderToml) -> Option<&String>,
+) -> Option<String> {
+    let mut found = providers.values().filter_map(get);
+    match (found.next(), found.next()) {
+        (Some(one), None) => Some(one.clone()),
+        (Some(_), Some(_)) | (None, _) => None,
     }
 }
 

@@ -5,10 +5,19 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The AWS crates trace canonical requests and credential responses: they stay at `warn`
+/// whatever RUST_LOG says, so no AWS secret can reach a log.
+const QUIET_DEPENDENCIES: &str = "aws_sigv4=warn,aws_config=warn,aws_credential_types=warn,\
+    aws_runtime=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_smithy_http=warn,\
+    aws_sdk_sso=warn,aws_sdk_ssooidc=warn,aws_sdk_sts=warn,aws_sdk_signin=warn";
+
 fn main() -> ExitCode {
     let cli = codex_auth::cli::Cli::parse();
     if let Some(filter) = std::env::var_os("RUST_LOG").filter(|v| !v.is_empty()) {
-        let filter = tracing_subscriber::EnvFilter::new(filter.to_string_lossy());
+        let filter = tracing_subscriber::EnvFilter::new(format!(
+            "{},{QUIET_DEPENDENCIES}",
+            filter.to_string_lossy()
+        ));
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)

@@ -9,6 +9,11 @@ use crate::auth::Usability;
 use crate::config::Config;
 use crate::store::{self, StoreError};
 
+/// The guide's table of what an API key gives up, for the current sign-in (no network call).
+const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
+const CHATGPT_UNLOCKS: &str =
+    "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
+
 pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
     let store = store::open(config)?;
     let loaded = store.load();
@@ -19,14 +24,14 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
                 true,
                 Some("apikey"),
                 Some(masked.clone()),
-                format!("API key configured - {masked}"),
+                format!("API key configured - {masked}\n{API_KEY_GIVES_UP}"),
                 None,
             ),
             Usability::ChatGpt => (
                 true,
                 Some("chatgpt"),
                 None,
-                "Logged in using ChatGPT".to_string(),
+                format!("Logged in using ChatGPT\n{CHATGPT_UNLOCKS}"),
                 None,
             ),
             Usability::AgentIdentity => (

@@ -126,15 +126,15 @@ fn status_texts_and_exit_codes() {
 
     env.write_auth(&api_key_json("sk-proj-0123456789"));
     env.run(&["login", "status"])
-        .assert(0, "", "API key configured - sk-proj-***56789\n");
+        .assert(0, "", "API key configured - sk-proj-***56789\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n");
 
     env.write_auth(&api_key_json("sk-short1234"));
     env.run(&["login", "status"])
-        .assert(0, "", "API key configured - ***\n");
+        .assert(0, "", "API key configured - ***\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n");
 
     env.write_auth(r#"{"OPENAI_API_KEY":null,"tokens":{"id_token":"e30.e30.x","access_token":"at","refresh_token":"rt","account_id":null}}"#);
     env.run(&["login", "status"])
-        .assert(0, "", "Logged in using ChatGPT\n");
+        .assert(0, "", "Logged in using ChatGPT\nYour ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.\n");
 }
 
 #[test]

@@ -178,7 +178,12 @@ async fn run_async(
                     )
                 } else {
                     format!(
-                        "{why}; gave up after {stream_retries} retries (stream_max_retries). Run the command again, or raise stream_idle_timeout_ms / stream_max_retries in [model_providers.{}].",
+                        "{why}; gave up after {stream_retries} {} (stream_max_retries). Run the command again, or raise stream_idle_timeout_ms / stream_max_retries in [model_providers.{}].",
+                        if stream_retries == 1 {
+                            "retry"
+                        } else {
+                            "retries"
+                        },
                         endpoint.provider.id
                     )
                 };
@@ -465,7 +470,7 @@ async fn read_stream(
                 return Err(StreamEnd::Interrupted(format!(
                     "the stream from {} broke off ({})",
                     endpoint.provider.name,
-                    http::describe(&err)
+                    innermost(&err)
                 )));
             }
             Ok(Ok(None)) => {
@@ -584,6 +589,15 @@ impl Output {
     }
 }
 
+/// The root cause of an error that broke a stream (the URL is already named around it).
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 /// `message (code `x`)` from an error object.
 fn error_text(error: &Value) -> String {
     let message = error
@@ -612,8 +626,8 @@ fn server_message(body: &str, secrets: &[String]) -> String {
         Err(_) if body.trim_start().starts_with('<') => String::new(),
         Err(_) => body.lines().next().unwrap_or("").to_string(),
     };
-    let mut text = excerpt(text.trim(), 300);
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+    let mut text = excerpt(text.trim().trim_end_matches('.'), 300);
+    for secret in secrets.iter().filter(|s| s.len() >= 8) {
         text = text.replace(secret.as_str(), "****");
     }
     text
