@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::http::{
@@ -17,7 +18,6 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use thiserror::Error;
@@ -155,7 +155,7 @@ pub async fn resolve(
     let credentials = source
         .provide_credentials()
         .await
-        .map_err(|e| credentials_error(DisplayErrorContext(&e).to_string()))?;
+        .map_err(|e| credentials_error(credentials_detail(&e)))?;
     Ok((
         base_url,
         Credential::SigV4(SigV4 {
@@ -163,6 +163,23 @@ pub async fn resolve(
             region,
         }),
     ))
+}
+
+/// One line on why the profile chain gave no credentials: the causes, outermost first.
+fn credentials_detail(err: &CredentialsError) -> String {
+    if let CredentialsError::CredentialsNotLoaded(_) = err {
+        return "none were found (no access keys, credential_process, SSO or `aws login` session in the profile or the environment)".to_string();
+    }
+    let mut parts = vec![err.to_string()];
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    parts.join(": ")
 }
 
 fn base_url(provider: &Provider, region: &str) -> Result<String, BedrockError> {
