@@ -87,7 +87,7 @@ Exit codes: 0 the answer is complete; 1 the request failed (the reason is on std
 command line.\n\n\
 Examples:\n  \
 CODEX_API_KEY=sk-... codex exec --json \"triage open bug reports\"\n  \
-git diff | codex exec -                 review what is piped in\n  \
+codex exec - < task.md                  read the prompt from a file\n  \
 codex exec --oss \"explain this error\"   use a local Ollama / LM Studio server";
 
 #[derive(Debug, Args)]
