@@ -168,7 +168,7 @@ pub async fn exchange_code(
         .set_redirect_uri(redirect)
         .exchange_code(AuthorizationCode::new(code.into_inner()))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.into_inner()))
-        .request_async(http)
+        .request_async(&|request| send(http, request))
         .await
         .map_err(|e| token_error(&endpoints.token, e))?;
     issued(&endpoints.token, response)
@@ -193,10 +193,65 @@ pub fn issued(url: &str, response: TokenResponseWithId) -> Result<IssuedTokens, 
     })
 }
 
+/// A token-endpoint call that failed before `oauth2` could read an OAuth answer.
+#[derive(Debug, Error)]
+pub enum TokenHttpError {
+    #[error("{}", crate::http::describe(.0))]
+    Transport(#[from] reqwest::Error),
+    /// A non-2xx answer whose body is not an RFC 6749 error (for example OpenAI's
+    /// `{"error": {"code": ...}}`); `code` is the error code found in it, if any.
+    #[error("HTTP {status}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Status { status: u16, code: Option<String> },
+    #[error("cannot build the request: {0}")]
+    Build(String),
+}
+
+/// Sends one `oauth2` request through our HTTP client. A failure status with a standard OAuth
+/// error body is passed on for `oauth2` to read; any other failure status becomes
+/// `TokenHttpError::Status` with the error code found in the body.
+pub async fn send(
+    http: &reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, TokenHttpError> {
+    let (parts, body) = request.into_parts();
+    let request = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .build()?;
+    let response = http.execute(request).await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?.to_vec();
+    if !status.is_success() && serde_json::from_slice::<BasicErrorResponse>(&body).is_err() {
+        return Err(TokenHttpError::Status {
+            status: status.as_u16(),
+            code: error_code(&body),
+        });
+    }
+    let mut builder = oauth2::http::Response::builder().status(status);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    builder
+        .body(body)
+        .map_err(|e| TokenHttpError::Build(e.to_string()))
+}
+
+/// The error code of an error body: `error.code`, `error` (a string) or `code`.
+pub fn error_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    value
+        .get("error")
+        .and_then(|e| e.get("code").and_then(text).or_else(|| text(e)))
+        .or_else(|| value.get("code").and_then(text))
+}
+
 /// Describes a failed token request without echoing the response body (it may hold tokens).
 pub fn token_error(
     url: &str,
-    err: RequestTokenError<oauth2::HttpClientError<reqwest::Error>, BasicErrorResponse>,
+    err: RequestTokenError<TokenHttpError, BasicErrorResponse>,
 ) -> OAuthError {
     match err {
         RequestTokenError::ServerResponse(e) => OAuthError::Refused {
@@ -206,11 +261,12 @@ pub fn token_error(
                 None => e.error().to_string(),
             },
         },
-        RequestTokenError::Request(oauth2::HttpClientError::Reqwest(e)) => OAuthError::Transport {
-            detail: crate::http::describe(&e),
+        RequestTokenError::Request(e @ TokenHttpError::Status { .. }) => OAuthError::Refused {
+            url: url.to_string(),
+            detail: format!("it answered {e}"),
         },
-        RequestTokenError::Request(other) => OAuthError::Transport {
-            detail: format!("request to {url} failed: {other}"),
+        RequestTokenError::Request(e) => OAuthError::Transport {
+            detail: e.to_string(),
         },
         RequestTokenError::Parse(e, body) => OAuthError::BadResponse {
             url: url.to_string(),
@@ -220,9 +276,9 @@ pub fn token_error(
                 format!("{}, at {}", e.inner(), e.path())
             },
         },
-        RequestTokenError::Other(status_or_text) => OAuthError::Refused {
+        RequestTokenError::Other(text) => OAuthError::Refused {
             url: url.to_string(),
-            detail: status_or_text,
+            detail: text,
         },
     }
 }
