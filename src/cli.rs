@@ -95,6 +95,10 @@ pub struct LoginArgs {
 pub enum LoginCommand {
     /// Show how you are signed in (exit 0 when signed in, 1 when not)
     Status(StatusArgs),
+    /// Print the current bearer credential on stdout (the API key, or a ChatGPT access token,
+    /// refreshed first if it is about to expire), and nothing else
+    #[command(after_help = "Example: curl -H \"Authorization: Bearer $(codex login token)\" ...")]
+    Token,
 }
 
 #[derive(Debug, Args)]
