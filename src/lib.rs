@@ -90,12 +90,22 @@ fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Erro
             config
                 .auth
                 .override_with(args.issuer.as_deref(), args.client_id.as_deref())?;
+            let reporter = login::Reporter { json: args.json };
+            if args.device_auth {
+                let options = login::device::DeviceOptions {
+                    show_qr: !args.no_qr,
+                };
+                match login::device::run(&config, options, &reporter)? {
+                    login::device::Outcome::SignedIn => return Ok(ExitCode::SUCCESS),
+                    login::device::Outcome::UseBrowser => {}
+                }
+            }
             let options = login::browser::BrowserOptions {
                 open_browser: !args.no_browser && login::browser::browser_available(),
                 port: args.port,
                 timeout: std::time::Duration::from_secs(args.timeout),
             };
-            login::browser::run(&config, &options, &login::Reporter { json: args.json })?;
+            login::browser::run(&config, &options, &reporter)?;
         }
     }
     Ok(ExitCode::SUCCESS)
