@@ -42,6 +42,30 @@ pub fn client(_config: &Config) -> Result<reqwest::Client, HttpError> {
         .map_err(|e| HttpError::Setup(describe_chain(&e)))
 }
 
+/// The client, built on first use: loading the system roots costs milliseconds, and most runs
+/// of a fast path (`codex login token` with a valid token) make no request at all.
+pub struct Lazy<'a> {
+    config: &'a Config,
+    client: std::sync::OnceLock<reqwest::Client>,
+}
+
+impl<'a> Lazy<'a> {
+    pub fn new(config: &'a Config) -> Lazy<'a> {
+        Lazy {
+            config,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn get(&self) -> Result<&reqwest::Client, HttpError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let built = client(self.config)?;
+        Ok(self.client.get_or_init(|| built))
+    }
+}
+
 /// A one-line description of a failed request: what failed, against which URL (without its
 /// query, which may carry codes), and the innermost cause.
 pub fn describe(err: &reqwest::Error) -> String {
