@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod jwt;
 pub mod login;
 pub mod logout;
 pub mod secret;
@@ -37,18 +38,38 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 }
 
 fn run_login(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
-    let config = Config::load(overrides)?;
-    match args.action {
-        Some(LoginCommand::Status(status)) => Ok(status::run(&config, status.json)?),
+    let reporter = login::Reporter { json: args.json };
+    let result = login_command(args, overrides);
+    if let Err(err) = &result {
+        reporter.failed(&err.to_string());
+    }
+    result
+}
+
+fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
+    let mut config = Config::load(overrides)?;
+    if let Some(LoginCommand::Status(status)) = args.action {
+        return Ok(status::run(&config, status.json)?);
+    }
+    let source = match (args.api_key, args.with_api_key) {
+        (Some(key), _) if key == "-" => Some(KeySource::Stdin),
+        (Some(key), _) => Some(KeySource::Argument(Secret::new(key))),
+        (None, true) => Some(KeySource::Stdin),
+        (None, false) => None,
+    };
+    match source {
+        Some(source) => login::api_key::run(&config, source)?,
         None => {
-            let source = match (args.api_key, args.with_api_key) {
-                (Some(key), _) if key == "-" => KeySource::Stdin,
-                (Some(key), _) => KeySource::Argument(Secret::new(key)),
-                (None, true) => KeySource::Stdin,
-                (None, false) => return Err(login::LoginError::BrowserNotAvailable.into()),
+            config
+                .auth
+                .override_with(args.issuer.as_deref(), args.client_id.as_deref())?;
+            let options = login::browser::BrowserOptions {
+                open_browser: !args.no_browser && login::browser::browser_available(),
+                port: args.port,
+                timeout: std::time::Duration::from_secs(args.timeout),
             };
-            login::api_key::run(&config, source)?;
-            Ok(ExitCode::SUCCESS)
+            login::browser::run(&config, &options, &login::Reporter { json: args.json })?;
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
