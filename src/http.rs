@@ -23,7 +23,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The fix for an unknown certificate authority, as the user guide words it.
-pub const CA_HINT: &str = "export CODEX_CA_CERTIFICATE=/path/to/ca.pem";
+pub const CA_HINT: &str = "`export CODEX_CA_CERTIFICATE=/path/to/ca.pem`";
 
 #[derive(Debug, Error)]
 pub enum HttpError {
@@ -524,10 +524,21 @@ fn tls_problem(err: &rustls::Error, host: &str, ca_bundle: Option<&FromEnv<PathB
         ),
         C::NotValidForNameContext { presented, .. } => format!(
             "the TLS certificate of `{host}` is not valid for that name; it is for {} (the server, or a proxy in between, presents another host's certificate)",
-            presented.join(", ")
+            presented
+                .iter()
+                .map(|name| format!("`{}`", presented_name(name)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         other => format!("the TLS certificate of `{host}` was rejected: {other:?}"),
     }
+}
+
+/// webpki reports a certificate's names in their `Debug` form (`DnsName("a.example")`).
+fn presented_name(name: &str) -> &str {
+    name.split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .map_or(name, |inner| inner.trim_matches('"'))
 }
 
 fn proxy_problem(
@@ -876,7 +887,7 @@ mod tests {
     fn tls_failures_name_the_host_and_the_fix() {
         assert_eq!(
             tls(rustls::CertificateError::UnknownIssuer, None),
-            "request to https://auth.corp.example:8443/oauth/token failed: the TLS certificate of `auth.corp.example:8443` is signed by an unknown certificate authority; if your network inspects TLS with a corporate CA, or the server uses a private one, trust that CA: export CODEX_CA_CERTIFICATE=/path/to/ca.pem"
+            "request to https://auth.corp.example:8443/oauth/token failed: the TLS certificate of `auth.corp.example:8443` is signed by an unknown certificate authority; if your network inspects TLS with a corporate CA, or the server uses a private one, trust that CA: `export CODEX_CA_CERTIFICATE=/path/to/ca.pem`"
         );
         let bundle = FromEnv {
             variable: "CODEX_CA_CERTIFICATE",
