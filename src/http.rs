@@ -472,7 +472,7 @@ fn explain(
     let what = if let Some(tls) = find_rustls_error(err) {
         tls_problem(tls, &host, ca_bundle)
     } else if let Some(proxy) = proxy {
-        proxy_problem(err, failure, proxy, &host)
+        proxy_problem(err, failure, proxy, url, &host)
     } else {
         match failure {
             Failure::Timeout => "timed out".to_string(),
@@ -545,38 +545,35 @@ fn proxy_problem(
     err: &(dyn StdError + 'static),
     failure: Failure,
     proxy: &Proxy,
+    url: Option<&Url>,
     host: &str,
 ) -> String {
     let name = format!("{} (from {})", proxy.shown(), proxy.variable);
     let variable = proxy.variable;
     // hyper-util's tunnel errors are not public types; their texts are what is left to match.
     let said = |text: &str| chain(err).any(|e| e.to_string().contains(text));
+    const STATUS_407: &str = "407 Proxy Authentication Required";
     if said("proxy authorization required") {
-        return if proxy.has_credentials() {
-            format!(
-                "the proxy {name} refused the user name and password in {variable} (407 Proxy Authentication Required); check them"
-            )
-        } else {
-            let url = proxy.url.expose();
-            let example = format!(
-                "{}://USER:PASSWORD@{}",
-                url.scheme(),
-                proxy.shown().split_once("://").map_or("", |(_, rest)| rest)
-            );
-            format!(
-                "the proxy {name} requires a user name and password (407 Proxy Authentication Required); put them in the URL: {variable}={example}"
-            )
-        };
+        return refused_login(proxy, &name, STATUS_407);
     }
     if said("tunnel error: unsuccessful") {
-        return format!("the proxy {name} would not open a connection to `{host}`");
+        return match url.and_then(|u| ask_proxy(proxy, u)) {
+            // Some proxies (tinyproxy) answer wrong credentials with a 401.
+            Some((status @ (401 | 407), reason)) => {
+                refused_login(proxy, &name, &format!("{status} {reason}"))
+            }
+            Some((status, reason)) if status != 200 => format!(
+                "the proxy {name} refused to open a connection to `{host}` ({status} {reason})"
+            ),
+            _ => format!("the proxy {name} would not open a connection to `{host}`"),
+        };
     }
     match failure {
         Failure::Timeout => format!("timed out (through the proxy {name})"),
         Failure::Connect if innermost_io(err).is_some() => format!(
             "could not connect to the proxy {name}: {}; check {variable}, or add `{}` to NO_PROXY to connect directly",
             innermost(err),
-            host.rsplit_once(':').map_or(host, |(h, _)| h)
+            url.and_then(Url::host_str).unwrap_or(host)
         ),
         Failure::Connect => format!(
             "could not connect through the proxy {name}: {}",
@@ -588,6 +585,80 @@ fn proxy_problem(
         ),
         Failure::Other => format!("{} (through the proxy {name})", innermost(err)),
     }
+}
+
+/// A proxy wants a (different) login: it answered `status`, a 407 or a 401.
+fn refused_login(proxy: &Proxy, name: &str, status: &str) -> String {
+    let variable = proxy.variable;
+    if proxy.has_credentials() {
+        return format!(
+            "the proxy {name} refused the user name and password in {variable} ({status}); check them"
+        );
+    }
+    let shown = proxy.shown();
+    let (scheme, address) = shown.split_once("://").unwrap_or(("http", &shown));
+    format!(
+        "the proxy {name} requires a user name and password ({status}); put them in the URL: {variable}={scheme}://USER:PASSWORD@{address}"
+    )
+}
+
+/// How long asking a proxy why it refused may take.
+const PROXY_QUESTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Asks an HTTP proxy for a tunnel to `target` once more, to learn its answer's status: hyper-util
+/// only recognises a 407 in an `HTTP/1.1` answer (tinyproxy, among others, answers `HTTP/1.0`)
+/// and reports every other refusal without its status. Only on a failure that already happened.
+fn ask_proxy(proxy: &Proxy, target: &Url) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let url = proxy.url.expose();
+    if url.scheme() != "http" {
+        return None;
+    }
+    let address = (url.host_str()?, url.port_or_known_default()?)
+        .to_socket_addrs()
+        .ok()?
+        .next()?;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, PROXY_QUESTION_TIMEOUT).ok()?;
+    stream.set_read_timeout(Some(PROXY_QUESTION_TIMEOUT)).ok()?;
+    stream
+        .set_write_timeout(Some(PROXY_QUESTION_TIMEOUT))
+        .ok()?;
+    let authority = format!("{}:{}", target.host_str()?, target.port_or_known_default()?);
+    let mut request = format!(
+        "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {USER_AGENT}\r\n"
+    );
+    if proxy.has_credentials() {
+        use base64::Engine as _;
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let pair = format!(
+            "{}:{}",
+            decode(url.username()),
+            decode(url.password().unwrap_or_default())
+        );
+        let token = base64::engine::general_purpose::STANDARD.encode(pair);
+        request.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while !answer.windows(2).any(|w| w == b"\r\n") && answer.len() < 4096 {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    let line = answer.lines().next()?;
+    let mut parts = line.splitn(3, ' ');
+    let _version = parts.next().filter(|v| v.starts_with("HTTP/"))?;
+    let status = parts.next()?.parse().ok()?;
+    Some((status, parts.next().unwrap_or_default().trim().to_string()))
 }
 
 /// The error and its causes. `std::io::Error::source` skips the error it wraps, so that one is

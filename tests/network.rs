@@ -370,3 +370,258 @@ fn expired_and_wrong_host_certificates_are_named() {
         ),
     );
 }
+
+// ---------------------------------------------------------------------------------- proxies
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A proxy server process (tinyproxy or microsocks) on a free loopback port, stopped on drop.
+struct ProxyServer {
+    child: std::process::Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl ProxyServer {
+    fn start(mut cmd: std::process::Command, port: u16, log: PathBuf) -> ProxyServer {
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd
+            .spawn()
+            .expect("start the proxy (is it installed? see scripts/test)");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return ProxyServer { child, port, log };
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the proxy exited: {status}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the proxy did not listen on {port} within 10 s");
+    }
+
+    /// Debian's tinyproxy, allowing CONNECT to `target_port` only, with `BasicAuth` if given.
+    fn tinyproxy(dir: &Path, target_port: u16, basic_auth: Option<(&str, &str)>) -> ProxyServer {
+        let port = free_port();
+        let log = dir.join(format!("tinyproxy-{port}.log"));
+        let conf = dir.join(format!("tinyproxy-{port}.conf"));
+        let mut text = format!(
+            "Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile \"{}\"\nLogLevel Connect\n\
+             MaxClients 20\nAllow 127.0.0.1\nConnectPort {target_port}\n",
+            log.display()
+        );
+        if let Some((user, password)) = basic_auth {
+            text.push_str(&format!("BasicAuth {user} {password}\n"));
+        }
+        std::fs::write(&conf, text).unwrap();
+        let mut cmd = std::process::Command::new("tinyproxy");
+        cmd.arg("-d").arg("-c").arg(&conf);
+        ProxyServer::start(cmd, port, log)
+    }
+
+    /// Debian's microsocks, a SOCKS5 server, requiring this user name and password.
+    fn microsocks(dir: &Path, user: &str, password: &str) -> ProxyServer {
+        let port = free_port();
+        let mut cmd = std::process::Command::new("microsocks");
+        cmd.args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-u",
+            user,
+            "-P",
+            password,
+        ]);
+        ProxyServer::start(cmd, port, dir.join("no-log"))
+    }
+
+    fn connects_to(&self, port: u16) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .matches(&format!("CONNECT 127.0.0.1:{port} "))
+            .count()
+    }
+}
+
+impl Drop for ProxyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[track_caller]
+fn assert_no_canary(run: &Run, canary: &str) {
+    assert!(
+        !run.stdout.contains(canary) && !run.stderr.contains(canary),
+        "the proxy password leaked: {run:?}"
+    );
+}
+
+#[test]
+fn traffic_goes_through_the_proxy_unless_no_proxy_says_otherwise() {
+    let env = Env::new();
+    let issuer = TlsIssuer::start(&env);
+    let proxy = ProxyServer::tinyproxy(env.dir.path(), issuer.port(), None);
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let ca = path(&issuer.ca);
+    let run = sign_in(
+        &env,
+        &issuer,
+        &[
+            ("CODEX_CA_CERTIFICATE", Some(ca)),
+            ("https_proxy", Some(&proxy_url)),
+        ],
+    );
+    assert_signed_in(&env, &run);
+    let through = proxy.connects_to(issuer.port());
+    assert!(through >= 1, "no CONNECT in the proxy's log");
+
+    for no_proxy in [
+        ("NO_PROXY", "example.com,127.0.0.1"),
+        ("no_proxy", "localhost, 127.0.0.0/8"),
+    ] {
+        let run = sign_in(
+            &env,
+            &issuer,
+            &[
+                ("CODEX_CA_CERTIFICATE", Some(ca)),
+                ("HTTPS_PROXY", Some(&proxy_url)),
+                (no_proxy.0, Some(no_proxy.1)),
+            ],
+        );
+        assert_signed_in(&env, &run);
+        assert_eq!(proxy.connects_to(issuer.port()), through, "{no_proxy:?}");
+    }
+}
+
+#[test]
+fn proxy_credentials_come_from_the_url_and_never_show() {
+    const PASSWORD: &str = "proxy-canary-Pw7";
+    let env = Env::new();
+    let issuer = TlsIssuer::start(&env);
+    let proxy = ProxyServer::tinyproxy(env.dir.path(), issuer.port(), Some(("alice", PASSWORD)));
+    let ca = path(&issuer.ca);
+    let with = |password: &str| format!("http://alice:{password}@127.0.0.1:{}", proxy.port);
+    let run = sign_in(
+        &env,
+        &issuer,
+        &[
+            ("CODEX_CA_CERTIFICATE", Some(ca)),
+            ("HTTPS_PROXY", Some(&with(PASSWORD))),
+            ("RUST_LOG", Some("trace")),
+        ],
+    );
+    assert_signed_in(&env, &run);
+    assert_no_canary(&run, PASSWORD);
+    assert!(proxy.connects_to(issuer.port()) >= 1);
+
+    let bare = format!("http://127.0.0.1:{}", proxy.port);
+    let run = sign_in(
+        &env,
+        &issuer,
+        &[
+            ("CODEX_CA_CERTIFICATE", Some(ca)),
+            ("HTTPS_PROXY", Some(&bare)),
+        ],
+    );
+    assert_failed(
+        &run,
+        &format!(
+            "request to {}/oauth/token failed: the proxy {bare} (from HTTPS_PROXY) requires a user name and password (407 Proxy Authentication Required); put them in the URL: HTTPS_PROXY=http://USER:PASSWORD@127.0.0.1:{}",
+            issuer.peer.url, proxy.port
+        ),
+    );
+
+    let wrong = "wrong-canary-Pw8";
+    let vars = [
+        ("CODEX_CA_CERTIFICATE", Some(ca)),
+        ("HTTPS_PROXY", Some(&*with(wrong))),
+    ];
+    assert_failed(
+        &sign_in(&env, &issuer, &vars),
+        &format!(
+            "request to {}/oauth/token failed: the proxy {bare} (from HTTPS_PROXY) refused the user name and password in HTTPS_PROXY (401 Unauthorized); check them",
+            issuer.peer.url
+        ),
+    );
+    let traced = sign_in(
+        &env,
+        &issuer,
+        &[vars[0], vars[1], ("RUST_LOG", Some("trace"))],
+    );
+    assert_eq!(traced.code, 1);
+    assert_no_canary(&traced, wrong);
+}
+
+#[test]
+fn an_unreachable_proxy_is_named_without_its_password() {
+    const PASSWORD: &str = "unreachable-canary-Pw9";
+    let env = Env::new();
+    let issuer = TlsIssuer::start(&env);
+    let closed = free_port();
+    let proxy_url = format!("http://bob:{PASSWORD}@127.0.0.1:{closed}");
+    let vars = [
+        ("CODEX_CA_CERTIFICATE", Some(path(&issuer.ca))),
+        ("HTTPS_PROXY", Some(&*proxy_url)),
+    ];
+    assert_failed(
+        &sign_in(&env, &issuer, &vars),
+        &format!(
+            "request to {}/oauth/token failed: could not connect to the proxy http://127.0.0.1:{closed} (from HTTPS_PROXY): Connection refused (os error 111); check HTTPS_PROXY, or add `127.0.0.1` to NO_PROXY to connect directly",
+            issuer.peer.url
+        ),
+    );
+    let traced = sign_in(
+        &env,
+        &issuer,
+        &[vars[0], vars[1], ("RUST_LOG", Some("trace"))],
+    );
+    assert_eq!(traced.code, 1);
+    assert_no_canary(&traced, PASSWORD);
+}
+
+#[test]
+fn all_proxy_can_be_socks5_with_credentials() {
+    const PASSWORD: &str = "socks-canary-Pw10";
+    let env = Env::new();
+    let issuer = TlsIssuer::start(&env);
+    let socks = ProxyServer::microsocks(env.dir.path(), "carol", PASSWORD);
+    let ca = path(&issuer.ca);
+    let url = |password: &str| format!("socks5://carol:{password}@127.0.0.1:{}", socks.port);
+    let run = sign_in(
+        &env,
+        &issuer,
+        &[
+            ("CODEX_CA_CERTIFICATE", Some(ca)),
+            ("ALL_PROXY", Some(&url(PASSWORD))),
+            ("RUST_LOG", Some("trace")),
+        ],
+    );
+    assert_signed_in(&env, &run);
+    assert_no_canary(&run, PASSWORD);
+    // The same with a wrong password fails: the traffic did go through the SOCKS server.
+    let wrong = "wrong-socks-canary";
+    let run = sign_in(
+        &env,
+        &issuer,
+        &[
+            ("CODEX_CA_CERTIFICATE", Some(ca)),
+            ("ALL_PROXY", Some(&url(wrong))),
+        ],
+    );
+    assert_no_canary(&run, wrong);
+    assert_failed(
+        &run,
+        &format!(
+            "request to {}/oauth/token failed: could not connect through the proxy socks5://127.0.0.1:{} (from ALL_PROXY): SOCKS error: credentials not accepted",
+            issuer.peer.url, socks.port
+        ),
+    );
+}
