@@ -290,7 +290,7 @@ fn codex_ca_certificate_wins_over_ssl_cert_file() {
 }
 
 #[test]
-fn bad_bundles_are_clear_errors_before_any_request() {
+fn bad_bundles_and_proxy_urls_are_clear_errors_before_any_request() {
     let env = Env::new();
     let issuer = TlsIssuer::start(&env);
     let dir = env.dir.path();
@@ -334,7 +334,20 @@ fn bad_bundles_are_clear_errors_before_any_request() {
             .env(variable, file);
         common::run_cmd(cmd, None).assert(1, "", &expected);
     }
+    let mut cmd = env.cmd(&["login", "--no-browser", "--port", "0"]);
+    cmd.env("CODEX_AUTH_ISSUER", &issuer.peer.url)
+        .env("https_proxy", "ftp://dave:bad-url-canary@proxy.example.com");
+    common::run_cmd(cmd, None).assert(
+        1,
+        "",
+        "https_proxy is not a usable proxy URL: the scheme `ftp` is not supported (use http, https, socks5 or socks5h). Expected a URL such as http://proxy.example.com:3128 or socks5://proxy.example.com:1080.\n",
+    );
     assert!(issuer.peer.requests().is_empty());
+    // Commands without requests never look at these settings.
+    let mut cmd = env.cmd(&["login", "status"]);
+    cmd.env("CODEX_CA_CERTIFICATE", &missing)
+        .env("HTTPS_PROXY", "ftp://x");
+    common::run_cmd(cmd, None).assert(1, "", "Not logged in\n");
 }
 
 #[test]
