@@ -58,11 +58,11 @@ pub struct LoginArgs {
 
     /// Sign in with an OpenAI API key. Use `-` to read the key from standard input, which keeps
     /// it out of your shell history and of `ps` (printenv OPENAI_API_KEY | codex login --api-key -)
-    #[arg(long, value_name = "KEY|-", conflicts_with_all = ["with_api_key", "no_browser", "port", "issuer", "client_id", "json"])]
+    #[arg(long, value_name = "KEY|-", conflicts_with_all = ["with_api_key", "no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
     pub api_key: Option<String>,
 
     /// Read an OpenAI API key from standard input (same as `--api-key -`)
-    #[arg(long, conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json"])]
+    #[arg(long, conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
     pub with_api_key: bool,
 
     /// Do not start a browser; only print the sign-in URL (the default over SSH or without a
@@ -89,12 +89,24 @@ pub struct LoginArgs {
     /// Report progress as JSON lines on stdout (for editors and wrappers)
     #[arg(long)]
     pub json: bool,
+
+    /// Sign in with a one-time code entered on another device (for SSH and headless machines)
+    #[arg(long, conflicts_with_all = ["no_browser", "port"])]
+    pub device_auth: bool,
+
+    /// With --device-auth: do not print a QR code of the sign-in link
+    #[arg(long, requires = "device_auth")]
+    pub no_qr: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum LoginCommand {
     /// Show how you are signed in (exit 0 when signed in, 1 when not)
     Status(StatusArgs),
+    /// Print the current bearer credential on stdout (the API key, or a ChatGPT access token,
+    /// refreshed first if it is about to expire), and nothing else
+    #[command(after_help = "Example: curl -H \"Authorization: Bearer $(codex login token)\" ...")]
+    Token,
 }
 
 #[derive(Debug, Args)]

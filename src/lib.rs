@@ -12,6 +12,7 @@ pub mod logout;
 pub mod secret;
 pub mod status;
 pub mod store;
+pub mod token;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,30 @@ use config::Config;
 pub use error::Error;
 use login::api_key::KeySource;
 use secret::Secret;
+
+/// `codex login token`: the bearer credential alone on stdout.
+fn print_token(config: &Config) -> Result<ExitCode, token::TokenError> {
+    let store = store::open(config)?;
+    let http = http::client(config)?;
+    let doc = http::runtime().block_on(token::fresh(config, store.as_ref(), &http))?;
+    let bearer = match (doc.mode(), &doc.tokens) {
+        (Ok(auth::AuthMode::ApiKey), _) => doc.api_key().map(str::to_string),
+        (Ok(auth::AuthMode::ChatGpt | auth::AuthMode::ChatGptExternalTokens), Some(t)) => {
+            Some(t.access_token.expose().clone())
+        }
+        (Ok(_), _) | (Err(_), _) => None,
+    };
+    match bearer {
+        Some(bearer) => {
+            println!("{bearer}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(token::TokenError::Unusable {
+            location: store.location(),
+            reason: "it holds no bearer credential".to_string(),
+        }),
+    }
+}
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
@@ -48,8 +73,10 @@ fn run_login(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
 
 fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
     let mut config = Config::load(overrides)?;
-    if let Some(LoginCommand::Status(status)) = args.action {
-        return Ok(status::run(&config, status.json)?);
+    match args.action {
+        Some(LoginCommand::Status(status)) => return Ok(status::run(&config, status.json)?),
+        Some(LoginCommand::Token) => return Ok(print_token(&config)?),
+        None => {}
     }
     let source = match (args.api_key, args.with_api_key) {
         (Some(key), _) if key == "-" => Some(KeySource::Stdin),
@@ -63,12 +90,22 @@ fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Erro
             config
                 .auth
                 .override_with(args.issuer.as_deref(), args.client_id.as_deref())?;
+            let reporter = login::Reporter { json: args.json };
+            if args.device_auth {
+                let options = login::device::DeviceOptions {
+                    show_qr: !args.no_qr,
+                };
+                match login::device::run(&config, options, &reporter)? {
+                    login::device::Outcome::SignedIn => return Ok(ExitCode::SUCCESS),
+                    login::device::Outcome::UseBrowser => {}
+                }
+            }
             let options = login::browser::BrowserOptions {
                 open_browser: !args.no_browser && login::browser::browser_available(),
                 port: args.port,
                 timeout: std::time::Duration::from_secs(args.timeout),
             };
-            login::browser::run(&config, &options, &login::Reporter { json: args.json })?;
+            login::browser::run(&config, &options, &reporter)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod browser;
+pub mod device;
 pub mod oauth;
 
 use thiserror::Error;
@@ -63,6 +64,12 @@ pub enum LoginError {
         "the sign-in returned to the callback without an authorization code. Run `codex login` again"
     )]
     MissingCode,
+    #[error("device sign-in failed: {0}. Your previous credentials were kept")]
+    Device(String),
+    #[error(
+        "the device code expired before it was approved. Your previous credentials were kept. Run `codex login --device-auth` again"
+    )]
+    DeviceCodeExpired,
     #[error(transparent)]
     OAuth(#[from] oauth::OAuthError),
     #[error(transparent)]
@@ -127,6 +134,48 @@ impl Reporter {
         }
     }
 
+    /// A line of information (text mode) or a `note` event.
+    pub fn note(&self, text: &str) {
+        if self.json {
+            self.emit(serde_json::json!({"event": "note", "message": text}));
+        } else {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Shows the device code prominently (and a QR code when it fits), then returns the
+    /// progress display that runs while polling.
+    pub fn device_code(&self, code: &device::DeviceCode, show_qr: bool) -> Progress {
+        if self.json {
+            self.emit(serde_json::json!({
+                "event": "device_code",
+                "user_code": code.user_code,
+                "verification_uri": code.verification_uri,
+                "verification_uri_complete": code.verification_uri_complete,
+                "expires_in": code.expires_in.as_secs(),
+            }));
+            return Progress::hidden();
+        }
+        eprintln!(
+            "Follow these steps to sign in with ChatGPT using device code authorization:\n\n\
+             1. Open this link in your browser and sign in to your account\n   {}\n\n\
+             2. Enter this one-time code (expires in {})\n   {}\n\n\
+             Device codes are a common phishing target. Never share this code.\n\
+             Continue only if you started this login in Codex. If a website or another person gave you this code, cancel.\n",
+            code.verification_uri,
+            human_duration(code.expires_in),
+            code.user_code
+        );
+        if show_qr {
+            let target = code
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&code.verification_uri);
+            print_qr(target);
+        }
+        Progress::spinner()
+    }
+
     /// With `--json`, a failure is also an event on stdout (the message still goes to stderr).
     pub fn failed(&self, message: &str) {
         if self.json {
@@ -142,6 +191,21 @@ fn human_duration(d: std::time::Duration) -> String {
     } else {
         format!("{secs} s")
     }
+}
+
+/// The common end of every ChatGPT sign-in: the workspace check, the auth.json document and
+/// its persistence. Returns the store the credentials went to.
+pub fn complete(
+    config: &Config,
+    tokens: oauth::IssuedTokens,
+    api_key: Option<crate::secret::Secret<String>>,
+) -> Result<Box<dyn CredentialStore>, LoginError> {
+    oauth::check_workspace(
+        config.forced_chatgpt_workspace_id.as_deref(),
+        &tokens.id_token,
+    )?;
+    let doc = oauth::chatgpt_document(&config.auth, tokens, api_key);
+    persist(config, &doc)
 }
 
 /// Saves freshly obtained credentials. The old ones stay in place until this point. An existing
@@ -174,5 +238,60 @@ fn keep_unparseable(
             Ok(())
         }
         Err(other) => Err(other.into()),
+    }
+}
+
+/// The QR code of `url` on stdout, only when stdout is a terminal wide and tall enough.
+fn print_qr(url: &str) {
+    let term = console::Term::stdout();
+    if !term.is_term() {
+        return;
+    }
+    let Ok(code) = qrcode::QrCode::new(url.as_bytes()) else {
+        return;
+    };
+    let art = code
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .quiet_zone(true)
+        .build();
+    let width = art.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let height = art.lines().count();
+    match term.size_checked() {
+        Some((rows, cols)) if usize::from(cols) >= width && usize::from(rows) > height => {
+            println!("{art}\n");
+        }
+        Some(_) | None => {}
+    }
+}
+
+/// A spinner with the time left, on stderr; draws nothing when stderr is not a terminal.
+#[derive(Clone)]
+pub struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    fn hidden() -> Progress {
+        Progress(indicatif::ProgressBar::hidden())
+    }
+
+    fn spinner() -> Progress {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress(bar)
+    }
+
+    pub fn tick(&self, deadline: std::time::Instant) {
+        let left = deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .as_secs();
+        self.0.set_message(format!(
+            "Waiting for the code to be entered... {}:{:02} left (Ctrl-C to cancel)",
+            left / 60,
+            left % 60
+        ));
+    }
+
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
     }
 }

@@ -340,6 +340,7 @@ pub fn chatgpt_document(
             oauth_provenance: Some(OauthProvenance {
                 issuer: settings.issuer.clone(),
                 client_id: settings.client_id.clone(),
+                protocol: Some(settings.protocol.as_str().to_string()),
                 extra: Default::default(),
             }),
             login_owner_id: None,

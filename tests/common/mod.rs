@@ -381,3 +381,64 @@ impl Drop for Background {
         let _ = self.child.wait();
     }
 }
+
+/// Signs `env` in with the browser flow against oidc-provider, the test playing the user.
+pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
+    let cmd = env.cmd(&[
+        "login",
+        "--json",
+        "--no-browser",
+        "--port",
+        "0",
+        "--issuer",
+        &oidc.url,
+        "--client-id",
+        "codex-test-client",
+    ]);
+    let login = Background::spawn(cmd);
+    let event = login.next_event();
+    let url = event["url"]
+        .as_str()
+        .expect("authorize_url event")
+        .to_string();
+    let out = Command::new("node")
+        .arg("agent.js")
+        .args(["authorize", &url])
+        .current_dir(format!("{ROOT}/tests/peers/oidc"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "agent: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "sign-in failed: {run:?}");
+}
+
+/// An unsigned JWT with these claims (our client never checks signatures).
+pub fn jwt(claims: serde_json::Value) -> String {
+    use base64::Engine;
+    let enc = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.c2ln",
+        enc(r#"{"alg":"RS256","typ":"JWT"}"#.to_string()),
+        enc(claims.to_string())
+    )
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Replaces the stored access token by one that expired a minute ago; returns it.
+pub fn expire_access_token(env: &Env) -> String {
+    let mut doc: serde_json::Value = serde_json::from_str(&env.read_auth()).unwrap();
+    let expired = jwt(serde_json::json!({"exp": now_secs() - 60, "sub": "alice"}));
+    doc["tokens"]["access_token"] = serde_json::Value::String(expired.clone());
+    env.write_auth(&serde_json::to_string_pretty(&doc).unwrap());
+    expired
+}
