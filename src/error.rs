@@ -13,4 +13,6 @@ pub enum Error {
     Login(#[from] crate::login::LoginError),
     #[error(transparent)]
     Exec(#[from] crate::exec::ExecError),
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
 }

@@ -13,31 +13,23 @@ fn doc(key: &str) -> String {
     format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
 }
 
-/// The key inside a document made by `doc`.
-fn current_key(doc: &str) -> String {
-    doc.split('"').nth(7).unwrap_or_default().to_string()
-}
-
 #[test]
 fn sigkill_during_writes_never_tears_auth_json() {
     let env = Env::new();
     let mut current = doc("sk-initial-000000000000");
     env.write_auth(&current);
-    let (mut killed_running, mut finished) = (0, 0);
-    // Spread the kills over the writer's whole life, measured here (it varies with the build and
-    // the machine's load): the median of a few complete runs, plus half again.
-    let mut lives: Vec<Duration> = (0..5)
+    // How long one save takes here (debug build, busy machine...): kills are spread over 1.5x it.
+    let mut samples: Vec<Duration> = (0..5)
         .map(|_| {
-            let started = Instant::now();
-            env.run_stdin(
-                &["login", "--api-key", "-"],
-                current_key(&current).as_bytes(),
-            );
-            started.elapsed()
+            let start = Instant::now();
+            env.run_stdin(&["login", "--api-key", "-"], b"sk-timing-run-0000000000");
+            start.elapsed()
         })
         .collect();
-    lives.sort();
-    let window = lives[2].mul_f64(1.5).max(Duration::from_millis(2));
+    samples.sort();
+    let typical = samples[2];
+    current = env.read_auth();
+    let (mut killed_running, mut finished) = (0, 0);
     for i in 0..200u32 {
         let key = format!("sk-round-{i:04}-abcdefghijkl");
         let mut child = env
@@ -53,7 +45,8 @@ fn sigkill_during_writes_never_tears_auth_json() {
             .unwrap()
             .write_all(key.as_bytes())
             .unwrap();
-        let deadline = Instant::now() + window.mul_f64(f64::from(i % 40) / 40.0);
+        // Spread the kill over the process's whole life.
+        let deadline = Instant::now() + typical.mul_f64(1.5 * f64::from(i % 40) / 40.0);
         while Instant::now() < deadline {
             std::hint::spin_loop();
         }

@@ -5,7 +5,7 @@
 mod common;
 mod exec_support;
 
-use common::{Env, Run, run_cmd};
+use common::{Env, Run, expire_access_token, jwt, now_secs, run_cmd, sign_in_with_oidc};
 use exec_support::{Peer, free_port};
 use serde_json::{Value, json};
 
@@ -363,7 +363,8 @@ fn chatgpt_sign_in_goes_to_the_chatgpt_backend_with_the_account_id() {
     let claims =
         base64url(r#"{"https://api.openai.com/auth":{"chatgpt_account_id":"acct_from_claim"}}"#);
     env.write_auth(&format!(
-        r#"{{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{{"id_token":"h.{claims}.s","access_token":"access-token-canary","refresh_token":"rt","account_id":null}}}}"#
+        r#"{{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{{"id_token":"h.{claims}.s","access_token":"access-token-canary","refresh_token":"rt","account_id":null}},"last_refresh":"{}"}}"#,
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     ));
     exec(&env, &["x"], &[]).assert(0, HELLO, "");
     let r = &fake.requests()[0];
@@ -380,21 +381,111 @@ fn chatgpt_sign_in_goes_to_the_chatgpt_backend_with_the_account_id() {
     assert_eq!(r["parsed"]["store"], false);
 }
 
+fn refresh_grants(issuer: &common::Peer) -> usize {
+    issuer
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["grant_type"] == "refresh_token" || r["parsed"]["grant_type"] == "refresh_token"
+        })
+        .count()
+}
+
+fn stored_access_token(env: &Env) -> String {
+    let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
+    doc["tokens"]["access_token"].as_str().unwrap().to_string()
+}
+
 #[test]
-fn chatgpt_401_without_a_refresh_says_to_sign_in_again() {
-    // TODO(issue 5): the real refresh -> retry path with an oidc-provider issuer lands with
-    // token.rs; until then the refresh step reports that it is unavailable.
-    let fake = Peer::fake(&["--accept-bearer", "another-token"]);
+fn chatgpt_401_refreshes_once_at_the_issuer_and_retries() {
+    let fake = Peer::fake(&["--scenario", "401:1"]);
     let env = env_for(&fake, "");
-    env.write_auth(
-        r#"{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{"id_token":"x","access_token":"stale-access","refresh_token":"rt","account_id":"acct_1"}}"#,
+    let oidc = common::Peer::oidc(env.dir.path(), &[("ROTATE_REFRESH", "1")]);
+    sign_in_with_oidc(&env, &oidc);
+    let before = stored_access_token(&env);
+    exec(&env, &["x"], &[]).assert(0, HELLO, "");
+    let after = stored_access_token(&env);
+    assert_ne!(after, before, "the refreshed tokens are stored");
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        header(&reqs[0], "authorization"),
+        Some(format!("Bearer {before}"))
     );
+    assert_eq!(
+        header(&reqs[1], "authorization"),
+        Some(format!("Bearer {after}"))
+    );
+    assert_eq!(refresh_grants(&oidc), 1);
+}
+
+#[test]
+fn chatgpt_401_after_the_refresh_says_to_sign_in_again() {
+    let fake = Peer::fake_with_script(
+        json!([{"path": "/responses", "status": 401, "repeat": -1, "json": {"error": {
+            "message": "Your authentication token is not valid.", "code": "invalid_token"}}}]),
+        &[],
+    );
+    let env = env_for(&fake, "");
+    let oidc = common::Peer::oidc(env.dir.path(), &[]);
+    sign_in_with_oidc(&env, &oidc);
     exec(&env, &["x"], &[]).assert(
         1,
         "",
-        "the ChatGPT sign-in was rejected (401 Unauthorized) and could not be refreshed: token refresh is not available in this build yet. Run `codex login` to sign in again.\n",
+        "the ChatGPT sign-in was rejected (401 Unauthorized) even after a refresh (Your authentication token is not valid). Run `codex login` to sign in again.\n",
+    );
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "one retry, not the reference's twelve"
+    );
+    assert_eq!(refresh_grants(&oidc), 1);
+}
+
+#[test]
+fn chatgpt_token_about_to_expire_is_refreshed_before_the_request() {
+    let fake = Peer::fake(&[]);
+    let env = env_for(&fake, "");
+    let oidc = common::Peer::oidc(env.dir.path(), &[]);
+    sign_in_with_oidc(&env, &oidc);
+    let expired = expire_access_token(&env);
+    exec(&env, &["x"], &[]).assert(0, HELLO, "");
+    let fresh = stored_access_token(&env);
+    assert_ne!(fresh, expired);
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        header(&reqs[0], "authorization"),
+        Some(format!("Bearer {fresh}"))
+    );
+    assert_eq!(refresh_grants(&oidc), 1);
+}
+
+#[test]
+fn chatgpt_refresh_that_can_never_work_stops_with_its_reason() {
+    let fake = Peer::fake(&["--scenario", "401"]);
+    let env = env_for(&fake, "");
+    let issuer = common::Peer::fake_issuer(
+        env.dir.path(),
+        &[
+            "--seed-refresh-token",
+            "rt-seeded",
+            "--scenario",
+            "refresh-invalidated",
+        ],
+    );
+    let access = jwt(json!({"exp": now_secs() + 3600, "sub": "alice"}));
+    env.write_auth(&format!(
+        r#"{{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{{"id_token":"x","access_token":"{access}","refresh_token":"rt-seeded","oauth_provenance":{{"issuer":"{}","client_id":"app_EMoamEEZ73f0CkXaXp7hrann","protocol":"openai"}},"account_id":"acct_1"}}}}"#,
+        issuer.url
+    ));
+    exec(&env, &["x"], &[]).assert(
+        1,
+        "",
+        "your ChatGPT sign-in can no longer be refreshed (refresh_token_invalidated): it expired or was revoked. Run `codex logout` and then `codex login`\n",
     );
     assert_eq!(fake.requests().len(), 1);
+    assert_eq!(refresh_grants(&issuer), 1);
 }
 
 fn base64url(text: &str) -> String {

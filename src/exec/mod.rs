@@ -100,8 +100,9 @@ async fn run_async(
     prompt: String,
 ) -> Result<(), ExecError> {
     let provider = provider::select(config, oss)?;
-    let client = http::client(config)?;
-    let mut endpoint = provider::endpoint(config, provider, &client).await?;
+    let http = http::Lazy::new(config);
+    let mut endpoint = provider::endpoint(config, provider, &http).await?;
+    let client = http.get()?;
     let model = model
         .filter(|m| !m.trim().is_empty())
         .or_else(|| config.models.model.clone())
@@ -139,18 +140,27 @@ async fn run_async(
     let mut stream_retries = 0;
     let mut refreshed = false;
     loop {
-        let response = match send(&client, &endpoint, &request).await {
+        let response = match send(client, &endpoint, &request).await {
             Ok(response) => response,
-            Err(Failure::Status { status, text, .. })
-                if status == reqwest::StatusCode::UNAUTHORIZED
+            Err(failure @ Failure::Status { .. })
+                if failure.is_unauthorized()
                     && !refreshed
                     && matches!(endpoint.credential, Credential::ChatGpt { .. }) =>
             {
-                tracing::debug!("401 with a ChatGPT sign-in: refreshing once");
-                let _ = text;
+                tracing::debug!("401 with a ChatGPT sign-in: recovering once");
                 refreshed = true;
-                endpoint.credential =
-                    provider::refresh_chatgpt_after_unauthorized(config, &endpoint.credential)?;
+                match provider::recover_chatgpt_after_unauthorized(
+                    config,
+                    client,
+                    &endpoint.credential,
+                )
+                .await?
+                {
+                    Some(credential) => endpoint.credential = credential,
+                    None => {
+                        return Err(ExecError::Failed(failure.explain(&endpoint, &model, false)));
+                    }
+                }
                 continue;
             }
             Err(failure) => {
@@ -314,6 +324,13 @@ async fn send(
 }
 
 impl Failure {
+    fn is_unauthorized(&self) -> bool {
+        match self {
+            Failure::Status { status, .. } => *status == reqwest::StatusCode::UNAUTHORIZED,
+            Failure::Transport { .. } | Failure::Silent { .. } | Failure::Provider(_) => false,
+        }
+    }
+
     /// The final message: what happened, where, and what to do.
     fn explain(&self, endpoint: &Endpoint, model: &str, refreshed: bool) -> String {
         let name = &endpoint.provider.name;

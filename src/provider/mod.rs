@@ -13,7 +13,7 @@ use base64::Engine as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use thiserror::Error;
 
-use crate::auth::{AuthDotJson, AuthMode, Usability};
+use crate::auth::{AuthDotJson, Usability};
 use crate::config::{AwsToml, Config, OssProvider, ProviderToml, WireApi};
 use crate::secret::Secret;
 use crate::store::{self, StoreError};
@@ -85,10 +85,12 @@ pub enum Credential {
         key: Secret<String>,
         env_key: String,
     },
-    /// ChatGPT sign-in: the access token plus `ChatGPT-Account-ID`.
+    /// ChatGPT sign-in: the access token plus `ChatGPT-Account-ID`; `signed_in` is the stored
+    /// document they came from (a 401 hands it to the token lifecycle).
     ChatGpt {
         access_token: Secret<String>,
         account_id: Option<String>,
+        signed_in: Box<AuthDotJson>,
     },
     /// `AWS_BEARER_TOKEN_BEDROCK`, sent as Bearer.
     BedrockToken(Secret<String>),
@@ -161,10 +163,10 @@ pub enum ProviderError {
     Bedrock(#[from] bedrock::BedrockError),
     #[error(transparent)]
     Oss(#[from] oss::OssError),
-    #[error(
-        "the ChatGPT sign-in was rejected (401 Unauthorized) and could not be refreshed: {0}. Run `codex login` to sign in again."
-    )]
-    RefreshFailed(String),
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 const BUILTINS: &[&str] = &["openai", "ollama", "lmstudio", bedrock::PROVIDER_ID];
@@ -270,11 +272,11 @@ pub fn select(config: &Config, oss: bool) -> Result<Provider, ProviderError> {
 pub async fn endpoint(
     config: &Config,
     provider: Provider,
-    client: &reqwest::Client,
+    http: &crate::http::Lazy<'_>,
 ) -> Result<Endpoint, ProviderError> {
     match provider.kind {
         Kind::AmazonBedrock => {
-            let (base_url, credential) = bedrock::resolve(&provider, client).await?;
+            let (base_url, credential) = bedrock::resolve(&provider, http.get()?).await?;
             Ok(Endpoint {
                 provider,
                 base_url,
@@ -294,7 +296,7 @@ pub async fn endpoint(
         }
         Kind::OpenAi | Kind::Azure | Kind::Custom => {
             let openai = if provider.requires_openai_auth {
-                openai_credential(config)?
+                openai_credential(config, http).await?
             } else {
                 None
             };
@@ -352,8 +354,12 @@ pub(crate) fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// `CODEX_API_KEY`, then the stored sign-in. `None` when neither is there.
-fn openai_credential(config: &Config) -> Result<Option<Credential>, ProviderError> {
+/// `CODEX_API_KEY`, then the stored sign-in (a ChatGPT access token refreshed first when it is
+/// about to expire). `None` when neither is there.
+async fn openai_credential(
+    config: &Config,
+    http: &crate::http::Lazy<'_>,
+) -> Result<Option<Credential>, ProviderError> {
     if let Some(key) = env_value(CODEX_API_KEY_ENV) {
         return Ok(Some(Credential::ApiKey {
             key: Secret::new(key.trim().to_string()),
@@ -369,7 +375,10 @@ fn openai_credential(config: &Config) -> Result<Option<Credential>, ProviderErro
             key: Secret::new(key.to_string()),
             source: KeySource::Stored,
         })),
-        Usability::ChatGpt => Ok(Some(chatgpt_credential(&doc))),
+        Usability::ChatGpt => {
+            let doc = crate::token::fresh(config, store.as_ref(), http).await?;
+            Ok(Some(chatgpt_credential(doc)))
+        }
         Usability::AgentIdentity => Err(ProviderError::AgentIdentity),
         Usability::Unusable { reason } => Err(ProviderError::Unusable {
             location: store.location(),
@@ -378,7 +387,7 @@ fn openai_credential(config: &Config) -> Result<Option<Credential>, ProviderErro
     }
 }
 
-fn chatgpt_credential(doc: &AuthDotJson) -> Credential {
+fn chatgpt_credential(doc: AuthDotJson) -> Credential {
     let tokens = doc.tokens.clone().unwrap_or_default();
     let account_id = tokens
         .account_id
@@ -388,6 +397,7 @@ fn chatgpt_credential(doc: &AuthDotJson) -> Credential {
     Credential::ChatGpt {
         access_token: tokens.access_token,
         account_id,
+        signed_in: Box::new(doc),
     }
 }
 
@@ -550,6 +560,7 @@ impl Credential {
             Credential::ChatGpt {
                 access_token,
                 account_id,
+                ..
             } => {
                 put(
                     reqwest::header::AUTHORIZATION,
@@ -577,45 +588,29 @@ impl Credential {
     }
 }
 
-/// After a 401 with a ChatGPT sign-in: one refresh, then the caller retries once.
-///
-/// TODO(issue 5): call `token::refresh_after_unauthorized` once token.rs is on main. Until then
-/// this only adopts tokens another process refreshed meanwhile (the store holds a different
-/// access token than the one that was refused), as the reference does before refreshing.
-pub fn refresh_chatgpt_after_unauthorized(
+/// After a 401 with a ChatGPT sign-in: adopt tokens another process stored meanwhile, or
+/// refresh once (under the store lock, see `token`); the caller then retries once.
+pub async fn recover_chatgpt_after_unauthorized(
     config: &Config,
+    client: &reqwest::Client,
     refused: &Credential,
-) -> Result<Credential, ProviderError> {
-    let refused_token = match refused {
-        Credential::ChatGpt { access_token, .. } => access_token.expose().clone(),
+) -> Result<Option<Credential>, ProviderError> {
+    let signed_in = match refused {
+        Credential::ChatGpt { signed_in, .. } => signed_in,
         Credential::None
         | Credential::ApiKey { .. }
         | Credential::AzureKey { .. }
         | Credential::BedrockToken(_)
-        | Credential::SigV4(_) => {
-            return Err(ProviderError::RefreshFailed(
-                "this sign-in is not a ChatGPT sign-in".to_string(),
-            ));
-        }
+        | Credential::SigV4(_) => return Ok(None),
     };
     let store = store::open(config)?;
-    let doc = store
-        .load()
-        .map_err(|e| ProviderError::RefreshFailed(e.to_string()))?;
-    match doc {
-        Some(doc)
-            if matches!(
-                doc.mode(),
-                Ok(AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens)
-            ) && doc.tokens.as_ref().is_some_and(|t| {
-                !t.access_token.expose().is_empty() && *t.access_token.expose() != refused_token
-            }) =>
-        {
-            Ok(chatgpt_credential(&doc))
+    let doc =
+        crate::token::recover_from_unauthorized(config, store.as_ref(), client, signed_in).await?;
+    match doc.usability() {
+        Usability::ChatGpt => Ok(Some(chatgpt_credential(doc))),
+        Usability::ApiKey { .. } | Usability::AgentIdentity | Usability::Unusable { .. } => {
+            Ok(None)
         }
-        Some(_) | None => Err(ProviderError::RefreshFailed(
-            "token refresh is not available in this build yet".to_string(),
-        )),
     }
 }
 
