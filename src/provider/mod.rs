@@ -9,7 +9,6 @@ pub mod oss;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use base64::Engine as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use thiserror::Error;
 
@@ -393,28 +392,12 @@ fn chatgpt_credential(doc: AuthDotJson) -> Credential {
         .account_id
         .clone()
         .filter(|a| !a.trim().is_empty())
-        .or_else(|| account_id_from_id_token(tokens.id_token.expose()));
+        .or_else(|| crate::jwt::id_claims(tokens.id_token.expose()).account_id);
     Credential::ChatGpt {
         access_token: tokens.access_token,
         account_id,
         signed_in: Box::new(doc),
     }
-}
-
-/// `chatgpt_account_id` from the id_token's `https://api.openai.com/auth` claim (unverified:
-/// it only routes the request; the server checks the access token).
-fn account_id_from_id_token(id_token: &str) -> Option<String> {
-    let payload = id_token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims
-        .get("https://api.openai.com/auth")?
-        .get("chatgpt_account_id")?
-        .as_str()
-        .filter(|a| !a.is_empty())
-        .map(str::to_string)
 }
 
 /// The provider's `env_key`: `None` when it has none; an error when its variable is unset.
@@ -614,17 +597,15 @@ pub async fn recover_chatgpt_after_unauthorized(
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
+/// Everything but RFC 3986 unreserved characters is percent-encoded in `query_params`.
+const QUERY_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn encode_component(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, QUERY_COMPONENT).to_string()
 }
 
 #[cfg(test)]
@@ -635,16 +616,5 @@ mod tests {
     fn components_are_percent_encoded() {
         assert_eq!(encode_component("2025-04-01-preview"), "2025-04-01-preview");
         assert_eq!(encode_component("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-    }
-
-    #[test]
-    fn account_id_comes_from_the_auth_claim() {
-        let claims = r#"{"https://api.openai.com/auth":{"chatgpt_account_id":"acct_1"}}"#;
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
-        assert_eq!(
-            account_id_from_id_token(&format!("h.{payload}.s")).as_deref(),
-            Some("acct_1")
-        );
-        assert_eq!(account_id_from_id_token("not-a-jwt"), None);
     }
 }
