@@ -68,6 +68,10 @@ fn keep_unparseable(
             );
             Ok(())
         }
+        Err(err @ StoreError::KeyringMalformed { .. }) => {
+            eprintln!("warning: {err}; they are replaced by the new credentials");
+            Ok(())
+        }
         Err(other) => Err(other.into()),
     }
 }

@@ -29,6 +29,7 @@ const SCRUBBED: &[&str] = &[
     "CODEX_AUTH_CLIENT_ID",
     "CODEX_AUTH_PROTOCOL",
     "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
 ];
 
 pub struct Env {
