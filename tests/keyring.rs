@@ -17,7 +17,7 @@ const SAVED: &str = "API key saved. Authentication is checked when you send a re
 const NO_BUS: &str = "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set";
 const NO_SERVICE: &str =
     "no Secret Service on the D-Bus session bus (nothing provides org.freedesktop.secrets)";
-const START_DAEMON: &str = "start a keyring daemon (for example gnome-keyring-daemon --start --components=secrets inside a D-Bus session)";
+const START_DAEMON: &str = "start a keyring daemon in a D-Bus session (for example gnome-keyring-daemon --unlock --components=secrets)";
 const LOCKED: &str = "the keyring is locked and no unlock prompt can be shown";
 const UNLOCK: &str = "unlock the keyring (for example by signing in to the desktop)";
 
@@ -80,12 +80,19 @@ impl Session {
 
     /// A bus with an unlocked gnome-keyring (a `login` collection as the default).
     fn with_keyring() -> Session {
+        Session::with_gnome_keyring(true)
+    }
+
+    /// `unlock`: start it with `--unlock` (creates and unlocks the `login` collection); else it
+    /// has no collection at all, as a fresh daemon started without a password.
+    fn with_gnome_keyring(unlock: bool) -> Session {
         let mut session = Session::bus_only();
         let run_dir = session.dir.path().join("run");
         std::fs::create_dir(&run_dir).unwrap();
         common::set_mode(&run_dir, 0o700);
         let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
+            .args(["--foreground", "--components=secrets"])
+            .args(if unlock { &["--unlock"][..] } else { &[][..] })
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DBUS_SESSION_BUS_ADDRESS", &session.address)
@@ -97,12 +104,11 @@ impl Session {
             .stderr(Stdio::null())
             .spawn()
             .expect("start gnome-keyring-daemon (Debian package `gnome-keyring`)");
-        daemon
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"test-keyring-password")
-            .unwrap();
+        let mut stdin = daemon.stdin.take().unwrap();
+        if unlock {
+            stdin.write_all(b"test-keyring-password").unwrap();
+        }
+        drop(stdin);
         session.keyring = Some(daemon);
         session.wait_for_secret_service();
         session
@@ -580,6 +586,34 @@ fn a_locked_keyring_is_a_clear_error_never_a_hang() {
                 account(&env)
             ),
         );
+}
+
+#[test]
+fn a_keyring_without_a_collection_is_a_clear_error() {
+    let session = Session::with_gnome_keyring(false);
+    let env = Env::new();
+    set_mode(&env, "keyring");
+    session
+        .run(&env, &["login", "status"])
+        .assert(1, "", "Not logged in\n");
+    session
+        .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
+        .assert(
+            1,
+            "",
+            &format!(
+                "{READING}{}",
+                keyring_error(
+                    &env,
+                    "the Secret Service has no default keyring, and none can be created without a prompt",
+                    "create a default keyring and unlock it (for example with gnome-keyring-daemon --unlock, or Seahorse on a desktop)"
+                )
+            ),
+        );
+    assert!(!env.auth_path().exists());
+    session
+        .run(&env, &["logout"])
+        .assert(0, "", "Not logged in\n");
 }
 
 #[test]

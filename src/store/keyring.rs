@@ -30,6 +30,8 @@ pub enum KeyringError {
     NoSecretService,
     #[error("the keyring is locked and no unlock prompt can be shown")]
     Locked,
+    #[error("the Secret Service has no default keyring, and none can be created without a prompt")]
+    NoCollection,
     #[error("the keyring did not answer within {0} seconds")]
     TimedOut(u64),
     #[error("{0}")]
@@ -44,7 +46,9 @@ impl KeyringError {
     /// locked, hung or failing): nothing can have been stored in it from this session.
     pub fn is_absent(&self) -> bool {
         match self {
-            KeyringError::NoSessionBus(_) | KeyringError::NoSecretService => true,
+            KeyringError::NoSessionBus(_)
+            | KeyringError::NoSecretService
+            | KeyringError::NoCollection => true,
             KeyringError::Locked
             | KeyringError::TimedOut(_)
             | KeyringError::Failed(_)
@@ -56,9 +60,12 @@ impl KeyringError {
     pub fn remedy(&self) -> &'static str {
         match self {
             KeyringError::NoSessionBus(_) | KeyringError::NoSecretService => {
-                "start a keyring daemon (for example gnome-keyring-daemon --start --components=secrets inside a D-Bus session)"
+                "start a keyring daemon in a D-Bus session (for example gnome-keyring-daemon --unlock --components=secrets)"
             }
             KeyringError::Locked => "unlock the keyring (for example by signing in to the desktop)",
+            KeyringError::NoCollection => {
+                "create a default keyring and unlock it (for example with gnome-keyring-daemon --unlock, or Seahorse on a desktop)"
+            }
             KeyringError::TimedOut(_) => "check that the keyring daemon is responsive",
             KeyringError::Failed(_) | KeyringError::BadEntry(_) => "check the OS keyring",
         }
@@ -94,7 +101,9 @@ impl KeyringStore {
     pub fn read(&self) -> Result<Option<Secret<String>>, KeyringError> {
         let account = self.account.clone();
         tracing::trace!(account, "reading the keyring entry");
-        let result = bounded(move || chunked::read(&OsSlots, &account).map(|s| s.map(Secret::new)));
+        let result = session_bus_check().and_then(|()| {
+            bounded(move || chunked::read(&OsSlots, &account).map(|s| s.map(Secret::new)))
+        });
         match &result {
             Ok(found) => tracing::trace!(
                 bytes = found.as_ref().map(|s| s.expose().len()),
@@ -112,6 +121,7 @@ impl KeyringStore {
             bytes = secret.expose().len(),
             "writing the keyring entry"
         );
+        session_bus_check()?;
         bounded(move || chunked::write(&OsSlots, &account, secret.expose(), MAX_UNITS))
     }
 
@@ -119,6 +129,7 @@ impl KeyringStore {
     pub fn remove(&self) -> Result<bool, KeyringError> {
         let account = self.account.clone();
         tracing::trace!(account, "removing the keyring entry");
+        session_bus_check()?;
         bounded(move || chunked::remove(&OsSlots, &account))
     }
 }
@@ -172,7 +183,6 @@ struct OsSlots;
 
 impl OsSlots {
     fn entry(account: &str) -> Result<keyring::Entry, KeyringError> {
-        session_bus_check()?;
         keyring::Entry::new(SERVICE, account).map_err(classify)
     }
 }
@@ -201,7 +211,7 @@ impl Slots for OsSlots {
     }
 }
 
-/// Without a session bus address libdbus would try to autolaunch a bus (spawning
+/// Checked before any keyring call. Without a session bus address libdbus would try to autolaunch a bus (spawning
 /// `dbus-launch` when an X display is set) only to find no keyring in it. Say so at once.
 #[cfg(target_os = "linux")]
 fn session_bus_check() -> Result<(), KeyringError> {
@@ -266,10 +276,7 @@ fn classify_platform(inner: Box<dyn std::error::Error + Send + Sync>) -> Keyring
     match ss {
         Ss::Locked | Ss::Prompt => KeyringError::Locked,
         Ss::Unavailable => KeyringError::NoSecretService,
-        Ss::NoResult => KeyringError::Failed(
-            "the Secret Service has no default collection (keyring) to store the entry in"
-                .to_string(),
-        ),
+        Ss::NoResult => KeyringError::NoCollection,
         Ss::Dbus(dbus) => {
             let name = dbus.name().unwrap_or("");
             let message = dbus.message().unwrap_or("").to_string();
