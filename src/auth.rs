@@ -45,6 +45,9 @@ pub struct TokenData {
 pub struct OauthProvenance {
     pub issuer: String,
     pub client_id: String,
+    /// Ours: "openai" or "oidc". Absent in files the reference wrote; then the issuer decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -35,7 +35,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in, or show how you are signed in (`codex login status`)
+    /// Sign in (ChatGPT in the browser by default, or an API key), or show how you are
+    /// signed in (`codex login status`)
     Login(LoginArgs),
     /// Remove the stored credentials
     Logout,
@@ -57,18 +58,55 @@ pub struct LoginArgs {
 
     /// Sign in with an OpenAI API key. Use `-` to read the key from standard input, which keeps
     /// it out of your shell history and of `ps` (printenv OPENAI_API_KEY | codex login --api-key -)
-    #[arg(long, value_name = "KEY|-", conflicts_with = "with_api_key")]
+    #[arg(long, value_name = "KEY|-", conflicts_with_all = ["with_api_key", "no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
     pub api_key: Option<String>,
 
     /// Read an OpenAI API key from standard input (same as `--api-key -`)
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
     pub with_api_key: bool,
+
+    /// Do not start a browser; only print the sign-in URL (the default over SSH or without a
+    /// display)
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Port of the local callback server [default: 1455, then 1457; 0 = any free port]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Give up waiting for the browser after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// OpenID Connect issuer to sign in with (overrides [auth] issuer and CODEX_AUTH_ISSUER)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// OAuth client id at that issuer (overrides [auth] client_id and CODEX_AUTH_CLIENT_ID)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Report progress as JSON lines on stdout (for editors and wrappers)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Sign in with a one-time code entered on another device (for SSH and headless machines)
+    #[arg(long, conflicts_with_all = ["no_browser", "port"])]
+    pub device_auth: bool,
+
+    /// With --device-auth: do not print a QR code of the sign-in link
+    #[arg(long, requires = "device_auth")]
+    pub no_qr: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum LoginCommand {
     /// Show how you are signed in (exit 0 when signed in, 1 when not)
     Status(StatusArgs),
+    /// Print the current bearer credential on stdout (the API key, or a ChatGPT access token,
+    /// refreshed first if it is about to expire), and nothing else
+    #[command(after_help = "Example: curl -H \"Authorization: Bearer $(codex login token)\" ...")]
+    Token,
 }
 
 #[derive(Debug, Args)]

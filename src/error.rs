@@ -11,4 +11,6 @@ pub enum Error {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Login(#[from] crate::login::LoginError),
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
 }

@@ -6,11 +6,13 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod jwt;
 pub mod login;
 pub mod logout;
 pub mod secret;
 pub mod status;
 pub mod store;
+pub mod token;
 
 use std::process::ExitCode;
 
@@ -19,6 +21,30 @@ use config::Config;
 pub use error::Error;
 use login::api_key::KeySource;
 use secret::Secret;
+
+/// `codex login token`: the bearer credential alone on stdout.
+fn print_token(config: &Config) -> Result<ExitCode, token::TokenError> {
+    let store = store::open(config)?;
+    let http = http::client(config)?;
+    let doc = http::runtime().block_on(token::fresh(config, store.as_ref(), &http))?;
+    let bearer = match (doc.mode(), &doc.tokens) {
+        (Ok(auth::AuthMode::ApiKey), _) => doc.api_key().map(str::to_string),
+        (Ok(auth::AuthMode::ChatGpt | auth::AuthMode::ChatGptExternalTokens), Some(t)) => {
+            Some(t.access_token.expose().clone())
+        }
+        (Ok(_), _) | (Err(_), _) => None,
+    };
+    match bearer {
+        Some(bearer) => {
+            println!("{bearer}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(token::TokenError::Unusable {
+            location: store.location(),
+            reason: "it holds no bearer credential".to_string(),
+        }),
+    }
+}
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
@@ -37,18 +63,50 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 }
 
 fn run_login(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
-    let config = Config::load(overrides)?;
+    let reporter = login::Reporter { json: args.json };
+    let result = login_command(args, overrides);
+    if let Err(err) = &result {
+        reporter.failed(&err.to_string());
+    }
+    result
+}
+
+fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
+    let mut config = Config::load(overrides)?;
     match args.action {
-        Some(LoginCommand::Status(status)) => Ok(status::run(&config, status.json)?),
+        Some(LoginCommand::Status(status)) => return Ok(status::run(&config, status.json)?),
+        Some(LoginCommand::Token) => return Ok(print_token(&config)?),
+        None => {}
+    }
+    let source = match (args.api_key, args.with_api_key) {
+        (Some(key), _) if key == "-" => Some(KeySource::Stdin),
+        (Some(key), _) => Some(KeySource::Argument(Secret::new(key))),
+        (None, true) => Some(KeySource::Stdin),
+        (None, false) => None,
+    };
+    match source {
+        Some(source) => login::api_key::run(&config, source)?,
         None => {
-            let source = match (args.api_key, args.with_api_key) {
-                (Some(key), _) if key == "-" => KeySource::Stdin,
-                (Some(key), _) => KeySource::Argument(Secret::new(key)),
-                (None, true) => KeySource::Stdin,
-                (None, false) => return Err(login::LoginError::BrowserNotAvailable.into()),
+            config
+                .auth
+                .override_with(args.issuer.as_deref(), args.client_id.as_deref())?;
+            let reporter = login::Reporter { json: args.json };
+            if args.device_auth {
+                let options = login::device::DeviceOptions {
+                    show_qr: !args.no_qr,
+                };
+                match login::device::run(&config, options, &reporter)? {
+                    login::device::Outcome::SignedIn => return Ok(ExitCode::SUCCESS),
+                    login::device::Outcome::UseBrowser => {}
+                }
+            }
+            let options = login::browser::BrowserOptions {
+                open_browser: !args.no_browser && login::browser::browser_available(),
+                port: args.port,
+                timeout: std::time::Duration::from_secs(args.timeout),
             };
-            login::api_key::run(&config, source)?;
-            Ok(ExitCode::SUCCESS)
+            login::browser::run(&config, &options, &reporter)?;
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

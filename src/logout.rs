@@ -1,6 +1,7 @@
-//! `codex logout`: removes the credentials from every store it can reach (auth.json and the OS
-//! keyring, whatever `cli_auth_credentials_store` says) and names a store it could not reach. A
-//! file it cannot parse is left in place and named, never deleted unseen.
+//! `codex logout`: revokes the refresh token (best effort), then removes the credentials from
+//! every store it can reach (auth.json and the OS keyring, whatever `cli_auth_credentials_store`
+//! says) and names a store it could not reach. A file it cannot parse is left in place and named,
+//! never deleted unseen.
 
 use std::process::ExitCode;
 
@@ -24,6 +25,9 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
             return Ok(ExitCode::FAILURE);
         }
         Err(other) => return Err(other),
+    }
+    if let Some(doc) = store.load_for_logout() {
+        revoke_best_effort(config, &doc);
     }
     let removal = store.remove_everywhere(&lock)?;
     eprintln!(
@@ -55,5 +59,26 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
             cause.remedy()
         );
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Revokes the refresh token at its issuer before the local copy goes. Best effort: a failure
+/// is a warning and the local credentials are removed anyway.
+fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson) {
+    if doc
+        .tokens
+        .as_ref()
+        .is_none_or(|t| t.refresh_token.expose().is_empty())
+    {
+        return;
+    }
+    let result = crate::http::client(config)
+        .map_err(|e| e.to_string())
+        .and_then(|http| crate::http::runtime().block_on(crate::token::revoke(config, &http, doc)));
+    match result {
+        Ok(_) => tracing::debug!("revoked the refresh token"),
+        Err(detail) => eprintln!(
+            "warning: could not revoke the sign-in at the issuer ({detail}); the local credentials are removed anyway"
+        ),
     }
 }

@@ -74,6 +74,14 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
         Ok(None) => store.keyring_problem(),
         Ok(Some(_)) | Err(_) => None,
     };
+    let details = match &loaded {
+        Ok(Some(doc)) if mode == Some("chatgpt") => chatgpt_details(doc),
+        _ => Details::default(),
+    };
+    let text = std::iter::once(text)
+        .chain(details.lines)
+        .collect::<Vec<_>>()
+        .join("\n");
     if json_output {
         let mut object = json!({
             "logged_in": logged_in,
@@ -91,6 +99,9 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
         }
         if let Some(reason) = reason {
             object["problem"] = json!(reason);
+        }
+        for (key, value) in details.fields {
+            object[key] = value;
         }
         if let Some(cause) = &unchecked {
             object["keyring_unchecked"] = json!(cause.to_string());
@@ -117,4 +128,70 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What the stored ChatGPT tokens say, read locally (no network call).
+#[derive(Default)]
+struct Details {
+    lines: Vec<String>,
+    fields: Vec<(&'static str, serde_json::Value)>,
+}
+
+fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
+    let mut d = Details::default();
+    let Some(tokens) = &doc.tokens else {
+        return d;
+    };
+    let claims = crate::jwt::id_claims(tokens.id_token.expose());
+    match (&claims.email, &claims.plan) {
+        (Some(email), Some(plan)) => d
+            .lines
+            .push(format!("  Account: {email} (ChatGPT {plan} plan)")),
+        (Some(email), None) => d.lines.push(format!("  Account: {email}")),
+        (None, _) => {}
+    }
+    let expires = crate::jwt::expires_at(tokens.access_token.expose());
+    if let Some(exp) = expires {
+        d.lines
+            .push(format!("  Access token expires: {}", describe_time(exp)));
+    }
+    if let Some(last) = &doc.last_refresh {
+        d.lines.push(format!("  Last refreshed: {last}"));
+    }
+    let issuer = tokens.oauth_provenance.as_ref().map(|p| p.issuer.clone());
+    d.fields = vec![
+        ("email", json!(claims.email)),
+        ("plan", json!(claims.plan)),
+        (
+            "account_id",
+            json!(tokens.account_id.clone().or(claims.account_id)),
+        ),
+        ("access_token_expires_at", json!(expires.map(rfc3339))),
+        ("last_refresh", json!(doc.last_refresh)),
+        ("issuer", json!(issuer)),
+    ];
+    d
+}
+
+fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// `2026-11-26T23:20:00Z (in 12 min)` or `(expired 3 min ago)`.
+fn describe_time(exp: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let delta = exp - now;
+    let span = |s: i64| match s {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    };
+    if delta >= 0 {
+        format!("{} (in {})", rfc3339(exp), span(delta))
+    } else {
+        format!("{} (expired {} ago)", rfc3339(exp), span(-delta))
+    }
 }

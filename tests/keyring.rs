@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::{Env, Run, run_cmd};
+use common::{Env, Peer, Run, run_cmd};
 
 const KEY: &str = "sk-proj-canary-0123456789";
 const READING: &str = "Reading API key from stdin...\n";
@@ -303,16 +303,38 @@ fn jwt(claims: &str, signature_len: usize) -> String {
     )
 }
 
-/// A ChatGPT sign-in as the reference stores it: about 6 KB, as real bundles are.
-fn chatgpt_bundle() -> String {
-    let claims = r#"{"email":"user@example.com","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_user_id":"user-abc","chatgpt_account_id":"acc-123","organizations":[{"id":"org-1","role":"owner","title":"Personal"}]},"exp":4102444800}"#;
+const REFRESH_TOKEN: &str = "rt_canary_refresh_0123456789";
+
+/// A ChatGPT sign-in minted by `issuer`, compact as the reference stores it in the keyring:
+/// about 6 KB, as real bundles are, with a 2.5 KB field of a future version (kept on rewrite, so
+/// a refreshed bundle stays large). `access_exp`: the access token's `exp` claim, if any.
+fn chatgpt_bundle(issuer: &str, access_exp: Option<i64>) -> String {
+    let claims = r#"{"email":"user@example.com","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_user_id":"user-abc","chatgpt_account_id":"acc-123","organizations":[{"id":"org-1","role":"owner","title":"Personal"}]}}"#;
     let id_token = jwt(claims, 342);
-    let access_token = jwt(&claims.repeat(11), 342);
+    let access_claims = match access_exp {
+        Some(exp) => format!(r#"{{"exp":{exp},"scp":{:?}}}"#, "openid ".repeat(400)),
+        None => format!(r#"{{"scp":{:?}}}"#, "openid ".repeat(400)),
+    };
+    let access_token = jwt(&access_claims, 342);
     let doc = format!(
-        r#"{{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{{"id_token":"{id_token}","access_token":"{access_token}","refresh_token":"rt_canary_refresh_0123456789","oauth_provenance":{{"issuer":"https://auth.openai.com","client_id":"app_EMoamEEZ73f0CkXaXp7hrann"}},"account_id":"acc-123"}},"last_refresh":"2026-04-25T12:34:56.789Z"}}"#
+        r#"{{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{{"id_token":"{id_token}","access_token":"{access_token}","refresh_token":"{REFRESH_TOKEN}","oauth_provenance":{{"issuer":"{issuer}","client_id":"app_EMoamEEZ73f0CkXaXp7hrann","protocol":"openai"}},"account_id":"acc-123"}},"last_refresh":"2026-04-25T12:34:56.789Z","future_field":{{"kept":true,"notes":"{notes}"}}}}"#,
+        notes = "n".repeat(2500)
     );
     assert!((4000..9000).contains(&doc.len()), "{}", doc.len());
     doc
+}
+
+fn chatgpt_status(stored: &str) -> String {
+    format!(
+        "Logged in using ChatGPT\n  Account: user@example.com (ChatGPT plus plan)\n  Last refreshed: 2026-04-25T12:34:56.789Z\n{stored}"
+    )
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 #[test]
@@ -381,12 +403,12 @@ fn an_entry_written_by_the_reference_is_read_and_removed() {
     let session = Session::with_keyring();
     let env = Env::new();
     set_mode(&env, "keyring");
-    let bundle = chatgpt_bundle();
-    session.store_as_reference(&account(&env), &bundle);
+    let issuer = Peer::fake_issuer(env.dir.path(), &[]);
+    session.store_as_reference(&account(&env), &chatgpt_bundle(&issuer.url, None));
     session.run(&env, &["login", "status"]).assert(
         0,
         "",
-        &format!("Logged in using ChatGPT\n{}", stored_in_keyring(&env)),
+        &chatgpt_status(&stored_in_keyring(&env)),
     );
     // Another CODEX_HOME has another entry: it does not see this one.
     let other = Env::new();
@@ -395,10 +417,56 @@ fn an_entry_written_by_the_reference_is_read_and_removed() {
         .run(&other, &["login", "status"])
         .assert(1, "", "Not logged in\n");
 
+    // Logout revokes the refresh token read from the keyring, then removes the entry.
     session
         .run(&env, &["logout"])
         .assert(0, "", "Successfully logged out\n");
+    let revoked: Vec<_> = issuer
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"] == "/oauth/revoke")
+        .map(|r| r["parsed"]["token"].clone())
+        .collect();
+    assert_eq!(revoked, vec![serde_json::json!(REFRESH_TOKEN)]);
     assert_eq!(session.lookup(&account(&env)), None);
+}
+
+#[test]
+fn a_refresh_moves_a_large_bundle_into_the_keyring() {
+    let session = Session::with_keyring();
+    let env = Env::new();
+    let issuer = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", REFRESH_TOKEN]);
+    // Signed in with the file store, then switched to the keyring: the refresh is the next save.
+    let before: serde_json::Value =
+        serde_json::from_str(&chatgpt_bundle(&issuer.url, Some(now_secs() - 60))).unwrap();
+    env.write_auth(&serde_json::to_string_pretty(&before).unwrap());
+    set_mode(&env, "keyring");
+    let run = session.run(&env, &["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!env.auth_path().exists(), "the plain-text copy is removed");
+
+    let secret = session.lookup(&account(&env)).expect("in the keyring");
+    assert!(secret.len() > 4000, "{}", secret.len());
+    let after: serde_json::Value = serde_json::from_str(&secret).unwrap();
+    // Compact JSON, the reference's keyring form.
+    assert_eq!(secret, serde_json::to_string(&after).unwrap());
+    assert_eq!(
+        format!("{}\n", after["tokens"]["access_token"].as_str().unwrap()),
+        run.stdout
+    );
+    assert_ne!(after["tokens"]["refresh_token"], REFRESH_TOKEN);
+    assert_eq!(after["future_field"], before["future_field"]);
+    assert_ne!(after["last_refresh"], before["last_refresh"]);
+
+    // The next command uses the keyring copy as is: no second refresh.
+    let again = session.run(&env, &["login", "token"]);
+    assert_eq!(again.stdout, run.stdout, "{again:?}");
+    let refreshes = issuer
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"] == "/oauth/token")
+        .count();
+    assert_eq!(refreshes, 1);
 }
 
 #[test]
@@ -739,7 +807,8 @@ fn a_broken_keyring_entry_is_reported_and_replaced_by_login() {
 fn no_secret_reaches_the_logs() {
     let session = Session::with_keyring();
     let env = Env::new();
-    let bundle = chatgpt_bundle();
+    let issuer = Peer::fake_issuer(env.dir.path(), &[]);
+    let bundle = chatgpt_bundle(&issuer.url, None);
     let runs = [
         {
             set_mode(&env, "keyring");

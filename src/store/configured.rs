@@ -145,11 +145,31 @@ impl ConfiguredStore {
         doc
     }
 
+    /// The credentials logout is about to remove (to revoke them first), looked for like `load`
+    /// does but quietly: any store that cannot be read counts as empty here.
+    pub fn load_for_logout(&self) -> Option<AuthDotJson> {
+        let from_keyring = || match self.load_keyring() {
+            Ok(doc) => doc,
+            Err(Ok(cause)) => {
+                self.keyring_down.replace(Some(cause));
+                None
+            }
+            Err(Err(_)) => None,
+        };
+        let from_file = || self.file.load().ok().flatten();
+        match self.mode {
+            StoreMode::File => from_file().or_else(from_keyring),
+            StoreMode::Keyring | StoreMode::Auto => from_keyring().or_else(from_file),
+        }
+    }
+
     /// Removes the credentials from both stores, whatever the mode. The file is always handled;
-    /// a keyring that cannot be reached is reported, not an error.
+    /// a keyring that cannot be reached is reported, not an error (one that already failed in
+    /// this process is not asked again, so a hung keyring costs one wait, not two).
     pub fn remove_everywhere(&self, lock: &StoreLock) -> Result<Removal, StoreError> {
         let mut removed = self.file.delete(lock)?;
-        let keyring_unreachable = match self.keyring.remove() {
+        let known_down = self.keyring_down.borrow().clone();
+        let keyring_unreachable = match known_down.map_or_else(|| self.keyring.remove(), Err) {
             Ok(gone) => {
                 removed |= gone;
                 None

@@ -30,6 +30,11 @@ const SCRUBBED: &[&str] = &[
     "CODEX_AUTH_PROTOCOL",
     "DBUS_SESSION_BUS_ADDRESS",
     "XDG_RUNTIME_DIR",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "BROWSER",
+    "SSH_CONNECTION",
+    "SSH_TTY",
 ];
 
 pub struct Env {
@@ -137,4 +142,304 @@ pub fn mode_of(path: &Path) -> u32 {
 pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A peer server started for one test (oidc-provider or a fake), stopped when dropped. It prints
+/// `READY <url>` on stdout once it listens.
+pub struct Peer {
+    child: std::process::Child,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+impl Peer {
+    pub fn start(mut cmd: Command, log: PathBuf) -> Peer {
+        use std::io::BufRead;
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .stdin(Stdio::null());
+        let mut child = cmd.spawn().expect("start peer");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("READY ") {
+                    let _ = tx.send(url.trim().to_string());
+                    break;
+                }
+            }
+            for _ in lines {}
+        });
+        let url = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("peer did not print READY within 30 s");
+        Peer { child, url, log }
+    }
+
+    /// oidc-provider (tests/peers/oidc) with extra environment.
+    pub fn oidc(dir: &Path, env: &[(&str, &str)]) -> Peer {
+        let log = dir.join(format!("oidc-{}.log", unique()));
+        let mut cmd = Command::new("node");
+        cmd.arg("server.js")
+            .current_dir(format!("{ROOT}/tests/peers/oidc"))
+            .env("PORT", "0")
+            .env("LOG_FILE", &log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Peer::start(cmd, log)
+    }
+
+    /// The fake of OpenAI's issuer (tests/peers/fakes/fake_chatgpt_issuer.py).
+    pub fn fake_issuer(dir: &Path, args: &[&str]) -> Peer {
+        Peer::python_fake("fake_chatgpt_issuer.py", dir, args)
+    }
+
+    /// The fake Responses API (tests/peers/fakes/fake_responses_api.py).
+    pub fn fake_responses(dir: &Path, args: &[&str]) -> Peer {
+        Peer::python_fake("fake_responses_api.py", dir, args)
+    }
+
+    fn python_fake(script: &str, dir: &Path, args: &[&str]) -> Peer {
+        let log = dir.join(format!("{script}-{}.log", unique()));
+        let mut cmd = Command::new("python3");
+        cmd.arg(format!("{ROOT}/tests/peers/fakes/{script}"))
+            .arg("--log")
+            .arg(&log)
+            .args(args);
+        Peer::start(cmd, log)
+    }
+
+    /// The request log, one JSON object per line.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A minimal HTTP/1.1 GET without redirects: (status, Location header, body).
+pub fn http_get(url: &str) -> (u16, Option<String>, String) {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let location = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("location")
+            .then(|| v.trim().to_string())
+    });
+    (status, location, body.to_string())
+}
+
+/// A `codex` process running in the background (a login waiting for its browser).
+pub struct Background {
+    child: std::process::Child,
+    stdout_lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Background {
+    pub fn spawn(mut cmd: Command) -> Background {
+        use std::io::BufRead;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn codex");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let mut err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match std::io::Read::read(&mut err, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n])),
+                }
+            }
+        });
+        Background {
+            child,
+            stdout_lines: rx,
+            stderr,
+        }
+    }
+
+    /// The next JSON line on stdout (waits up to 30 s).
+    pub fn next_event(&self) -> serde_json::Value {
+        let line = self
+            .stdout_lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no event on stdout; stderr: {}", self.stderr()));
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits for the text on stderr (up to 30 s).
+    pub fn wait_stderr(&self, needle: &str) -> String {
+        for _ in 0..300 {
+            let text = self.stderr();
+            if text.contains(needle) {
+                return text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("stderr never contained {needle:?}: {}", self.stderr());
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the exit (up to `secs`), then returns the exit code, remaining stdout and stderr.
+    pub fn finish(mut self, secs: u64) -> Run {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "codex did not exit within {secs} s; stderr: {}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let stdout: Vec<String> = self.stdout_lines.try_iter().collect();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: stdout.iter().map(|l| format!("{l}\n")).collect(),
+            stderr: self.stderr(),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Signs `env` in with the browser flow against oidc-provider, the test playing the user.
+pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
+    let cmd = env.cmd(&[
+        "login",
+        "--json",
+        "--no-browser",
+        "--port",
+        "0",
+        "--issuer",
+        &oidc.url,
+        "--client-id",
+        "codex-test-client",
+    ]);
+    let login = Background::spawn(cmd);
+    let event = login.next_event();
+    let url = event["url"]
+        .as_str()
+        .expect("authorize_url event")
+        .to_string();
+    let out = Command::new("node")
+        .arg("agent.js")
+        .args(["authorize", &url])
+        .current_dir(format!("{ROOT}/tests/peers/oidc"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "agent: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "sign-in failed: {run:?}");
+}
+
+/// An unsigned JWT with these claims (our client never checks signatures).
+pub fn jwt(claims: serde_json::Value) -> String {
+    use base64::Engine;
+    let enc = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.c2ln",
+        enc(r#"{"alg":"RS256","typ":"JWT"}"#.to_string()),
+        enc(claims.to_string())
+    )
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Replaces the stored access token by one that expired a minute ago; returns it.
+pub fn expire_access_token(env: &Env) -> String {
+    let mut doc: serde_json::Value = serde_json::from_str(&env.read_auth()).unwrap();
+    let expired = jwt(serde_json::json!({"exp": now_secs() - 60, "sub": "alice"}));
+    doc["tokens"]["access_token"] = serde_json::Value::String(expired.clone());
+    env.write_auth(&serde_json::to_string_pretty(&doc).unwrap());
+    expired
 }

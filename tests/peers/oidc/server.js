@@ -8,7 +8,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as querystring from 'node:querystring';
 
-import Provider, { errors } from 'oidc-provider';
+// Generate the signing key in the thread pool while oidc-provider loads (startup speed).
+const keyPromise = new Promise((resolve, reject) => {
+  crypto.generateKeyPair('rsa', { modulusLength: 2048 }, (err, pub, priv) => (err ? reject(err) : resolve(priv)));
+});
+const { default: Provider, errors } = await import('oidc-provider');
+const signingKey = await keyPromise;
 
 // ---------------------------------------------------------------- settings
 
@@ -144,8 +149,7 @@ ${inner}
 // ---------------------------------------------------------------- provider
 
 function buildProvider(issuer) {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test-rs256' };
+  const jwk = { ...signingKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test-rs256' };
   const RESOURCE = `${issuer}/api`;
 
   const resourceIndicators = ACCESS_TOKEN_FORMAT === 'jwt'

@@ -1,0 +1,77 @@
+//! Reading claims out of ID and access tokens. The tokens come straight from the issuer over
+//! TLS and are only used for display and expiry decisions, so signatures are not checked here.
+
+use base64::Engine;
+use serde_json::Value;
+
+/// What the ID token says about the account (OpenAI's claims where present, OIDC's otherwise).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdClaims {
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    pub account_id: Option<String>,
+    pub user_id: Option<String>,
+}
+
+const OPENAI_AUTH: &str = "https://api.openai.com/auth";
+const OPENAI_PROFILE: &str = "https://api.openai.com/profile";
+
+/// The payload of a JWT as JSON, or `None` when the token is not a JWT.
+pub fn payload(token: &str) -> Option<Value> {
+    let mut parts = token.split('.');
+    let (_header, body, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub fn id_claims(id_token: &str) -> IdClaims {
+    let Some(p) = payload(id_token) else {
+        return IdClaims::default();
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let auth = p.get(OPENAI_AUTH);
+    IdClaims {
+        email: text(p.get("email"))
+            .or_else(|| text(p.get(OPENAI_PROFILE).and_then(|x| x.get("email")))),
+        plan: text(auth.and_then(|a| a.get("chatgpt_plan_type"))),
+        account_id: text(auth.and_then(|a| a.get("chatgpt_account_id"))),
+        user_id: text(auth.and_then(|a| a.get("chatgpt_user_id"))).or_else(|| text(p.get("sub"))),
+    }
+}
+
+/// The `exp` claim (seconds since the epoch), when the token is a JWT that has one.
+pub fn expires_at(token: &str) -> Option<i64> {
+    payload(token)?.get("exp")?.as_i64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(payload: &str) -> String {
+        let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", enc("{\"alg\":\"none\"}"), enc(payload))
+    }
+
+    #[test]
+    fn reads_openai_and_oidc_claims() {
+        let t = jwt(
+            r#"{"email":"a@b.c","exp":1700000000,"https://api.openai.com/auth":{"chatgpt_plan_type":"pro","chatgpt_account_id":"acct"}}"#,
+        );
+        let c = id_claims(&t);
+        assert_eq!(c.email.as_deref(), Some("a@b.c"));
+        assert_eq!(c.plan.as_deref(), Some("pro"));
+        assert_eq!(c.account_id.as_deref(), Some("acct"));
+        assert_eq!(expires_at(&t), Some(1_700_000_000));
+        let t = jwt(r#"{"https://api.openai.com/profile":{"email":"p@q.r"}}"#);
+        assert_eq!(id_claims(&t).email.as_deref(), Some("p@q.r"));
+    }
+
+    #[test]
+    fn opaque_tokens_have_no_claims() {
+        assert_eq!(id_claims("opaque"), IdClaims::default());
+        assert_eq!(expires_at("a.b.c"), None);
+    }
+}

@@ -1,0 +1,373 @@
+//! The OAuth steps every ChatGPT sign-in path shares: where the issuer's endpoints are, the code
+//! exchange (through the `oauth2` crate), the best-effort API-key token exchange of the
+//! "openai" protocol, and turning issued tokens into the auth.json document.
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::auth::{AuthDotJson, AuthMode, OauthProvenance, TokenData};
+use crate::config::{AuthSettings, Protocol};
+use crate::jwt;
+use crate::secret::Secret;
+
+/// The endpoints of one issuer.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub authorize: String,
+    pub token: String,
+    pub device_authorization: Option<String>,
+    pub revocation: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum OAuthError {
+    #[error(
+        "cannot read the OpenID Connect discovery document of `{issuer}`: {detail}. Check the issuer URL ([auth] issuer, CODEX_AUTH_ISSUER or --issuer)"
+    )]
+    Discovery { issuer: String, detail: String },
+    #[error("`{url}` refused the sign-in: {detail}. Run `codex login` again")]
+    Refused { url: String, detail: String },
+    #[error("{detail}. The sign-in was not completed; run `codex login` again")]
+    Transport { detail: String },
+    #[error(
+        "`{url}` answered with something that is not a token response ({detail}). The sign-in was not completed"
+    )]
+    BadResponse { url: String, detail: String },
+    #[error("Login is restricted to workspace id {expected}.")]
+    WorkspaceMismatch { expected: String },
+    #[error("the issuer's endpoint `{0}` is not a valid URL")]
+    BadEndpoint(String),
+}
+
+#[derive(Debug, Deserialize)]
+struct Discovery {
+    authorization_endpoint: String,
+    token_endpoint: String,
+    #[serde(default)]
+    device_authorization_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+}
+
+impl Endpoints {
+    /// The "openai" protocol's fixed paths, or the "oidc" protocol's discovery document.
+    pub async fn resolve(
+        http: &reqwest::Client,
+        settings: &AuthSettings,
+    ) -> Result<Endpoints, OAuthError> {
+        let issuer = &settings.issuer;
+        match settings.protocol {
+            Protocol::OpenAi => Ok(Endpoints {
+                authorize: format!("{issuer}/oauth/authorize"),
+                token: format!("{issuer}/oauth/token"),
+                device_authorization: Some(format!("{issuer}/api/accounts/deviceauth/usercode")),
+                revocation: Some(format!("{issuer}/oauth/revoke")),
+            }),
+            Protocol::Oidc => {
+                let url = format!("{issuer}/.well-known/openid-configuration");
+                let failed = |detail: String| OAuthError::Discovery {
+                    issuer: issuer.clone(),
+                    detail,
+                };
+                let response = http
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|e| failed(crate::http::describe(&e)))?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(failed(format!("`{url}` answered HTTP {status}")));
+                }
+                let doc: Discovery = response.json().await.map_err(|e| {
+                    failed(format!(
+                        "`{url}` is not a discovery document: {}",
+                        crate::http::describe(&e)
+                    ))
+                })?;
+                tracing::debug!(?doc, "discovered endpoints");
+                Ok(Endpoints {
+                    authorize: doc.authorization_endpoint,
+                    token: doc.token_endpoint,
+                    device_authorization: doc.device_authorization_endpoint,
+                    revocation: doc.revocation_endpoint,
+                })
+            }
+        }
+    }
+}
+
+/// `id_token` beside the standard fields of a token response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdTokenField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdTokenField {}
+
+pub type TokenResponseWithId = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+/// An `oauth2` client for our public (secret-less) client id.
+pub type Client<HasAuth = EndpointNotSet, HasDevice = EndpointNotSet> = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponseWithId,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    HasAuth,
+    HasDevice,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+pub fn client(settings: &AuthSettings, endpoints: &Endpoints) -> Result<Client, OAuthError> {
+    Ok(
+        oauth2::Client::new(ClientId::new(settings.client_id.clone())).set_token_uri(
+            TokenUrl::new(endpoints.token.clone())
+                .map_err(|_| OAuthError::BadEndpoint(endpoints.token.clone()))?,
+        ),
+    )
+}
+
+pub fn auth_url(endpoints: &Endpoints) -> Result<AuthUrl, OAuthError> {
+    AuthUrl::new(endpoints.authorize.clone())
+        .map_err(|_| OAuthError::BadEndpoint(endpoints.authorize.clone()))
+}
+
+/// Tokens as the issuer handed them out.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub id_token: Secret<String>,
+    pub access_token: Secret<String>,
+    pub refresh_token: Option<Secret<String>>,
+}
+
+/// Exchanges an authorization code (RFC 6749 4.1.3 with the PKCE verifier): a form POST of
+/// `grant_type`, `code`, `code_verifier`, `redirect_uri` and `client_id`.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    settings: &AuthSettings,
+    endpoints: &Endpoints,
+    code: Secret<String>,
+    redirect_uri: &str,
+    verifier: Secret<String>,
+) -> Result<IssuedTokens, OAuthError> {
+    let redirect = RedirectUrl::new(redirect_uri.to_string())
+        .map_err(|_| OAuthError::BadEndpoint(redirect_uri.to_string()))?;
+    let response = client(settings, endpoints)?
+        .set_redirect_uri(redirect)
+        .exchange_code(AuthorizationCode::new(code.into_inner()))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.into_inner()))
+        .request_async(&|request| send(http, request))
+        .await
+        .map_err(|e| token_error(&endpoints.token, e))?;
+    issued(&endpoints.token, response)
+}
+
+pub fn issued(url: &str, response: TokenResponseWithId) -> Result<IssuedTokens, OAuthError> {
+    let id_token =
+        response
+            .extra_fields()
+            .id_token
+            .clone()
+            .ok_or_else(|| OAuthError::BadResponse {
+                url: url.to_string(),
+                detail: "it has no `id_token`; is `openid` among the scopes?".to_string(),
+            })?;
+    Ok(IssuedTokens {
+        id_token: Secret::new(id_token),
+        access_token: Secret::new(response.access_token().secret().clone()),
+        refresh_token: response
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
+    })
+}
+
+/// A token-endpoint call that failed before `oauth2` could read an OAuth answer.
+#[derive(Debug, Error)]
+pub enum TokenHttpError {
+    #[error("{}", crate::http::describe(.0))]
+    Transport(#[from] reqwest::Error),
+    /// A non-2xx answer whose body is not an RFC 6749 error (for example OpenAI's
+    /// `{"error": {"code": ...}}`); `code` is the error code found in it, if any.
+    #[error("HTTP {status}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Status { status: u16, code: Option<String> },
+    #[error("cannot build the request: {0}")]
+    Build(String),
+}
+
+/// Sends one `oauth2` request through our HTTP client. A failure status with a standard OAuth
+/// error body is passed on for `oauth2` to read; any other failure status becomes
+/// `TokenHttpError::Status` with the error code found in the body.
+pub async fn send(
+    http: &reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, TokenHttpError> {
+    let (parts, body) = request.into_parts();
+    let request = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .build()?;
+    let response = http.execute(request).await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?.to_vec();
+    if !status.is_success() && serde_json::from_slice::<BasicErrorResponse>(&body).is_err() {
+        return Err(TokenHttpError::Status {
+            status: status.as_u16(),
+            code: error_code(&body),
+        });
+    }
+    let mut builder = oauth2::http::Response::builder().status(status);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    builder
+        .body(body)
+        .map_err(|e| TokenHttpError::Build(e.to_string()))
+}
+
+/// The error code of an error body: `error.code`, `error` (a string) or `code`.
+pub fn error_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    value
+        .get("error")
+        .and_then(|e| e.get("code").and_then(text).or_else(|| text(e)))
+        .or_else(|| value.get("code").and_then(text))
+}
+
+/// Describes a failed token request without echoing the response body (it may hold tokens).
+pub fn token_error(
+    url: &str,
+    err: RequestTokenError<TokenHttpError, BasicErrorResponse>,
+) -> OAuthError {
+    match err {
+        RequestTokenError::ServerResponse(e) => OAuthError::Refused {
+            url: url.to_string(),
+            detail: match e.error_description() {
+                Some(d) => format!("{} ({d})", e.error()),
+                None => e.error().to_string(),
+            },
+        },
+        RequestTokenError::Request(e @ TokenHttpError::Status { .. }) => OAuthError::Refused {
+            url: url.to_string(),
+            detail: format!("it answered {e}"),
+        },
+        RequestTokenError::Request(e) => OAuthError::Transport {
+            detail: e.to_string(),
+        },
+        RequestTokenError::Parse(e, body) => OAuthError::BadResponse {
+            url: url.to_string(),
+            detail: if body.is_empty() {
+                "an empty body".to_string()
+            } else {
+                format!("{}, at {}", e.inner(), e.path())
+            },
+        },
+        RequestTokenError::Other(text) => OAuthError::Refused {
+            url: url.to_string(),
+            detail: text,
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct ExchangedKey {
+    access_token: String,
+}
+
+/// The "openai" protocol's extra step: trade the ID token for an API key. Best effort: any
+/// failure leaves the sign-in without a key, as the reference does.
+pub async fn exchange_for_api_key(
+    http: &reqwest::Client,
+    settings: &AuthSettings,
+    endpoints: &Endpoints,
+    id_token: &Secret<String>,
+) -> Option<Secret<String>> {
+    let form = [
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        ("client_id", settings.client_id.as_str()),
+        ("requested_token", "openai-api-key"),
+        ("subject_token", id_token.expose().as_str()),
+        (
+            "subject_token_type",
+            "urn:ietf:params:oauth:token-type:id_token",
+        ),
+    ];
+    let result = async {
+        let response = http.post(&endpoints.token).form(&form).send().await?;
+        response.error_for_status()?.json::<ExchangedKey>().await
+    }
+    .await;
+    match result {
+        Ok(key) => Some(Secret::new(key.access_token)),
+        Err(e) => {
+            tracing::debug!(error = %crate::http::describe(&e), "API-key token exchange failed; continuing without a key");
+            None
+        }
+    }
+}
+
+/// The auth.json document of a ChatGPT sign-in.
+pub fn chatgpt_document(
+    settings: &AuthSettings,
+    tokens: IssuedTokens,
+    api_key: Option<Secret<String>>,
+) -> AuthDotJson {
+    let claims = jwt::id_claims(tokens.id_token.expose());
+    AuthDotJson {
+        auth_mode: Some(AuthMode::ChatGpt.as_str().to_string()),
+        openai_api_key: api_key,
+        tokens: Some(TokenData {
+            id_token: tokens.id_token,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token.unwrap_or_default(),
+            oauth_provenance: Some(OauthProvenance {
+                issuer: settings.issuer.clone(),
+                client_id: settings.client_id.clone(),
+                protocol: Some(settings.protocol.as_str().to_string()),
+                extra: Default::default(),
+            }),
+            login_owner_id: None,
+            account_id: claims.account_id,
+            extra: Default::default(),
+        }),
+        last_refresh: Some(now_rfc3339()),
+        extra: Default::default(),
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `forced_chatgpt_workspace_id`: the account signed in must be that workspace.
+pub fn check_workspace(
+    expected: Option<&str>,
+    id_token: &Secret<String>,
+) -> Result<(), OAuthError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    match jwt::id_claims(id_token.expose()).account_id {
+        Some(actual) if actual == expected => Ok(()),
+        Some(_) | None => Err(OAuthError::WorkspaceMismatch {
+            expected: expected.to_string(),
+        }),
+    }
+}

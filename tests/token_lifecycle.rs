@@ -1,0 +1,322 @@
+//! Issue 5: refresh that is safe across processes, permanent and transient refresh failures,
+//! revoke on logout and `codex login token`, against oidc-provider (rotation on) and the fake
+//! of OpenAI's issuer.
+
+mod common;
+
+use common::{Background, Env, Peer, expire_access_token, jwt, now_secs, sign_in_with_oidc};
+use serde_json::{Value, json};
+
+fn refresh_grants(peer: &Peer) -> usize {
+    peer.requests()
+        .iter()
+        .filter(|r| {
+            r["grant_type"] == "refresh_token" || r["parsed"]["grant_type"] == "refresh_token"
+        })
+        .count()
+}
+
+fn stored(env: &Env) -> Value {
+    serde_json::from_str(&env.read_auth()).unwrap()
+}
+
+#[test]
+fn thirty_two_processes_refresh_once() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[("ROTATE_REFRESH", "1")]);
+    sign_in_with_oidc(&env, &oidc);
+    let expired = expire_access_token(&env);
+    let old_refresh = stored(&env)["tokens"]["refresh_token"].clone();
+
+    let children: Vec<_> = (0..32)
+        .map(|_| {
+            env.cmd(&["login", "token"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let tokens: std::collections::HashSet<String> = outputs
+        .iter()
+        .map(|o| {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(o.stderr, b"");
+            String::from_utf8(o.stdout.clone()).unwrap()
+        })
+        .collect();
+    assert_eq!(tokens.len(), 1, "every process prints the same fresh token");
+    let token = tokens.into_iter().next().unwrap();
+    assert_ne!(token.trim(), expired);
+    assert_eq!(
+        token,
+        format!(
+            "{}\n",
+            stored(&env)["tokens"]["access_token"].as_str().unwrap()
+        )
+    );
+    assert_eq!(
+        refresh_grants(&oidc),
+        1,
+        "the issuer saw exactly one refresh grant"
+    );
+    assert_ne!(
+        stored(&env)["tokens"]["refresh_token"],
+        old_refresh,
+        "rotated"
+    );
+
+    // Still signed in: a valid token is used as is, no further refresh.
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, token);
+    assert_eq!(refresh_grants(&oidc), 1);
+    env.run(&["login", "status"]).assert(0, "", &{
+        let s = env.run(&["login", "status"]).stderr;
+        assert!(s.starts_with("Logged in using ChatGPT\n  Account: alice@example.com (ChatGPT plus plan)\n  Access token expires: "), "{s}");
+        assert!(s.contains("(in 59 min)") || s.contains("(in 60 min)"), "{s}");
+        assert!(s.contains("\n  Last refreshed: 20"), "{s}");
+        s
+    });
+}
+
+#[test]
+fn short_lived_access_tokens_refresh_once_per_command() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[("ACCESS_TTL", "3")]);
+    sign_in_with_oidc(&env, &oidc);
+    for round in 1..=3 {
+        let run = env.run(&["login", "token"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(
+            refresh_grants(&oidc),
+            round,
+            "one refresh per command, then the new token is used as is"
+        );
+    }
+}
+
+#[test]
+fn a_reused_refresh_token_is_a_permanent_failure() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[("ROTATE_REFRESH", "1")]);
+    sign_in_with_oidc(&env, &oidc);
+    expire_access_token(&env);
+    let stale = env.read_auth();
+    assert_eq!(env.run(&["login", "token"]).code, 0);
+    // Another copy still holding the rotated-away refresh token (what a refresh race makes).
+    env.write_auth(&stale);
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "your ChatGPT sign-in can no longer be refreshed (invalid_grant): it expired or was revoked. Run `codex logout` and then `codex login`\n"
+    );
+    assert_eq!(
+        refresh_grants(&oidc),
+        2,
+        "a permanent failure is not retried"
+    );
+}
+
+#[test]
+fn logout_revokes_at_the_oidc_issuer() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[]);
+    sign_in_with_oidc(&env, &oidc);
+    let saved = env.read_auth();
+    let refresh = stored(&env)["tokens"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.run(&["logout"])
+        .assert(0, "", "Successfully logged out\n");
+    assert!(!env.auth_path().exists());
+    let revokes: Vec<Value> = oidc
+        .requests()
+        .into_iter()
+        .filter(|r| r["endpoint"] == "revocation")
+        .collect();
+    assert_eq!(revokes.len(), 1, "{revokes:?}");
+    assert_eq!(revokes[0]["body"]["token"], refresh.as_str());
+    assert_eq!(revokes[0]["body"]["token_type_hint"], "refresh_token");
+    assert_eq!(
+        revokes[0]["content_type"],
+        "application/x-www-form-urlencoded"
+    );
+    // The issuer really forgot it: the refresh token no longer works.
+    env.write_auth(&saved);
+    expire_access_token(&env);
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("(invalid_grant)"), "{run:?}");
+}
+
+/// An auth.json minted by the fake OpenAI issuer at `issuer`, with an expired access token.
+fn fake_chatgpt_doc(issuer: &str, refresh: &str) -> String {
+    let id = jwt(
+        json!({"email": "user@example.com", "exp": now_secs() + 3600,
+        "https://api.openai.com/auth": {"chatgpt_plan_type": "pro", "chatgpt_account_id": "acct_fake_1"}}),
+    );
+    serde_json::to_string_pretty(&json!({
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": null,
+        "tokens": {
+            "id_token": id,
+            "access_token": jwt(json!({"exp": now_secs() - 60})),
+            "refresh_token": refresh,
+            "oauth_provenance": {"issuer": issuer, "client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "protocol": "openai"},
+            "account_id": "acct_fake_1",
+            "future_field": {"kept": true}
+        },
+        "last_refresh": "2026-01-01T00:00:00.000Z",
+        "top_level_future": 7
+    }))
+    .unwrap()
+}
+
+#[test]
+fn openai_refresh_is_json_to_the_recorded_issuer_and_keeps_unknown_fields() {
+    let env = Env::new();
+    let minted_by = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-seed-1"]);
+    let configured = Peer::fake_issuer(env.dir.path(), &[]);
+    env.write_auth(&fake_chatgpt_doc(&minted_by.url, "rt-seed-1"));
+    let mut cmd = env.cmd(&["login", "token"]);
+    cmd.env("CODEX_AUTH_ISSUER", &configured.url)
+        .env("CODEX_AUTH_PROTOCOL", "openai");
+    let run = common::run_cmd(cmd, None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(refresh_grants(&configured), 0);
+    let refreshes: Vec<Value> = minted_by
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"] == "/oauth/token")
+        .collect();
+    assert_eq!(refreshes.len(), 1);
+    assert_eq!(refreshes[0]["body_type"], "json");
+    assert_eq!(
+        refreshes[0]["parsed"],
+        json!({"client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "grant_type": "refresh_token",
+               "refresh_reason": "proactive_expiry", "refresh_token": "rt-seed-1"})
+    );
+    let doc = stored(&env);
+    assert_eq!(
+        format!("{}\n", doc["tokens"]["access_token"].as_str().unwrap()),
+        run.stdout
+    );
+    assert_ne!(doc["tokens"]["refresh_token"], "rt-seed-1");
+    assert_eq!(doc["tokens"]["future_field"], json!({"kept": true}));
+    assert_eq!(doc["top_level_future"], 7);
+    assert_ne!(doc["last_refresh"], "2026-01-01T00:00:00.000Z");
+}
+
+#[test]
+fn permanent_codes_stop_at_once_and_transient_ones_are_retried() {
+    let cases = [
+        ("refresh-expired", 1, 1, "refresh_token_expired"),
+        ("refresh-reused", 1, 1, "refresh_token_reused"),
+        ("refresh-invalidated", 1, 1, "refresh_token_invalidated"),
+        ("refresh-500:1", 0, 2, ""),
+        ("refresh-500", 1, 3, "HTTP 500"),
+    ];
+    std::thread::scope(|s| {
+        for (scenario, code, requests, text) in cases {
+            s.spawn(move || {
+                let env = Env::new();
+                let fake = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1", "--scenario", scenario]);
+                let doc = fake_chatgpt_doc(&fake.url, "rt-1");
+                env.write_auth(&doc);
+                let run = env.run(&["login", "token"]);
+                assert_eq!(run.code, code, "{scenario}: {run:?}");
+                assert_eq!(refresh_grants(&fake), requests, "{scenario}");
+                if code == 1 {
+                    assert!(run.stderr.contains(text), "{scenario}: {run:?}");
+                    assert_eq!(env.read_auth(), doc, "{scenario}: a failed refresh changes nothing");
+                }
+                if text.starts_with("refresh_token_") {
+                    assert_eq!(run.stderr, format!("your ChatGPT sign-in can no longer be refreshed ({text}): it expired or was revoked. Run `codex logout` and then `codex login`\n"));
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_holder_killed_mid_refresh_does_not_block_the_next_process() {
+    let env = Env::new();
+    let fake = Peer::fake_issuer(
+        env.dir.path(),
+        &[
+            "--seed-refresh-token",
+            "rt-1",
+            "--scenario",
+            "refresh-hang:1",
+        ],
+    );
+    env.write_auth(&fake_chatgpt_doc(&fake.url, "rt-1"));
+    let holder = Background::spawn(env.cmd(&["login", "token"]));
+    for _ in 0..200 {
+        if refresh_grants(&fake) == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        refresh_grants(&fake),
+        1,
+        "the first process is refreshing, holding the lock"
+    );
+    std::process::Command::new("kill")
+        .args(["-KILL", &holder.pid().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(holder.finish(10).code, -1);
+    let run = Background::spawn(env.cmd(&["login", "token"])).finish(20);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(refresh_grants(&fake), 2);
+}
+
+#[test]
+fn logout_revoke_openai_and_a_failed_revoke_is_a_warning() {
+    let env = Env::new();
+    let fake = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1"]);
+    env.write_auth(&fake_chatgpt_doc(&fake.url, "rt-1"));
+    env.run(&["logout"])
+        .assert(0, "", "Successfully logged out\n");
+    let revoke = fake
+        .requests()
+        .into_iter()
+        .find(|r| r["path"] == "/oauth/revoke")
+        .expect("revoked");
+    assert_eq!(revoke["body_type"], "json");
+    assert_eq!(
+        revoke["parsed"],
+        json!({"token": "rt-1", "token_type_hint": "refresh_token", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann"})
+    );
+
+    let failing = Peer::fake_issuer(env.dir.path(), &["--scenario", "revoke-500"]);
+    env.write_auth(&fake_chatgpt_doc(&failing.url, "rt-2"));
+    env.run(&["logout"]).assert(
+        0,
+        "",
+        &format!("warning: could not revoke the sign-in at the issuer (`{}/oauth/revoke` answered HTTP 500 Internal Server Error); the local credentials are removed anyway\nSuccessfully logged out\n", failing.url),
+    );
+    assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn login_token_prints_only_the_credential() {
+    let env = Env::new();
+    env.run(&["login", "token"])
+        .assert(1, "", "Not logged in. Run `codex login` to sign in.\n");
+    env.write_auth(
+        "{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"sk-token-test-1234567\"\n}",
+    );
+    env.run(&["login", "token"])
+        .assert(0, "sk-token-test-1234567\n", "");
+}
