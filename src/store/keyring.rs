@@ -16,8 +16,13 @@ use crate::secret::Secret;
 
 pub const SERVICE: &str = "Codex Auth";
 
-/// How long one keyring operation may take before the CLI gives up on it.
+/// How long one keyring operation may take before the CLI gives up on it. A Secret Service or
+/// Credential Manager answers in milliseconds or not at all; the macOS Keychain may first show an
+/// allow/deny or unlock dialog, which a person needs time to answer.
+#[cfg(not(target_os = "macos"))]
 pub const TIMEOUT: Duration = Duration::from_secs(3);
+#[cfg(target_os = "macos")]
+pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the keyring could not be used, or why its entry could not be read.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
