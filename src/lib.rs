@@ -25,7 +25,7 @@ use secret::Secret;
 /// `codex login token`: the bearer credential alone on stdout.
 fn print_token(config: &Config) -> Result<ExitCode, token::TokenError> {
     let store = store::open(config)?;
-    let http = http::client(config)?;
+    let http = http::Lazy::new(config);
     let doc = http::runtime().block_on(token::fresh(config, store.as_ref(), &http))?;
     let bearer = match (doc.mode(), &doc.tokens) {
         (Ok(auth::AuthMode::ApiKey), _) => doc.api_key().map(str::to_string),

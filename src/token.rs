@@ -101,13 +101,20 @@ fn is_chatgpt(doc: &AuthDotJson) -> bool {
 pub async fn fresh(
     config: &Config,
     store: &dyn CredentialStore,
-    http: &reqwest::Client,
+    http: &crate::http::Lazy<'_>,
 ) -> Result<AuthDotJson, TokenError> {
     let doc = load_usable(store)?;
     if !is_chatgpt(&doc) || !refresh_due(&doc, chrono::Utc::now().timestamp()) {
         return Ok(doc);
     }
-    refresh_under_lock(config, store, http, &doc, RefreshReason::ProactiveExpiry).await
+    refresh_under_lock(
+        config,
+        store,
+        http.get()?,
+        &doc,
+        RefreshReason::ProactiveExpiry,
+    )
+    .await
 }
 
 /// After the model API answered 401 to `used`: adopt tokens another process stored since, or

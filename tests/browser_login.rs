@@ -104,8 +104,32 @@ fn oidc_provider_sign_in_end_to_end() {
     assert_eq!(doc["tokens"]["account_id"], "acct-test-123");
     assert!(!doc["tokens"]["refresh_token"].as_str().unwrap().is_empty());
     assert!(doc["last_refresh"].as_str().unwrap().ends_with('Z'));
-    env.run(&["login", "status"])
-        .assert(0, "", "Logged in using ChatGPT\n");
+    let status = env.run(&["login", "status"]);
+    assert_eq!(status.code, 0);
+    let lines: Vec<&str> = status.stderr.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "Logged in using ChatGPT",
+            "  Account: alice@example.com (ChatGPT plus plan)"
+        ]
+    );
+    assert!(
+        lines[2].starts_with("  Access token expires: 20"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].ends_with("(in 59 min)") || lines[2].ends_with("(in 60 min)"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[3],
+        format!(
+            "  Last refreshed: {}",
+            doc["last_refresh"].as_str().unwrap()
+        )
+    );
+    assert_eq!(lines.len(), 4);
 
     // The code exchange went to the discovered token endpoint as a form.
     let exchanges: Vec<Value> = oidc

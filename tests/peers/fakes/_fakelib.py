@@ -9,6 +9,7 @@ import hashlib
 import json
 import secrets
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -308,8 +309,9 @@ class FakeServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
-        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
-            return
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
+                            ssl.SSLError)):
+            return  # includes TLS handshakes the client gave up on (an untrusted certificate)
         super().handle_error(request, client_address)
 
 
@@ -345,6 +347,8 @@ def common_args(description):
                    help="NAME[:N][,NAME[:N]...]; repeatable (see README.md)")
     p.add_argument("--hang-seconds", type=float, default=3600,
                    help="how long `hang`/`stall` keeps a request open")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     return p
 
 
@@ -357,7 +361,18 @@ def serve(handler_cls, fake: Fake, scenario_table: dict):
             fake.script.add(json.load(f))
     server = FakeServer(("127.0.0.1", args.port), handler_cls)
     server.fake = fake
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "http"
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            sys.exit("--tls-cert and --tls-key go together")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        # The handshake happens on the first read, in the request's own thread, so a client
+        # that refuses the certificate cannot stall the accept loop.
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
+        scheme = "https"
+    fake.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     print(f"READY {fake.base_url}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

@@ -248,6 +248,22 @@ start iss6 fake_chatgpt_issuer.py --access-ttl -10 --seed-refresh-token rt_x
 refresh "$U" rt_x >/dev/null; EXP_AT=$(j 'd["access_token"]')
 check "--accept-jwt: expired access token -> 401" eq "$(post "$(awk '/^READY /{print $2}' "$TMP/api3.out")/v1/responses" -H "Authorization: Bearer $EXP_AT")" 401
 
+echo "== --tls-cert/--tls-key: HTTPS with a private CA"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=selftest CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+  -keyout "$TMP/ca.key" -out "$TMP/ca.pem" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+  -keyout "$TMP/srv.key" -out "$TMP/srv.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$TMP/srv.ext"
+openssl x509 -req -in "$TMP/srv.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
+  -extfile "$TMP/srv.ext" -out "$TMP/srv.pem" 2>/dev/null
+start tls fake_chatgpt_issuer.py --tls-cert "$TMP/srv.pem" --tls-key "$TMP/srv.key"
+check "READY line says https" has "$U" '^https://127.0.0.1:'
+check "authorize over TLS with the CA -> 302" eq "$(req --cacert "$TMP/ca.pem" "$(authorize_url "$U" "$CH")")" 302
+curl --noproxy '*' -sS -o /dev/null "$U/codex/device" 2>/dev/null
+check "without the CA curl refuses the certificate (60)" eq "$?" 60
+check "  ... and the server still answers afterwards" eq "$(req --cacert "$TMP/ca.pem" "$U/codex/device")" 200
+
 echo
 if [ "$FAIL" = 0 ]; then echo "selftest: all passed"; else echo "selftest: FAILURES"; fi
 exit "$FAIL"
