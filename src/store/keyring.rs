@@ -4,8 +4,8 @@
 //! the compact JSON of auth.json. Every call runs on a helper thread with a bounded wait, so a
 //! hung or locked keyring cannot hang the CLI; failures are sorted into causes a user can act on.
 
-use std::path::Path;
-use std::sync::mpsc;
+use std::path::{Path, PathBuf};
+use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -80,31 +80,34 @@ impl KeyringError {
 /// The keyring entry of one CODEX_HOME.
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
-    account: String,
+    codex_home: PathBuf,
+    /// Computed on first use: the plain file mode never needs it.
+    account: OnceLock<String>,
 }
 
 impl KeyringStore {
     pub fn new(codex_home: &Path) -> KeyringStore {
         KeyringStore {
-            account: account_for(codex_home),
+            codex_home: codex_home.to_path_buf(),
+            account: OnceLock::new(),
         }
     }
 
     pub fn account(&self) -> &str {
-        &self.account
+        self.account.get_or_init(|| account_for(&self.codex_home))
     }
 
     /// For people: which entry this is.
     pub fn describe(&self) -> String {
         format!(
             "the OS keyring (service \"{SERVICE}\", account \"{}\")",
-            self.account
+            self.account()
         )
     }
 
     /// The stored secret text, `Ok(None)` when there is no entry.
     pub fn read(&self) -> Result<Option<Secret<String>>, KeyringError> {
-        let account = self.account.clone();
+        let account = self.account().to_string();
         tracing::trace!(account, "reading the keyring entry");
         let result = session_bus_check().and_then(|()| {
             bounded(move || chunked::read(&OsSlots, &account).map(|s| s.map(Secret::new)))
@@ -120,7 +123,7 @@ impl KeyringStore {
     }
 
     pub fn write(&self, secret: Secret<String>) -> Result<(), KeyringError> {
-        let account = self.account.clone();
+        let account = self.account().to_string();
         tracing::trace!(
             account,
             bytes = secret.expose().len(),
@@ -132,7 +135,7 @@ impl KeyringStore {
 
     /// `Ok(false)` when there was no entry.
     pub fn remove(&self) -> Result<bool, KeyringError> {
-        let account = self.account.clone();
+        let account = self.account().to_string();
         tracing::trace!(account, "removing the keyring entry");
         session_bus_check()?;
         bounded(move || chunked::remove(&OsSlots, &account))
