@@ -1,36 +1,65 @@
-//! `codex logout`: removes the credentials from every store it can reach. A file it cannot parse
-//! is left in place and named, never deleted unseen.
+//! `codex logout`: revokes the refresh token (best effort), then removes the credentials from
+//! every store it can reach (auth.json and the OS keyring, whatever `cli_auth_credentials_store`
+//! says) and names a store it could not reach. A file it cannot parse is left in place and named,
+//! never deleted unseen.
 
 use std::process::ExitCode;
 
-use crate::config::Config;
-use crate::store::{self, StoreError, StoreLock};
+use crate::config::{Config, StoreMode};
+use crate::store::{ConfiguredStore, CredentialStore, StoreError, StoreLock};
 
 pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
-    let store = store::open(config)?;
+    let store = ConfiguredStore::new(config);
     if !config.codex_home.exists() {
         eprintln!("Not logged in");
         return Ok(ExitCode::SUCCESS);
     }
     let lock = StoreLock::acquire(&config.codex_home)?;
-    match store.load() {
-        Ok(Some(doc)) => revoke_best_effort(config, &doc),
-        Ok(None) => {}
+    match store.file().load() {
+        Ok(_) => {}
         Err(err @ StoreError::Malformed { .. }) => {
             eprintln!(
                 "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
-                store.location()
+                store.file().location()
             );
             return Ok(ExitCode::FAILURE);
         }
         Err(other) => return Err(other),
     }
-    if store.delete(&lock)? {
-        eprintln!("Successfully logged out");
-    } else {
-        eprintln!("Not logged in");
+    if let Some(doc) = store.load_for_logout() {
+        revoke_best_effort(config, &doc);
     }
-    Ok(ExitCode::SUCCESS)
+    let removal = store.remove_everywhere(&lock)?;
+    eprintln!(
+        "{}",
+        if removal.removed {
+            "Successfully logged out"
+        } else {
+            "Not logged in"
+        }
+    );
+    let Some(cause) = removal.keyring_unreachable else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    // No keyring running at all: nothing can be in it from this session, so this succeeds. A
+    // locked or failing keyring may still hold credentials: that is a failure.
+    if cause.is_absent() {
+        match store.mode() {
+            // Containers and CI use the file mode and have no keyring: nothing worth saying.
+            StoreMode::File => {}
+            StoreMode::Keyring | StoreMode::Auto => {
+                eprintln!("note: the OS keyring was not checked for credentials: {cause}")
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "could not check {} for credentials: {cause}; {}, then run `codex logout` again",
+            store.keyring().describe(),
+            cause.remedy()
+        );
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 /// Revokes the refresh token at its issuer before the local copy goes. Best effort: a failure

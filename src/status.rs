@@ -1,13 +1,14 @@
 //! `codex login status`: how the user is signed in, read from the store without a network call.
-//! Text goes to stderr (as the reference prints it); `--json` prints one object on stdout.
+//! Text goes to stderr (as the reference prints it); `--json` prints one object on stdout. Both
+//! say which store holds the credentials (text: a second line unless it is the plain file mode).
 
 use std::process::ExitCode;
 
 use serde_json::json;
 
 use crate::auth::Usability;
-use crate::config::Config;
-use crate::store::{self, StoreError};
+use crate::config::{Config, StoreMode};
+use crate::store::{ConfiguredStore, CredentialStore, StoreError, StoreKind};
 
 /// The guide's table of what an API key gives up, for the current sign-in (no network call).
 const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
@@ -15,8 +16,12 @@ const CHATGPT_UNLOCKS: &str =
     "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
 
 pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
-    let store = store::open(config)?;
+    let store = ConfiguredStore::new(config);
     let loaded = store.load();
+    let place = match store.kind() {
+        StoreKind::File => format!("`{}`", store.location()),
+        StoreKind::Keyring => store.location(),
+    };
     let (logged_in, mode, api_key, text, reason) = match &loaded {
         Ok(None) => (false, None, None, "Not logged in".to_string(), None),
         Ok(Some(doc)) => match doc.usability() {
@@ -46,8 +51,7 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
                 None,
                 None,
                 format!(
-                    "Not logged in: `{}` holds no usable credentials ({reason}). Run `codex login` to sign in.",
-                    store.location()
+                    "Not logged in: {place} holds no usable credentials ({reason}). Run `codex login` to sign in."
                 ),
                 Some(reason),
             ),
@@ -61,7 +65,19 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
             ),
             Some(err.to_string()),
         ),
+        Err(err @ StoreError::KeyringMalformed { .. }) => (
+            false,
+            None,
+            None,
+            format!("Not logged in: {err}. Run `codex login` to replace them."),
+            Some(err.to_string()),
+        ),
         Err(_) => return loaded.map(|_| ExitCode::FAILURE),
+    };
+    let kind = store.kind();
+    let unchecked = match &loaded {
+        Ok(None) => store.keyring_problem(),
+        Ok(Some(_)) | Err(_) => None,
     };
     let details = match &loaded {
         Ok(Some(doc)) if mode == Some("chatgpt") => chatgpt_details(doc),
@@ -82,18 +98,41 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
             "logged_in": logged_in,
             "mode": mode,
             "api_key": api_key,
-            "store": store.kind().as_str(),
-            "path": store.location(),
+            "store": kind.as_str(),
+            "path": match kind {
+                StoreKind::File => Some(store.location()),
+                StoreKind::Keyring => None,
+            },
         });
+        if kind == StoreKind::Keyring {
+            object["keyring_service"] = json!(crate::store::keyring::SERVICE);
+            object["keyring_account"] = json!(store.keyring().account());
+        }
         if let Some(reason) = reason {
             object["problem"] = json!(reason);
         }
         for (key, value) in details.fields {
             object[key] = value;
         }
+        if let Some(cause) = &unchecked {
+            object["keyring_unchecked"] = json!(cause.to_string());
+        }
         println!("{object}");
     } else {
         eprintln!("{text}");
+        // The plain file mode keeps the reference's exact output; the auto-mode warning has
+        // already said where the credentials are.
+        let plain_file = store.mode() == StoreMode::File && kind == StoreKind::File;
+        if logged_in && !plain_file && !store.warned() {
+            eprintln!("Stored in {}", store.location());
+        }
+        if let Some(cause) = &unchecked {
+            eprintln!(
+                "note: {} was not checked for credentials: {cause}; {}",
+                store.keyring().describe(),
+                cause.remedy()
+            );
+        }
     }
     Ok(if logged_in {
         ExitCode::SUCCESS

@@ -75,13 +75,15 @@ fn thirty_two_processes_refresh_once() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, token);
     assert_eq!(refresh_grants(&oidc), 1);
-    env.run(&["login", "status"]).assert(0, "", &{
-        let s = env.run(&["login", "status"]).stderr;
-        assert!(s.starts_with("Logged in using ChatGPT\n  Account: alice@example.com (ChatGPT plus plan)\n  Access token expires: "), "{s}");
-        assert!(s.contains("(in 59 min)") || s.contains("(in 60 min)"), "{s}");
-        assert!(s.contains("\n  Last refreshed: 20"), "{s}");
-        s
-    });
+    let status = env.run(&["login", "status"]);
+    assert_eq!(status.code, 0);
+    let s = status.stderr;
+    assert!(s.starts_with("Logged in using ChatGPT\n  Account: alice@example.com (ChatGPT plus plan)\n  Access token expires: "), "{s}");
+    assert!(
+        s.contains("(in 59 min)") || s.contains("(in 60 min)"),
+        "{s}"
+    );
+    assert!(s.contains("\n  Last refreshed: 20"), "{s}");
 }
 
 #[test]

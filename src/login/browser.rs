@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::oauth::{self, Endpoints, IssuedTokens};
 use super::{LoginError, Reporter};
-use crate::config::{AuthSettings, Config, ForcedLoginMethod, Protocol};
+use crate::config::{AuthSettings, Config, Protocol};
 use crate::secret::Secret;
 
 /// The ports registered for the ChatGPT client, in order of preference.
@@ -29,16 +29,7 @@ pub struct BrowserOptions {
 }
 
 pub fn run(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<(), LoginError> {
-    match config.forced_login_method {
-        Some(ForcedLoginMethod::Api) => return Err(LoginError::ChatGptDisabled),
-        Some(ForcedLoginMethod::Chatgpt) | None => {}
-    }
-    crate::http::runtime().block_on(async {
-        tokio::select! {
-            result = sign_in(config, opts, out) => result,
-            _ = tokio::signal::ctrl_c() => Err(LoginError::Interrupted),
-        }
-    })
+    super::run_chatgpt_sign_in(config, sign_in(config, opts, out))
 }
 
 async fn sign_in(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<(), LoginError> {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::oauth::{self, Endpoints, IssuedTokens};
 use super::{LoginError, Reporter};
-use crate::config::{Config, ForcedLoginMethod, Protocol};
+use crate::config::{Config, Protocol};
 use crate::secret::Secret;
 
 /// OpenAI's device codes live 15 minutes.
@@ -41,16 +41,7 @@ pub struct DeviceCode {
 }
 
 pub fn run(config: &Config, opts: DeviceOptions, out: &Reporter) -> Result<Outcome, LoginError> {
-    match config.forced_login_method {
-        Some(ForcedLoginMethod::Api) => return Err(LoginError::ChatGptDisabled),
-        Some(ForcedLoginMethod::Chatgpt) | None => {}
-    }
-    crate::http::runtime().block_on(async {
-        tokio::select! {
-            result = sign_in(config, opts, out) => result,
-            _ = tokio::signal::ctrl_c() => Err(LoginError::Interrupted),
-        }
-    })
+    super::run_chatgpt_sign_in(config, sign_in(config, opts, out))
 }
 
 async fn sign_in(

@@ -193,6 +193,24 @@ fn human_duration(d: std::time::Duration) -> String {
     }
 }
 
+/// The common start of every ChatGPT sign-in: refused under `forced_login_method = "api"`;
+/// then the sign-in runs to its end, or until Ctrl-C.
+pub fn run_chatgpt_sign_in<T>(
+    config: &Config,
+    sign_in: impl std::future::Future<Output = Result<T, LoginError>>,
+) -> Result<T, LoginError> {
+    match config.forced_login_method {
+        Some(crate::config::ForcedLoginMethod::Api) => return Err(LoginError::ChatGptDisabled),
+        Some(crate::config::ForcedLoginMethod::Chatgpt) | None => {}
+    }
+    crate::http::runtime().block_on(async {
+        tokio::select! {
+            result = sign_in => result,
+            _ = tokio::signal::ctrl_c() => Err(LoginError::Interrupted),
+        }
+    })
+}
+
 /// The common end of every ChatGPT sign-in: the workspace check, the auth.json document and
 /// its persistence. Returns the store the credentials went to.
 pub fn complete(
@@ -235,6 +253,10 @@ fn keep_unparseable(
                 "warning: {err}; it was kept as `{}` and replaced by the new credentials",
                 backup.display()
             );
+            Ok(())
+        }
+        Err(err @ StoreError::KeyringMalformed { .. }) => {
+            eprintln!("warning: {err}; they are replaced by the new credentials");
             Ok(())
         }
         Err(other) => Err(other.into()),

@@ -153,7 +153,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
 }
 
 /// serde_json appends " at line L column C"; we print the position ourselves.
-fn without_position(message: &str) -> String {
+pub(super) fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),

@@ -1,8 +1,12 @@
-//! Where credentials live. One trait, one backend per file; the backend is chosen in one place
-//! (`open`) from `cli_auth_credentials_store`. Every read-modify-write holds the cross-process
-//! lock (`auth.lock` in CODEX_HOME, the same file the reference CLI locks).
+//! Where credentials live. One trait, one backend per file (`file.rs`, `keyring.rs`); the policy
+//! of `cli_auth_credentials_store` over them lives in one place (`configured.rs`, via `open`).
+//! Every read-modify-write holds the cross-process lock (`auth.lock` in CODEX_HOME, the same file
+//! the reference CLI locks).
 
+pub mod chunked;
+pub mod configured;
 pub mod file;
+pub mod keyring;
 pub mod lock;
 
 use std::path::PathBuf;
@@ -10,7 +14,9 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::auth::AuthDotJson;
-use crate::config::{Config, StoreMode};
+use crate::config::Config;
+pub use configured::ConfiguredStore;
+use keyring::KeyringError;
 pub use lock::StoreLock;
 
 /// Which backend holds (or would hold) the credentials.
@@ -44,10 +50,18 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// One line: what is missing, and the two ways out.
     #[error(
-        "cli_auth_credentials_store = \"{0}\" is not supported yet; set cli_auth_credentials_store = \"file\" in config.toml"
+        "cannot use the OS keyring: {cause}; {remedy}, or set cli_auth_credentials_store = \"file\" in {config}",
+        remedy = cause.remedy(),
+        config = config.display()
     )]
-    NotSupported(&'static str),
+    KeyringUnavailable {
+        cause: KeyringError,
+        config: PathBuf,
+    },
+    #[error("cannot parse the credentials in {entry} ({message})")]
+    KeyringMalformed { entry: String, message: String },
 }
 
 impl StoreError {
@@ -72,11 +86,8 @@ pub trait CredentialStore {
     fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError>;
 }
 
-/// The backend `cli_auth_credentials_store` asks for.
+/// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is
+/// first contacted when the credentials are read or written.
 pub fn open(config: &Config) -> Result<Box<dyn CredentialStore>, StoreError> {
-    match config.store_mode {
-        StoreMode::File => Ok(Box::new(file::FileStore::new(config))),
-        StoreMode::Keyring => Err(StoreError::NotSupported("keyring")),
-        StoreMode::Auto => Err(StoreError::NotSupported("auto")),
-    }
+    Ok(Box::new(ConfiguredStore::new(config)))
 }

@@ -88,7 +88,7 @@ class Server:
             ["node", os.path.join(HERE, "server.js")], cwd=HERE, env=full,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
-        check(line.startswith("READY http://127.0.0.1:"), f"server prints READY line ({line.strip()!r}, {time.time() - t0:.2f}s)")
+        check(line.startswith("READY http://127.0.0.1:"), f"server prints READY line ({line.strip()!r}, {time.time() - t0:.2f}s, log {self.log})")
         self.issuer = line.split()[1]
         check(not self.issuer.endswith("/"), "issuer has no trailing slash")
         st, self.disc, _ = http_req(self.issuer + "/.well-known/openid-configuration")
@@ -110,6 +110,7 @@ class Server:
             rc = None
         err = self.proc.stderr.read()
         check(rc == 0, f"server exits 0 on SIGTERM (rc={rc})")
+        os.unlink(self.log)  # kept (path printed in the READY check) when a check fails first
         return err
 
 
@@ -315,6 +316,9 @@ def main():
     st, dt, body = http_req(srv.disc["token_endpoint"], form=poll)
     check(st == 200, f"device poll -> tokens ({body[:200]})")
     check_tokens(dt)
+    st, dr, _ = refresh(srv, dt["refresh_token"])
+    check(st == 200 and dr["refresh_token"] != dt["refresh_token"], "device-flow refresh token refreshes")
+    dt = dr
     st, j, _ = http_req(srv.disc["token_endpoint"], form=poll)
     check(st == 400 and j["error"] == "invalid_grant", "device code cannot be redeemed twice")
 
@@ -352,7 +356,7 @@ def main():
           "every log line has t, path, method, status")
     token_path = urllib.parse.urlsplit(srv.disc["token_endpoint"]).path
     refreshes = [e for e in log if e["path"] == token_path and e.get("grant_type") == "refresh_token"]
-    check(len(refreshes) == 8, f"log counts 8 refresh grants (got {len(refreshes)})")
+    check(len(refreshes) == 9, f"log counts 9 refresh grants (got {len(refreshes)})")
     check(sum(1 for e in refreshes if e["content_type"] == "application/json") == 1, "log shows the one JSON refresh")
     first = next(e for e in log if e["path"] == token_path and e.get("grant_type") == "authorization_code")
     check(first["body"].get("code_verifier") == verifier and first["content_type"] == "application/x-www-form-urlencoded"

@@ -286,7 +286,6 @@ function buildProvider(issuer) {
     }
   });
 
-  // Silence "server_error" noise? No: print it, tests benefit from stderr.
   provider.on('server_error', (ctx, err) => {
     process.stderr.write(`oidc peer: server_error on ${ctx.method} ${ctx.path}: ${err.stack}\n`);
   });
@@ -296,38 +295,37 @@ function buildProvider(issuer) {
 
 // ---------------------------------------------------------------- interactions
 
-function grantAll(provider, details, RESOURCE) {
-  const { params, session } = details;
-  const accountId = details.result?.login?.accountId || session?.accountId;
-  return { accountId, clientId: params.client_id, build: async (existingGrantId) => {
-    let grant;
-    if (existingGrantId) grant = await provider.Grant.find(existingGrantId);
-    if (!grant) grant = new provider.Grant({ accountId, clientId: params.client_id });
-    const requested = String(params.scope || '').split(' ').filter(Boolean);
-    const oidcScopes = requested.filter((s) => ['openid', 'profile', 'email', 'offline_access'].includes(s));
-    if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
-    if (params.claims) {
-      try {
-        const c = JSON.parse(params.claims);
-        const names = new Set([...Object.keys(c.id_token || {}), ...Object.keys(c.userinfo || {})]);
-        if (names.size) grant.addOIDCClaims([...names]);
-      } catch { /* ignore malformed claims, the provider rejected it already */ }
+// Build (or extend) a Grant covering everything the authorization request asked for:
+// the test user always consents to all of it.
+async function grantEverything(provider, details, accountId, RESOURCE) {
+  const { params } = details;
+  let grant;
+  if (details.grantId) grant = await provider.Grant.find(details.grantId);
+  if (!grant) grant = new provider.Grant({ accountId, clientId: params.client_id });
+  const requested = String(params.scope || '').split(' ').filter(Boolean);
+  const oidcScopes = requested.filter((s) => ['openid', 'profile', 'email', 'offline_access'].includes(s));
+  if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+  if (params.claims) {
+    try {
+      const c = JSON.parse(params.claims);
+      const names = new Set([...Object.keys(c.id_token || {}), ...Object.keys(c.userinfo || {})]);
+      if (names.size) grant.addOIDCClaims([...names]);
+    } catch { /* malformed claims were rejected by the provider already */ }
+  }
+  const resources = [params.resource].flat().filter(Boolean);
+  if (RESOURCE && ACCESS_TOKEN_FORMAT === 'jwt' && !resources.length) resources.push(RESOURCE);
+  const apiScopes = requested.filter((s) => API_SCOPES.split(' ').includes(s));
+  for (const r of resources) grant.addResourceScope(r, apiScopes.join(' '));
+  // Anything a consent prompt still reports as missing.
+  const missing = details.prompt?.details || {};
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  if (missing.missingResourceScopes) {
+    for (const [ind, scopes] of Object.entries(missing.missingResourceScopes)) {
+      grant.addResourceScope(ind, scopes.join(' '));
     }
-    const resources = [params.resource].flat().filter(Boolean);
-    if (RESOURCE && ACCESS_TOKEN_FORMAT === 'jwt' && !resources.length) resources.push(RESOURCE);
-    const apiScopes = requested.filter((s) => API_SCOPES.split(' ').includes(s));
-    for (const r of resources) grant.addResourceScope(r, apiScopes.join(' '));
-    // Anything the consent prompt still reports as missing.
-    const missing = details.prompt?.details || {};
-    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    if (missing.missingResourceScopes) {
-      for (const [ind, scopes] of Object.entries(missing.missingResourceScopes)) {
-        grant.addResourceScope(ind, scopes.join(' '));
-      }
-    }
-    return grant.save();
-  } };
+  }
+  return grant.save();
 }
 
 function readBody(req, limit = 64 * 1024) {
@@ -414,8 +412,7 @@ async function handleInteraction(provider, RESOURCE, req, res, uid, action) {
       return;
     }
     // Log in AND consent in one step, so no separate consent page is needed.
-    const g = grantAll(provider, { ...details, session: { accountId: login } }, RESOURCE);
-    const grantId = await g.build(details.grantId);
+    const grantId = await grantEverything(provider, details, login, RESOURCE);
     await provider.interactionFinished(req, res, {
       login: { accountId: login },
       consent: { grantId },
@@ -424,8 +421,7 @@ async function handleInteraction(provider, RESOURCE, req, res, uid, action) {
   }
 
   if (action === 'confirm') {
-    const g = grantAll(provider, details, RESOURCE);
-    const grantId = await g.build(details.grantId);
+    const grantId = await grantEverything(provider, details, details.session?.accountId, RESOURCE);
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     return;
   }
@@ -519,7 +515,8 @@ async function handle(req, res) {
 const server = http.createServer((req, res) => { handle(req, res); });
 server.keepAliveTimeout = 5000;
 
-function shutdown() {
+function shutdown(signal) {
+  process.stderr.write(`oidc peer: ${signal}, exiting\n`);
   server.close();
   server.closeAllConnections?.();
   process.exit(0);
@@ -534,7 +531,10 @@ process.on('SIGHUP', shutdown);
 if ((process.env.EXIT_WITH_PARENT ?? '1') !== '0') {
   const initialPpid = process.ppid;
   setInterval(() => {
-    if (process.ppid !== initialPpid) process.exit(0);
+    if (process.ppid !== initialPpid) {
+      process.stderr.write('oidc peer: parent process gone, exiting\n');
+      process.exit(0);
+    }
   }, 500).unref();
 }
 

@@ -1,0 +1,283 @@
+//! The store `cli_auth_credentials_store` asks for, as one `CredentialStore` over the file and the
+//! keyring. Reading looks in the configured store, then the other, so switching modes keeps the
+//! user signed in; the next save moves the credentials to the configured store and removes the old
+//! copy. `auto` uses the keyring while it answers and falls back to the file with one warning.
+
+use std::cell::{Cell, RefCell};
+
+use super::file::FileStore;
+use super::keyring::{KeyringError, KeyringStore};
+use super::{CredentialStore, StoreError, StoreKind, StoreLock};
+use crate::auth::AuthDotJson;
+use crate::config::{Config, StoreMode};
+use crate::secret::Secret;
+
+pub struct ConfiguredStore {
+    mode: StoreMode,
+    file: FileStore,
+    keyring: KeyringStore,
+    /// Where the last `load` found credentials.
+    found: Cell<Option<StoreKind>>,
+    /// Why the keyring is unusable, once a call has failed (`auto` then uses the file).
+    keyring_down: RefCell<Option<KeyringError>>,
+    warned: Cell<bool>,
+}
+
+/// What `remove_everywhere` did.
+#[derive(Debug)]
+pub struct Removal {
+    /// Credentials were removed from at least one store.
+    pub removed: bool,
+    /// The keyring could not be checked, and why.
+    pub keyring_unreachable: Option<KeyringError>,
+}
+
+impl ConfiguredStore {
+    pub fn new(config: &Config) -> ConfiguredStore {
+        ConfiguredStore {
+            mode: config.store_mode,
+            file: FileStore::new(config),
+            keyring: KeyringStore::new(&config.codex_home),
+            found: Cell::new(None),
+            keyring_down: RefCell::new(None),
+            warned: Cell::new(false),
+        }
+    }
+
+    pub fn mode(&self) -> StoreMode {
+        self.mode
+    }
+
+    pub fn keyring(&self) -> &KeyringStore {
+        &self.keyring
+    }
+
+    pub fn file(&self) -> &FileStore {
+        &self.file
+    }
+
+    /// Why the keyring could not be checked, when a locked, hung or failing keyring (not an
+    /// absent one) may hold credentials that were therefore not seen.
+    pub fn keyring_problem(&self) -> Option<KeyringError> {
+        self.keyring_down
+            .borrow()
+            .clone()
+            .filter(|cause| !cause.is_absent())
+    }
+
+    /// True once the plain-text warning of `auto` mode has been printed.
+    pub fn warned(&self) -> bool {
+        self.warned.get()
+    }
+
+    /// The store new credentials go to.
+    fn target(&self) -> StoreKind {
+        match self.mode {
+            StoreMode::File => StoreKind::File,
+            StoreMode::Keyring => StoreKind::Keyring,
+            StoreMode::Auto if self.keyring_down.borrow().is_some() => StoreKind::File,
+            StoreMode::Auto => StoreKind::Keyring,
+        }
+    }
+
+    fn unavailable(&self, cause: KeyringError) -> StoreError {
+        StoreError::KeyringUnavailable {
+            cause,
+            config: self.file.path().with_file_name("config.toml"),
+        }
+    }
+
+    /// `auto` without a usable keyring: remember why, and say once that the file is used.
+    fn fall_back(&self, cause: KeyringError) {
+        tracing::debug!(%cause, "the keyring is not usable; using the file store");
+        self.keyring_down.replace(Some(cause));
+    }
+
+    fn warn_plain_text(&self) {
+        if self.warned.replace(true) {
+            return;
+        }
+        if let Some(cause) = self.keyring_down.borrow().as_ref() {
+            eprintln!(
+                "warning: the OS keyring is not available ({cause}), so credentials are stored in plain text in {}",
+                self.file.path().display()
+            );
+        }
+    }
+
+    /// Reads the keyring entry. `Err(Ok(cause))`: the keyring cannot be used.
+    fn load_keyring(&self) -> Result<Option<AuthDotJson>, Result<KeyringError, StoreError>> {
+        if let Some(cause) = self.keyring_down.borrow().clone() {
+            return Err(Ok(cause));
+        }
+        let secret = match self.keyring.read() {
+            Ok(secret) => secret,
+            Err(KeyringError::BadEntry(message)) => {
+                return Err(Err(StoreError::KeyringMalformed {
+                    entry: self.keyring.describe(),
+                    message,
+                }));
+            }
+            Err(cause) => return Err(Ok(cause)),
+        };
+        let Some(secret) = secret else {
+            return Ok(None);
+        };
+        serde_json::from_str(secret.expose())
+            .map(Some)
+            .map_err(|e| {
+                Err(StoreError::KeyringMalformed {
+                    entry: self.keyring.describe(),
+                    message: format!(
+                        "line {}, column {}: {}",
+                        e.line(),
+                        e.column(),
+                        super::file::without_position(&e.to_string())
+                    ),
+                })
+            })
+    }
+
+    fn note_found(&self, doc: Option<AuthDotJson>, kind: StoreKind) -> Option<AuthDotJson> {
+        if doc.is_some() {
+            self.found.set(Some(kind));
+        }
+        doc
+    }
+
+    /// The credentials logout is about to remove (to revoke them first), looked for like `load`
+    /// does but quietly: any store that cannot be read counts as empty here.
+    pub fn load_for_logout(&self) -> Option<AuthDotJson> {
+        let from_keyring = || match self.load_keyring() {
+            Ok(doc) => doc,
+            Err(Ok(cause)) => {
+                self.keyring_down.replace(Some(cause));
+                None
+            }
+            Err(Err(_)) => None,
+        };
+        let from_file = || self.file.load().ok().flatten();
+        match self.mode {
+            StoreMode::File => from_file().or_else(from_keyring),
+            StoreMode::Keyring | StoreMode::Auto => from_keyring().or_else(from_file),
+        }
+    }
+
+    /// Removes the credentials from both stores, whatever the mode. The file is always handled;
+    /// a keyring that cannot be reached is reported, not an error (one that already failed in
+    /// this process is not asked again, so a hung keyring costs one wait, not two).
+    pub fn remove_everywhere(&self, lock: &StoreLock) -> Result<Removal, StoreError> {
+        let mut removed = self.file.delete(lock)?;
+        let known_down = self.keyring_down.borrow().clone();
+        let keyring_unreachable = match known_down.map_or_else(|| self.keyring.remove(), Err) {
+            Ok(gone) => {
+                removed |= gone;
+                None
+            }
+            Err(cause) => Some(cause),
+        };
+        self.found.set(None);
+        Ok(Removal {
+            removed,
+            keyring_unreachable,
+        })
+    }
+}
+
+impl CredentialStore for ConfiguredStore {
+    /// Where the credentials were found, else where they would be saved.
+    fn kind(&self) -> StoreKind {
+        self.found.get().unwrap_or_else(|| self.target())
+    }
+
+    fn location(&self) -> String {
+        match self.kind() {
+            StoreKind::File => self.file.location(),
+            StoreKind::Keyring => self.keyring.describe(),
+        }
+    }
+
+    fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
+        self.found.set(None);
+        match self.mode {
+            StoreMode::File => {
+                if let Some(doc) = self.file.load()? {
+                    return Ok(self.note_found(Some(doc), StoreKind::File));
+                }
+                match self.load_keyring() {
+                    Ok(doc) => Ok(self.note_found(doc, StoreKind::Keyring)),
+                    Err(Ok(cause)) => {
+                        tracing::debug!(%cause, "the keyring was not checked for credentials");
+                        self.keyring_down.replace(Some(cause));
+                        Ok(None)
+                    }
+                    Err(Err(err)) => Err(err),
+                }
+            }
+            StoreMode::Keyring => match self.load_keyring() {
+                Ok(Some(doc)) => Ok(self.note_found(Some(doc), StoreKind::Keyring)),
+                Ok(None) => Ok(self.note_found(self.file.load()?, StoreKind::File)),
+                Err(Ok(cause)) => Err(self.unavailable(cause)),
+                Err(Err(err)) => Err(err),
+            },
+            StoreMode::Auto => match self.load_keyring() {
+                Ok(Some(doc)) => Ok(self.note_found(Some(doc), StoreKind::Keyring)),
+                Ok(None) => Ok(self.note_found(self.file.load()?, StoreKind::File)),
+                Err(Ok(cause)) => {
+                    self.fall_back(cause);
+                    let doc = self.file.load()?;
+                    if doc.is_some() {
+                        self.warn_plain_text();
+                    }
+                    Ok(self.note_found(doc, StoreKind::File))
+                }
+                Err(Err(err)) => Err(err),
+            },
+        }
+    }
+
+    fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+        let to_keyring = match self.mode {
+            StoreMode::File => false,
+            StoreMode::Keyring => true,
+            StoreMode::Auto => self.keyring_down.borrow().is_none(),
+        };
+        if to_keyring {
+            match self.keyring.write(Secret::new(auth.to_compact_json())) {
+                Ok(()) => {
+                    // The reference removes auth.json after a keyring save: no plain-text copy.
+                    self.file.delete(lock)?;
+                    self.found.set(Some(StoreKind::Keyring));
+                    tracing::debug!(account = self.keyring.account(), "saved credentials");
+                    return Ok(());
+                }
+                Err(cause) => match self.mode {
+                    StoreMode::Auto => self.fall_back(cause),
+                    StoreMode::File | StoreMode::Keyring => return Err(self.unavailable(cause)),
+                },
+            }
+        }
+        if self.mode == StoreMode::Auto {
+            self.warn_plain_text();
+        }
+        self.file.save(lock, auth)?;
+        if self.found.replace(Some(StoreKind::File)) == Some(StoreKind::Keyring) {
+            // Moving from the keyring to the file: the old copy must not linger.
+            if let Err(cause) = self.keyring.remove() {
+                eprintln!(
+                    "warning: could not remove the old copy of the credentials from {}: {cause}",
+                    self.keyring.describe()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError> {
+        let removal = self.remove_everywhere(lock)?;
+        match (removal.keyring_unreachable, self.mode) {
+            (Some(cause), StoreMode::Keyring) => Err(self.unavailable(cause)),
+            (Some(_), StoreMode::File | StoreMode::Auto) | (None, _) => Ok(removal.removed),
+        }
+    }
+}
