@@ -3,10 +3,10 @@
 //! exit code is pinned; every request is checked as the fake received it.
 
 mod common;
-mod exec_support;
 
-use common::{Env, Run, expire_access_token, jwt, now_secs, run_cmd, sign_in_with_oidc};
-use exec_support::{Peer, free_port};
+use common::{
+    Env, Peer, Run, expire_access_token, free_port, jwt, now_secs, run_cmd, sign_in_with_oidc,
+};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-proj-canary-exec-0123456789";
@@ -43,7 +43,7 @@ fn header(req: &Value, name: &str) -> Option<String> {
 
 #[test]
 fn deltas_are_streamed_to_stdout() {
-    let fake = Peer::fake(&[]);
+    let fake = Peer::responses(&[]);
     let env = env_for(&fake, "");
     with_key(&env, &["say hello"]).assert(0, HELLO, "");
     let reqs = fake.requests();
@@ -70,7 +70,7 @@ fn deltas_are_streamed_to_stdout() {
 #[test]
 fn output_is_written_before_the_stream_ends() {
     // One delta, then silence: the delta is on stdout although the response never completes.
-    let fake = Peer::fake_with_script(
+    let fake = Peer::responses_with_script(
         json!([{"path": "/responses", "action": "events", "events": [
             {"type": "response.output_text.delta", "item_id": "m", "output_index": 0,
              "content_index": 0, "delta": "partial answer"}], "then": "stall"}]),
@@ -90,7 +90,7 @@ fn output_is_written_before_the_stream_ends() {
 
 #[test]
 fn json_prints_one_object_per_event() {
-    let fake = Peer::fake(&["--text", "one two"]);
+    let fake = Peer::responses(&["--text", "one two"]);
     let env = env_for(&fake, "");
     let run = with_key(&env, &["--json", "x"]);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
@@ -123,7 +123,7 @@ fn json_prints_one_object_per_event() {
 
 #[test]
 fn model_comes_from_the_flag_then_config_and_prompt_from_stdin() {
-    let fake = Peer::fake(&[]);
+    let fake = Peer::responses(&[]);
     let env = env_for(&fake, "model = \"o-config\"\n");
     with_key(&env, &["x"]).assert(0, HELLO, "");
     with_key(&env, &["-m", "o-flag", "x"]).assert(0, HELLO, "");
@@ -144,7 +144,7 @@ fn model_comes_from_the_flag_then_config_and_prompt_from_stdin() {
 
 #[test]
 fn a_stored_api_key_that_answers_401_gets_the_guides_message() {
-    let fake = Peer::fake(&["--accept-bearer", "sk-the-right-one"]);
+    let fake = Peer::responses(&["--accept-bearer", "sk-the-right-one"]);
     let env = env_for(&fake, "");
     env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes());
     exec(&env, &["x"], &[]).assert(1, "", API_KEY_INVALID);
@@ -157,7 +157,7 @@ fn a_stored_api_key_that_answers_401_gets_the_guides_message() {
 
 #[test]
 fn codex_api_key_that_answers_401_names_the_variable() {
-    let fake = Peer::fake(&["--accept-bearer", "sk-the-right-one"]);
+    let fake = Peer::responses(&["--accept-bearer", "sk-the-right-one"]);
     let env = env_for(&fake, "");
     with_key(&env, &["x"]).assert(
         1,
@@ -168,7 +168,7 @@ fn codex_api_key_that_answers_401_names_the_variable() {
 
 #[test]
 fn codex_api_key_wins_over_the_stored_key() {
-    let fake = Peer::fake(&["--accept-bearer", KEY]);
+    let fake = Peer::responses(&["--accept-bearer", KEY]);
     let env = env_for(&fake, "");
     env.run_stdin(&["login", "--api-key", "-"], b"sk-stored-key-000000000");
     with_key(&env, &["x"]).assert(0, HELLO, "");
@@ -187,7 +187,7 @@ fn codex_api_key_wins_over_the_stored_key() {
 
 #[test]
 fn openai_api_key_in_the_environment_is_not_a_credential() {
-    let fake = Peer::fake(&[]);
+    let fake = Peer::responses(&[]);
     let env = env_for(&fake, "");
     exec(&env, &["x"], &[("OPENAI_API_KEY", KEY)]).assert(
         1,
@@ -204,7 +204,7 @@ fn openai_api_key_in_the_environment_is_not_a_credential() {
 
 #[test]
 fn rate_limits_honour_retry_after() {
-    let fake = Peer::fake(&["--scenario", "429:1", "--retry-after", "1"]);
+    let fake = Peer::responses(&["--scenario", "429:1", "--retry-after", "1"]);
     let env = env_for(&fake, "");
     with_key(&env, &["x"]).assert(
         0,
@@ -219,7 +219,7 @@ fn rate_limits_honour_retry_after() {
 
 #[test]
 fn a_retry_after_beyond_a_minute_fails_at_once() {
-    let fake = Peer::fake(&["--scenario", "429", "--retry-after", "3600"]);
+    let fake = Peer::responses(&["--scenario", "429", "--retry-after", "3600"]);
     let env = env_for(&fake, "");
     with_key(&env, &["x"]).assert(
         1,
@@ -231,7 +231,7 @@ fn a_retry_after_beyond_a_minute_fails_at_once() {
 
 #[test]
 fn server_errors_are_retried_with_backoff_then_succeed() {
-    let fake = Peer::fake(&["--scenario", "500:1,502:1"]);
+    let fake = Peer::responses(&["--scenario", "500:1,502:1"]);
     let env = env_for(&fake, "");
     with_key(&env, &["x"]).assert(
         0,
@@ -243,7 +243,7 @@ fn server_errors_are_retried_with_backoff_then_succeed() {
 
 #[test]
 fn server_errors_give_up_after_request_max_retries() {
-    let fake = Peer::fake(&["--scenario", "503"]);
+    let fake = Peer::responses(&["--scenario", "503"]);
     let env = env_for(&fake, "[model_providers.openai]\nrequest_max_retries = 1\n");
     with_key(&env, &["x"]).assert(
         1,
@@ -255,7 +255,7 @@ fn server_errors_give_up_after_request_max_retries() {
 
 #[test]
 fn response_failed_and_error_events_end_with_the_providers_message() {
-    let fake = Peer::fake(&["--scenario", "failed:1,error:1"]);
+    let fake = Peer::responses(&["--scenario", "failed:1,error:1"]);
     let env = env_for(&fake, "");
     with_key(&env, &["x"]).assert(
         1,
@@ -276,7 +276,7 @@ fn response_failed_and_error_events_end_with_the_providers_message() {
 
 #[test]
 fn a_disconnect_before_any_output_is_retried() {
-    let fake = Peer::fake_with_script(
+    let fake = Peer::responses_with_script(
         json!([{"path": "/responses", "action": "events", "events": [], "then": "close"}]),
         &[],
     );
@@ -291,7 +291,7 @@ fn a_disconnect_before_any_output_is_retried() {
 
 #[test]
 fn a_disconnect_after_output_is_a_clear_error() {
-    let fake = Peer::fake(&["--scenario", "disconnect:1"]);
+    let fake = Peer::responses(&["--scenario", "disconnect:1"]);
     let env = env_for(&fake, "");
     let run = with_key(&env, &["x"]);
     assert_eq!((run.code, run.stdout.as_str()), (1, "Hello\n"), "{run:?}");
@@ -304,7 +304,7 @@ fn a_disconnect_after_output_is_a_clear_error() {
 
 #[test]
 fn an_idle_stream_is_retried_then_given_up() {
-    let fake = Peer::fake(&["--scenario", "stall:1"]);
+    let fake = Peer::responses(&["--scenario", "stall:1"]);
     let env = env_for(
         &fake,
         "[model_providers.openai]\nstream_idle_timeout_ms = 300\n",
@@ -314,7 +314,7 @@ fn an_idle_stream_is_retried_then_given_up() {
         HELLO,
         "note: OpenAI sent nothing for 300 ms (stream_idle_timeout_ms); retrying (1/5)\n",
     );
-    let fake = Peer::fake(&["--scenario", "stall"]);
+    let fake = Peer::responses(&["--scenario", "stall"]);
     let env = env_for(
         &fake,
         "[model_providers.openai]\nstream_idle_timeout_ms = 300\nstream_max_retries = 1\n",
@@ -329,7 +329,7 @@ fn an_idle_stream_is_retried_then_given_up() {
 
 #[test]
 fn a_server_that_never_answers_is_bounded_by_the_idle_timeout() {
-    let fake = Peer::fake(&["--scenario", "hang"]);
+    let fake = Peer::responses(&["--scenario", "hang"]);
     let env = env_for(
         &fake,
         "[model_providers.openai]\nstream_idle_timeout_ms = 300\nrequest_max_retries = 1\n",
@@ -346,7 +346,7 @@ fn a_server_that_never_answers_is_bounded_by_the_idle_timeout() {
 
 #[test]
 fn a_malformed_event_stops_the_stream() {
-    let fake = Peer::fake(&["--scenario", "malformed"]);
+    let fake = Peer::responses(&["--scenario", "malformed"]);
     let env = env_for(&fake, "");
     with_key(&env, &["x"]).assert(
         1,
@@ -357,7 +357,7 @@ fn a_malformed_event_stops_the_stream() {
 
 #[test]
 fn chatgpt_sign_in_goes_to_the_chatgpt_backend_with_the_account_id() {
-    let fake = Peer::fake(&["--accept-bearer", "access-token-canary"]);
+    let fake = Peer::responses(&["--accept-bearer", "access-token-canary"]);
     let env = env_for(&fake, "");
     // account_id null: it comes from the id_token's auth claim.
     let claims =
@@ -398,7 +398,7 @@ fn stored_access_token(env: &Env) -> String {
 
 #[test]
 fn chatgpt_401_refreshes_once_at_the_issuer_and_retries() {
-    let fake = Peer::fake(&["--scenario", "401:1"]);
+    let fake = Peer::responses(&["--scenario", "401:1"]);
     let env = env_for(&fake, "");
     let oidc = common::Peer::oidc(env.dir.path(), &[("ROTATE_REFRESH", "1")]);
     sign_in_with_oidc(&env, &oidc);
@@ -421,7 +421,7 @@ fn chatgpt_401_refreshes_once_at_the_issuer_and_retries() {
 
 #[test]
 fn chatgpt_401_after_the_refresh_says_to_sign_in_again() {
-    let fake = Peer::fake_with_script(
+    let fake = Peer::responses_with_script(
         json!([{"path": "/responses", "status": 401, "repeat": -1, "json": {"error": {
             "message": "Your authentication token is not valid.", "code": "invalid_token"}}}]),
         &[],
@@ -444,7 +444,7 @@ fn chatgpt_401_after_the_refresh_says_to_sign_in_again() {
 
 #[test]
 fn chatgpt_token_about_to_expire_is_refreshed_before_the_request() {
-    let fake = Peer::fake(&[]);
+    let fake = Peer::responses(&[]);
     let env = env_for(&fake, "");
     let oidc = common::Peer::oidc(env.dir.path(), &[]);
     sign_in_with_oidc(&env, &oidc);
@@ -463,7 +463,7 @@ fn chatgpt_token_about_to_expire_is_refreshed_before_the_request() {
 
 #[test]
 fn chatgpt_refresh_that_can_never_work_stops_with_its_reason() {
-    let fake = Peer::fake(&["--scenario", "401"]);
+    let fake = Peer::responses(&["--scenario", "401"]);
     let env = env_for(&fake, "");
     let issuer = common::Peer::fake_issuer(
         env.dir.path(),
@@ -504,7 +504,7 @@ fn custom(fake: &Peer, body: &str) -> Env {
 
 #[test]
 fn env_key_provides_the_key_and_its_absence_is_explained() {
-    let fake = Peer::fake(&["--accept-bearer", "gw-key-1234"]);
+    let fake = Peer::responses(&["--accept-bearer", "gw-key-1234"]);
     let env = custom(
         &fake,
         "env_key = \"GATEWAY_KEY\"\nenv_key_instructions = \"Create a key at https://gateway.example/keys.\"\n",
@@ -538,7 +538,7 @@ fn env_key_provides_the_key_and_its_absence_is_explained() {
 
 #[test]
 fn query_params_are_url_encoded() {
-    let fake = Peer::fake(&["--scenario", "ok"]);
+    let fake = Peer::responses(&["--scenario", "ok"]);
     let env = custom(
         &fake,
         "query_params = { api-version = \"2025-04-01-preview\", \"x y\" = \"a&b=c/d é+\" }\n",
@@ -553,7 +553,7 @@ fn query_params_are_url_encoded() {
 
 #[test]
 fn http_headers_and_env_http_headers_are_sent() {
-    let fake = Peer::fake(&["--scenario", "ok"]);
+    let fake = Peer::responses(&["--scenario", "ok"]);
     let env = custom(
         &fake,
         "http_headers = { \"X-Team\" = \"core\" }\nenv_http_headers = { \"X-Tenant\" = \"TENANT_ID\", \"X-Missing\" = \"UNSET_VAR\" }\n",
@@ -641,7 +641,7 @@ model = "gpt-5.5"
 
 #[test]
 fn azure_sends_the_key_in_the_api_key_header() {
-    let fake = Peer::fake(&["--azure", "--accept-api-key", "azure-key-canary"]);
+    let fake = Peer::responses(&["--azure", "--accept-api-key", "azure-key-canary"]);
     let env = azure(&fake);
     exec(
         &env,
@@ -658,7 +658,7 @@ fn azure_sends_the_key_in_the_api_key_header() {
 
 #[test]
 fn azure_401_names_the_variable() {
-    let fake = Peer::fake(&["--azure", "--accept-api-key", "azure-key-canary"]);
+    let fake = Peer::responses(&["--azure", "--accept-api-key", "azure-key-canary"]);
     let env = azure(&fake);
     exec(&env, &["x"], &[("AZURE_OPENAI_API_KEY", "not-the-azure-key")]).assert(
         1,
@@ -677,7 +677,7 @@ fn azure_401_names_the_variable() {
 #[test]
 fn oss_uses_ollama_on_codex_oss_port_without_credentials() {
     // `ok` answers without asking for a key, like a local server.
-    let fake = Peer::fake(&["--scenario", "ok"]);
+    let fake = Peer::responses(&["--scenario", "ok"]);
     let env = Env::new();
     let port = fake.port().to_string();
     exec(
@@ -698,7 +698,7 @@ fn oss_uses_ollama_on_codex_oss_port_without_credentials() {
 
 #[test]
 fn oss_provider_lmstudio_and_codex_oss_base_url() {
-    let fake = Peer::fake(&["--scenario", "ok"]);
+    let fake = Peer::responses(&["--scenario", "ok"]);
     let env = Env::new();
     env.write_config("oss_provider = \"lmstudio\"\n");
     let base = format!("{}/lm/v1", fake.url);
@@ -738,7 +738,7 @@ fn oss_with_nothing_listening_says_which_server_to_start() {
 
 #[test]
 fn no_secret_reaches_stderr_at_trace_level() {
-    let fake = Peer::fake(&["--scenario", "500:1"]);
+    let fake = Peer::responses(&["--scenario", "500:1"]);
     let env = custom(
         &fake,
         "env_key = \"GATEWAY_KEY\"\nhttp_headers = { \"X-Secret\" = \"hdr-canary-5150\" }\nenv_http_headers = { \"X-Env\" = \"ENV_HDR\" }\n",
@@ -764,7 +764,7 @@ fn no_secret_reaches_stderr_at_trace_level() {
             run.stderr
         );
     }
-    let fake = Peer::fake(&["--accept-bearer", "nope"]);
+    let fake = Peer::responses(&["--accept-bearer", "nope"]);
     let env = env_for(&fake, "");
     let run = exec(
         &env,

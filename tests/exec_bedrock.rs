@@ -4,12 +4,10 @@
 //! `credential_process`. Plus the bearer-token path, regions and the error texts.
 
 mod common;
-mod exec_support;
 
 use std::path::PathBuf;
 
-use common::{Env, Run, run_cmd, set_mode};
-use exec_support::Peer;
+use common::{Env, Peer, Run, run_cmd, set_mode};
 
 const AKID: &str = "AKIDCODEXTEST0001";
 const SECRET: &str = "secret-canary-wJalrXUtnFEMI-K7MDENG";
@@ -176,7 +174,7 @@ fn the_region_from_config_toml_wins_over_the_profile() {
 
 #[test]
 fn bearer_token_is_sent_as_bearer_without_signing() {
-    let fake = Peer::fake(&["--accept-bearer", "bedrock-api-key-canary"]);
+    let fake = Peer::responses(&["--accept-bearer", "bedrock-api-key-canary"]);
     let aws = Aws::new(&format!(
         "[model_providers.amazon-bedrock]\nbase_url = \"{}/v1\"\n[model_providers.amazon-bedrock.aws]\nregion = \"us-east-1\"\n",
         fake.url

@@ -165,6 +165,8 @@ pub struct Peer {
     child: std::process::Child,
     pub url: String,
     pub log: PathBuf,
+    /// Temp dirs the peer's files live in, when it made its own.
+    _dirs: Vec<tempfile::TempDir>,
 }
 
 impl Peer {
@@ -190,7 +192,12 @@ impl Peer {
         let url = rx
             .recv_timeout(std::time::Duration::from_secs(30))
             .expect("peer did not print READY within 30 s");
-        Peer { child, url, log }
+        Peer {
+            child,
+            url,
+            log,
+            _dirs: Vec::new(),
+        }
     }
 
     /// oidc-provider (tests/peers/oidc) with extra environment.
@@ -227,6 +234,52 @@ impl Peer {
         Peer::start(cmd, log)
     }
 
+    /// The fake Responses API in a temp dir of its own, with short hangs so stalls end.
+    pub fn responses(args: &[&str]) -> Peer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = vec!["--hang-seconds", "5"];
+        all.extend_from_slice(args);
+        let mut peer = Peer::fake_responses(dir.path(), &all);
+        peer._dirs.push(dir);
+        peer
+    }
+
+    /// The fake Responses API answering from a script (see tests/peers/fakes/README.md).
+    pub fn responses_with_script(script: serde_json::Value, args: &[&str]) -> Peer {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("script.json");
+        std::fs::write(&path, script.to_string()).unwrap();
+        let mut all = vec!["--script", path.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let mut peer = Peer::responses(&all);
+        peer._dirs.push(dir);
+        peer
+    }
+
+    /// The botocore SigV4 verifier (tests/peers/sigv4); needs the venv `bash scripts/test` makes.
+    pub fn sigv4(args: &[&str]) -> Peer {
+        let python = PathBuf::from(format!("{ROOT}/tests/peers/sigv4/.venv/bin/python"));
+        assert!(
+            python.exists(),
+            "{} is missing: run `bash scripts/test` once to install botocore (tests/peers/sigv4/requirements.txt)",
+            python.display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("sigv4.log");
+        let mut cmd = Command::new(python);
+        cmd.arg(format!("{ROOT}/tests/peers/sigv4/sigv4_server.py"))
+            .args(args)
+            .arg("--log")
+            .arg(&log);
+        let mut peer = Peer::start(cmd, log);
+        peer._dirs.push(dir);
+        peer
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
     /// The request log, one JSON object per line.
     pub fn requests(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.log)
@@ -242,6 +295,15 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn unique() -> String {
