@@ -64,9 +64,10 @@ pub struct LoginArgs {
     #[arg(long, value_name = "KEY|-", conflicts_with_all = ["with_api_key", "no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
     pub api_key: Option<String>,
 
-    /// Read an OpenAI API key from standard input (same as `--api-key -`)
-    #[arg(long, conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
-    pub with_api_key: bool,
+    /// Read an OpenAI API key from standard input (same as `--api-key -`). A key written after
+    /// it is taken too (with the same warning as `--api-key KEY`), rather than echoed in an error
+    #[arg(long, num_args = 0..=1, value_name = "KEY", conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
+    pub with_api_key: Option<Option<String>>,
 
     /// Do not start a browser; only print the sign-in URL (the default over SSH or without a
     /// display)

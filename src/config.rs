@@ -120,16 +120,10 @@ fn default_protocol(issuer: &str) -> Protocol {
 }
 
 fn checked_issuer(raw: &str, source: &str) -> Result<String, ConfigError> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    match url::Url::parse(trimmed) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-            Ok(trimmed.to_string())
-        }
-        Ok(_) | Err(_) => Err(ConfigError::BadIssuer {
-            source_name: source.to_string(),
-            value: raw.to_string(),
-        }),
-    }
+    crate::http::http_url(raw).ok_or_else(|| ConfigError::BadIssuer {
+        source_name: source.to_string(),
+        value: raw.to_string(),
+    })
 }
 
 /// `oss_provider`: the local model server `--oss` talks to.
@@ -382,26 +376,25 @@ impl Config {
             Some(text) => parse_file(&path, text)?,
             None => toml::Table::new(),
         };
+        // Each override is checked as it is applied, so an error names that one alone.
         for raw in overrides {
             apply_override(&mut table, raw)?;
+            toml::Value::Table(table.clone())
+                .try_into::<ConfigToml>()
+                .map_err(|e| ConfigError::BadOverride {
+                    override_text: override_key(raw),
+                    message: crate::secret::redact_values(e.message()),
+                })?;
         }
-        let typed: ConfigToml = if overrides.is_empty() {
+        let typed: ConfigToml =
             toml::Value::Table(table)
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Invalid {
                     path: path.display().to_string(),
                     line: 1,
                     column: 1,
-                    message: e.message().to_string(),
-                })?
-        } else {
-            toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::BadOverride {
-                    override_text: overrides.join(" "),
-                    message: e.message().to_string(),
-                })?
-        };
+                    message: crate::secret::redact_values(e.message()),
+                })?;
         let auth = resolve_auth(typed.auth)?;
         Ok(Config {
             codex_home,
@@ -603,7 +596,7 @@ fn parse_file(path: &Path, text: &str) -> Result<toml::Table, ConfigError> {
             path: path.display().to_string(),
             line,
             column,
-            message: e.message().trim_end().to_string(),
+            message: crate::secret::redact_values(e.message().trim_end()),
         }
     };
     let table: toml::Table = toml::from_str(text).map_err(located)?;
@@ -620,11 +613,20 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// How an override is named in errors: its key only, since its value may be a secret.
+fn override_key(raw: &str) -> String {
+    match raw.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => key.trim().to_string(),
+        Some(_) => "=...".to_string(),
+        None => raw.to_string(),
+    }
+}
+
 /// Applies one `-c key=value` override. The value is TOML (`-c model="o3"`, `-c x=[1,2]`); a
 /// value that is not valid TOML is taken as a plain string, as the reference CLI does.
 fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), ConfigError> {
     let bad = |message: &str| ConfigError::BadOverride {
-        override_text: raw.to_string(),
+        override_text: override_key(raw),
         message: message.to_string(),
     };
     let (key, value) = raw.split_once('=').ok_or_else(|| {

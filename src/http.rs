@@ -714,7 +714,19 @@ fn innermost_io<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a std::io::Er
         .and_then(|e| e.downcast_ref::<std::io::Error>())
 }
 
-fn innermost(err: &(dyn StdError + 'static)) -> String {
+/// `raw` without surrounding spaces and trailing slashes, if it is an http(s) URL with a host.
+pub fn http_url(raw: &str) -> Option<String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    match url::Url::parse(trimmed) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Some(trimmed.to_string())
+        }
+        Ok(_) | Err(_) => None,
+    }
+}
+
+/// The innermost cause of an error chain, as text.
+pub fn innermost(err: &(dyn StdError + 'static)) -> String {
     chain(err).last().map(|e| e.to_string()).unwrap_or_default()
 }
 

@@ -93,11 +93,16 @@ fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Erro
         Some(LoginCommand::Token) => return Ok(print_token(&config)?),
         None => {}
     }
+    if let Some(Some(word @ ("status" | "token"))) =
+        args.with_api_key.as_ref().map(|v| v.as_deref())
+    {
+        return Err(login::LoginError::SubcommandAfterFlag(word.to_string()).into());
+    }
     let source = match (args.api_key, args.with_api_key) {
-        (Some(key), _) if key == "-" => Some(KeySource::Stdin),
-        (Some(key), _) => Some(KeySource::Argument(Secret::new(key))),
-        (None, true) => Some(KeySource::Stdin),
-        (None, false) => None,
+        (Some(key), _) | (None, Some(Some(key))) if key == "-" => Some(KeySource::Stdin),
+        (Some(key), _) | (None, Some(Some(key))) => Some(KeySource::Argument(Secret::new(key))),
+        (None, Some(None)) => Some(KeySource::Stdin),
+        (None, None) => None,
     };
     match source {
         Some(source) => login::api_key::run(&config, source)?,

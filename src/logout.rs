@@ -6,30 +6,42 @@
 use std::process::ExitCode;
 
 use crate::config::{Config, StoreMode};
-use crate::store::{ConfiguredStore, CredentialStore, StoreError, StoreLock};
+use crate::store::{ConfiguredStore, CredentialStore, FileRemoval, StoreError, StoreLock};
 
 pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
     let store = ConfiguredStore::new(config);
-    if !config.codex_home.exists() {
+    // No CODEX_HOME yet: only a keyring entry can exist; the directory is made only to remove it.
+    if !config.codex_home.exists() && store.load_for_logout().is_none() {
         eprintln!("Not logged in");
         return Ok(ExitCode::SUCCESS);
     }
     let lock = StoreLock::acquire(&config.codex_home)?;
-    match store.file().load() {
-        Ok(_) => {}
-        Err(err @ StoreError::Malformed { .. }) => {
-            eprintln!(
-                "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
-                store.file().location()
-            );
-            return Ok(ExitCode::FAILURE);
-        }
+    let unparseable = match store.file().load() {
+        Ok(_) => None,
+        Err(err @ StoreError::Malformed { .. }) => Some(err),
         Err(other) => return Err(other),
-    }
+    };
     if let Some(doc) = store.load_for_logout() {
         revoke_best_effort(config, &doc);
     }
-    let removal = store.remove_everywhere(&lock)?;
+    let file = match unparseable {
+        Some(_) => FileRemoval::Keep,
+        None => FileRemoval::Remove,
+    };
+    let removal = store.remove_everywhere(&lock, file)?;
+    if let Some(err) = unparseable {
+        if removal.removed {
+            eprintln!(
+                "Removed the credentials from {}.",
+                store.keyring().describe()
+            );
+        }
+        eprintln!(
+            "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
+            store.file().location()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     eprintln!(
         "{}",
         if removal.removed {

@@ -65,6 +65,44 @@ pub fn mask_api_key(key: &str) -> String {
     format!("{head}***{tail}")
 }
 
+/// Removes quoted string values from a parser's message. serde-based parsers (serde_json, toml)
+/// quote the offending value (`invalid type: string "sk-...", expected a map`), and in a
+/// credentials or config file that value may be a key or a token.
+pub fn redact_values(message: &str) -> String {
+    const MARK: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(MARK) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + MARK.len()..];
+        let mut escaped = false;
+        let end = after.char_indices().find_map(|(i, c)| match (escaped, c) {
+            (true, _) => {
+                escaped = false;
+                None
+            }
+            (false, '\\') => {
+                escaped = true;
+                None
+            }
+            (false, '"') => Some(i),
+            (false, _) => None,
+        });
+        match end {
+            Some(i) => {
+                out.push_str("a string");
+                rest = &after[i + 1..];
+            }
+            None => {
+                out.push_str("a string");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +120,19 @@ mod tests {
         let s: Secret<String> = serde_json::from_str("\"abc\"").unwrap();
         assert_eq!(s.expose(), "abc");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"abc\"");
+    }
+
+    #[test]
+    fn quoted_values_are_removed_from_parser_messages() {
+        assert_eq!(
+            redact_values(r#"invalid type: string "eyJ\"x", expected struct TokenData"#),
+            "invalid type: a string, expected struct TokenData"
+        );
+        assert_eq!(redact_values("expected `\"`"), "expected `\"`");
+        assert_eq!(
+            redact_values("unknown value \"vault\""),
+            "unknown value \"vault\""
+        );
     }
 
     #[test]

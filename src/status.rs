@@ -193,7 +193,7 @@ fn rfc3339(secs: i64) -> String {
 /// `2026-11-26T23:20:00Z (in 12 min)` or `(expired 3 min ago)`.
 fn describe_time(exp: i64) -> String {
     let now = chrono::Utc::now().timestamp();
-    let delta = exp - now;
+    let delta = exp.saturating_sub(now);
     let span = |s: i64| match s {
         s if s < 120 => format!("{s} s"),
         s if s < 7200 => format!("{} min", s / 60),
@@ -203,6 +203,10 @@ fn describe_time(exp: i64) -> String {
     if delta >= 0 {
         format!("{} (in {})", rfc3339(exp), span(delta))
     } else {
-        format!("{} (expired {} ago)", rfc3339(exp), span(-delta))
+        format!(
+            "{} (expired {} ago)",
+            rfc3339(exp),
+            span(delta.saturating_neg())
+        )
     }
 }

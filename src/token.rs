@@ -6,6 +6,7 @@
 //! rotated the tokens meanwhile, those are adopted without a network call. Presenting a used
 //! refresh token would make the issuer revoke the whole grant and log everyone out.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -31,6 +32,10 @@ const PERMANENT_CODES: &[&str] = &[
     "refresh_token_invalidated",
     "invalid_grant",
 ];
+
+/// Set once this process has refreshed: a second refresh in the same command would only burn a
+/// refresh token (an issuer minting short-lived tokens must not make us refresh in a loop).
+static REFRESHED_IN_THIS_RUN: AtomicBool = AtomicBool::new(false);
 
 /// Why a refresh happens (sent as `refresh_reason` by the "openai" protocol).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,14 +83,14 @@ pub fn refresh_due(doc: &AuthDotJson, now: i64) -> bool {
         return false;
     };
     if let Some(exp) = crate::jwt::expires_at(tokens.access_token.expose()) {
-        return exp - now < EXPIRY_MARGIN_SECS;
+        return exp.saturating_sub(now) < EXPIRY_MARGIN_SECS;
     }
     match doc
         .last_refresh
         .as_deref()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
     {
-        Some(last) => now - last.timestamp() >= REFRESH_AFTER_SECS,
+        Some(last) => now.saturating_sub(last.timestamp()) >= REFRESH_AFTER_SECS,
         None => true,
     }
 }
@@ -160,10 +165,25 @@ async fn refresh_under_lock(
         .await
         .expect("the lock task does not panic")?;
     let current = load_usable(store)?;
-    let rotated = current.tokens.as_ref().map(|t| t.refresh_token.expose())
-        != seen.tokens.as_ref().map(|t| t.refresh_token.expose());
-    if rotated || !is_chatgpt(&current) {
+    if !is_chatgpt(&current) {
+        return Ok(current);
+    }
+    let token_of = |d: &AuthDotJson| {
+        d.tokens.as_ref().map(|t| {
+            (
+                t.access_token.expose().clone(),
+                t.refresh_token.expose().clone(),
+            )
+        })
+    };
+    if token_of(&current) != token_of(seen) {
         tracing::debug!("another process refreshed the tokens; using them");
+        return Ok(current);
+    }
+    let still_fresh = reason == RefreshReason::ProactiveExpiry
+        && !refresh_due(&current, chrono::Utc::now().timestamp());
+    // At most one refresh per command: a token minted in this run is used as it is.
+    if still_fresh || REFRESHED_IN_THIS_RUN.load(Ordering::Relaxed) {
         return Ok(current);
     }
     let tokens = current.tokens.as_ref().expect("checked by is_chatgpt");
@@ -174,6 +194,7 @@ async fn refresh_under_lock(
     let refreshed = refresh_with_retries(http, &settings, &tokens.refresh_token, reason).await?;
     let updated = merge(current, refreshed);
     store.save(&lock, &updated)?;
+    REFRESHED_IN_THIS_RUN.store(true, Ordering::Relaxed);
     tracing::debug!(reason = reason.as_str(), "refreshed and saved the tokens");
     Ok(updated)
 }
@@ -366,6 +387,16 @@ pub async fn revoke(
     http: &reqwest::Client,
     doc: &AuthDotJson,
 ) -> Result<bool, String> {
+    tokio::time::timeout(REVOKE_TIMEOUT, revoke_now(config, http, doc))
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} s", REVOKE_TIMEOUT.as_secs())))
+}
+
+async fn revoke_now(
+    config: &Config,
+    http: &reqwest::Client,
+    doc: &AuthDotJson,
+) -> Result<bool, String> {
     let Some(tokens) = doc
         .tokens
         .as_ref()
@@ -394,7 +425,6 @@ pub async fn revoke(
         ]),
     };
     let response = request
-        .timeout(REVOKE_TIMEOUT)
         .send()
         .await
         .map_err(|e| crate::http::describe(&e))?;

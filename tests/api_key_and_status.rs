@@ -313,7 +313,7 @@ fn unknown_config_keys_are_fine_and_overrides_apply() {
     env.run(&["login", "status", "-c", "forced_login_method=sometimes"]).assert(
         1,
         "",
-        "Error loading configuration: -c `forced_login_method=sometimes`: unknown value \"sometimes\"; expected one of \"chatgpt\", \"api\"\n",
+        "Error loading configuration: -c `forced_login_method`: unknown value \"sometimes\"; expected one of \"chatgpt\", \"api\"\n",
     );
     env.run(&["-c", "novalue", "login", "status"]).assert(
         1,
@@ -442,4 +442,92 @@ fn completion_scripts_are_generated() {
         assert_eq!(run.code, 0);
         assert!(run.stdout.contains("logout"), "{shell}: {}", run.stdout);
     }
+}
+
+#[test]
+fn parse_errors_never_echo_the_values_they_reject() {
+    let env = Env::new();
+    let canary = "eyJCANARY-refresh-0123456789";
+    env.write_auth(&format!(r#"{{"OPENAI_API_KEY":null,"tokens":"{canary}"}}"#));
+    for args in [
+        &["login", "status"][..],
+        &["login", "status", "--json"][..],
+        &["logout"][..],
+    ] {
+        let run = env.run(args);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr
+                .contains("invalid type: a string, expected struct TokenData")
+                || run.stdout.contains("invalid type: a string"),
+            "{run:?}"
+        );
+        assert!(
+            !run.stderr.contains("CANARY") && !run.stdout.contains("CANARY"),
+            "{run:?}"
+        );
+    }
+
+    let path = env.home.join("config.toml").display().to_string();
+    env.write_auth("{}");
+    env.write_config(
+        "[model_providers.gw]\nname = \"gw\"\nhttp_headers = \"Bearer sk-CANARY-config\"\n",
+    );
+    env.run(&["login", "status"]).assert(
+        1,
+        "",
+        &format!(
+            "Error loading configuration: {path}:3:16: invalid type: a string, expected a map\n"
+        ),
+    );
+    env.write_config("");
+    env.run(&[
+        "-c",
+        "model_providers.gw.http_headers.Authorization=\"Bearer sk-CANARY-override\"",
+        "-c",
+        "forced_login_method=5",
+        "login",
+        "status",
+    ])
+    .assert(
+        1,
+        "",
+        "Error loading configuration: -c `forced_login_method`: invalid type: integer `5`, expected a string\n",
+    );
+}
+
+#[test]
+fn a_second_unparseable_file_does_not_overwrite_the_first_backup() {
+    let env = Env::new();
+    let path = env.auth_path().display().to_string();
+    env.write_auth("{ first broken");
+    env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes());
+    env.write_auth("{ second broken");
+    let run = env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes());
+    assert!(
+        run.stderr
+            .contains(&format!("it was kept as `{path}.bak.1`")),
+        "{run:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{path}.bak")).unwrap(),
+        "{ first broken"
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{path}.bak.1")).unwrap(),
+        "{ second broken"
+    );
+}
+
+#[test]
+fn with_api_key_followed_by_a_key_takes_it_without_echoing_it() {
+    let env = Env::new();
+    env.run(&["login", "--with-api-key", KEY])
+        .assert(0, "", &format!("{NOTE}{SAVED}"));
+    assert_eq!(env.read_auth(), api_key_json(KEY));
+    env.run(&["login", "--with-api-key", "status"]).assert(
+        1,
+        "",
+        "`status` is a subcommand, not an API key: run `codex login status` without --with-api-key\n",
+    );
 }

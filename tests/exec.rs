@@ -581,7 +581,7 @@ fn provider_settings_with_wrong_types_name_line_and_column() {
         1,
         "",
         &format!(
-            "Error loading configuration: {}:3:23: invalid type: string \"four\", expected u64\n",
+            "Error loading configuration: {}:3:23: invalid type: a string, expected u64\n",
             path.display()
         ),
     );

@@ -322,3 +322,48 @@ fn login_token_prints_only_the_credential() {
     env.run(&["login", "token"])
         .assert(0, "sk-token-test-1234567\n", "");
 }
+
+#[test]
+fn absurd_expiry_claims_do_not_crash() {
+    let env = Env::new();
+    let fake = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1"]);
+    let mut doc: Value = serde_json::from_str(&fake_chatgpt_doc(&fake.url, "rt-1")).unwrap();
+    doc["tokens"]["access_token"] = Value::String(jwt(json!({"exp": i64::MIN})));
+    env.write_auth(&doc.to_string());
+    let status = env.run(&["login", "status"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(
+        status.stderr.contains("Access token expires: "),
+        "{status:?}"
+    );
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        refresh_grants(&fake),
+        1,
+        "a token with an absurd expiry is refreshed"
+    );
+}
+
+#[test]
+fn a_waiting_process_says_so_and_proceeds_when_the_lock_is_released() {
+    let env = Env::new();
+    // Another process holds auth.lock for 3 s (util-linux flock, the same OS lock).
+    let lock = env.home.join("auth.lock");
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "3"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let run = env.run_stdin(&["login", "--api-key", "-"], b"sk-waited-for-the-lock-0001");
+    holder.wait().unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Reading API key from stdin...\nwaiting for another `codex` process that is updating the credentials (it holds `{}`)...\nAPI key saved. Authentication is checked when you send a request.\n",
+            lock.display()
+        )
+    );
+}

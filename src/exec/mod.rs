@@ -487,7 +487,7 @@ async fn read_stream(
                 return Err(StreamEnd::Interrupted(format!(
                     "the stream from {} broke off ({})",
                     endpoint.provider.name,
-                    innermost(&err)
+                    crate::http::innermost(&err)
                 )));
             }
             Ok(Ok(None)) => {
@@ -607,14 +607,6 @@ impl Output {
 }
 
 /// The root cause of an error that broke a stream (the URL is already named around it).
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
-
 /// `message (code `x`)` from an error object.
 fn error_text(error: &Value) -> String {
     let message = error

@@ -95,8 +95,7 @@ async fn finish(
         }
         Protocol::Oidc => None,
     };
-    let doc = oauth::chatgpt_document(settings, tokens.clone(), api_key);
-    let store = super::persist(config, &doc)?;
+    let store = super::complete(config, tokens.clone(), api_key)?;
     Ok((store, tokens))
 }
 

@@ -107,7 +107,10 @@ async fn openai_flow(
     out: &Reporter,
 ) -> Result<Option<IssuedTokens>, LoginError> {
     let issuer = &config.auth.issuer;
-    let usercode_url = format!("{issuer}/api/accounts/deviceauth/usercode");
+    let usercode_url = endpoints
+        .device_authorization
+        .clone()
+        .unwrap_or_else(|| format!("{issuer}/api/accounts/deviceauth/usercode"));
     let response = http
         .post(&usercode_url)
         .json(&serde_json::json!({ "client_id": config.auth.client_id }))

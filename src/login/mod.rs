@@ -34,6 +34,8 @@ pub enum LoginError {
         "the API key contains whitespace or control characters inside it; pass exactly one key"
     )]
     KeyNotOneToken,
+    #[error("`{0}` is a subcommand, not an API key: run `codex login {0}` without --with-api-key")]
+    SubcommandAfterFlag(String),
     #[error("ChatGPT login is disabled. Use API key login instead.")]
     ChatGptDisabled,
     #[error(
@@ -202,6 +204,12 @@ pub fn run_chatgpt_sign_in<T>(
     match config.forced_login_method {
         Some(crate::config::ForcedLoginMethod::Api) => return Err(LoginError::ChatGptDisabled),
         Some(crate::config::ForcedLoginMethod::Chatgpt) | None => {}
+    }
+    // A store that cannot take the new credentials (no keyring, say) fails now, not after the
+    // user has signed in for nothing. An unparseable file is fine: it is kept as a .bak.
+    match store::open(config)?.load() {
+        Ok(_) | Err(StoreError::Malformed { .. } | StoreError::KeyringMalformed { .. }) => {}
+        Err(other) => return Err(other.into()),
     }
     crate::http::runtime().block_on(async {
         tokio::select! {

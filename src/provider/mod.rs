@@ -430,16 +430,10 @@ fn key_credential(provider: &Provider) -> Result<Option<Credential>, ProviderErr
 }
 
 fn checked_url(raw: &str, key: &str) -> Result<String, ProviderError> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    match url::Url::parse(trimmed) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-            Ok(trimmed.to_string())
-        }
-        Ok(_) | Err(_) => Err(ProviderError::BadUrl {
-            key: key.to_string(),
-            value: raw.to_string(),
-        }),
-    }
+    crate::http::http_url(raw).ok_or_else(|| ProviderError::BadUrl {
+        key: key.to_string(),
+        value: raw.to_string(),
+    })
 }
 
 impl Endpoint {

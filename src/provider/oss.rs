@@ -39,13 +39,7 @@ pub fn base_url(
     settings: &ModelSettings,
 ) -> Result<String, OssError> {
     if let Some(raw) = &settings.oss_base_url_env {
-        let trimmed = raw.trim().trim_end_matches('/');
-        return match url::Url::parse(trimmed) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-                Ok(trimmed.to_string())
-            }
-            Ok(_) | Err(_) => Err(OssError::BadBaseUrl(raw.clone())),
-        };
+        return crate::http::http_url(raw).ok_or_else(|| OssError::BadBaseUrl(raw.clone()));
     }
     if let Some(raw) = &settings.oss_port_env {
         let port: u16 = raw

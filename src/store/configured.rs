@@ -132,7 +132,9 @@ impl ConfiguredStore {
                         "line {}, column {}: {}",
                         e.line(),
                         e.column(),
-                        super::file::without_position(&e.to_string())
+                        crate::secret::redact_values(&super::file::without_position(
+                            &e.to_string()
+                        ))
                     ),
                 })
             })
@@ -166,8 +168,15 @@ impl ConfiguredStore {
     /// Removes the credentials from both stores, whatever the mode. The file is always handled;
     /// a keyring that cannot be reached is reported, not an error (one that already failed in
     /// this process is not asked again, so a hung keyring costs one wait, not two).
-    pub fn remove_everywhere(&self, lock: &StoreLock) -> Result<Removal, StoreError> {
-        let mut removed = self.file.delete(lock)?;
+    pub fn remove_everywhere(
+        &self,
+        lock: &StoreLock,
+        file: FileRemoval,
+    ) -> Result<Removal, StoreError> {
+        let mut removed = match file {
+            FileRemoval::Remove => self.file.delete(lock)?,
+            FileRemoval::Keep => false,
+        };
         let known_down = self.keyring_down.borrow().clone();
         let keyring_unreachable = match known_down.map_or_else(|| self.keyring.remove(), Err) {
             Ok(gone) => {
@@ -182,6 +191,13 @@ impl ConfiguredStore {
             keyring_unreachable,
         })
     }
+}
+
+/// Whether logout removes auth.json too (not when it cannot be parsed: it stays, and is named).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRemoval {
+    Remove,
+    Keep,
 }
 
 impl CredentialStore for ConfiguredStore {
@@ -274,7 +290,7 @@ impl CredentialStore for ConfiguredStore {
     }
 
     fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError> {
-        let removal = self.remove_everywhere(lock)?;
+        let removal = self.remove_everywhere(lock, FileRemoval::Remove)?;
         match (removal.keyring_unreachable, self.mode) {
             (Some(cause), StoreMode::Keyring) => Err(self.unavailable(cause)),
             (Some(_), StoreMode::File | StoreMode::Auto) | (None, _) => Ok(removal.removed),

@@ -56,7 +56,14 @@ impl FileStore {
     /// not destroy what may be the user's only copy. Returns the backup's path.
     pub fn back_up_unparseable(&self, _lock: &StoreLock) -> Result<PathBuf, StoreError> {
         let target = self.target()?;
-        let backup = PathBuf::from(format!("{}.bak", target.display()));
+        // An earlier backup is never overwritten: the next free `.bak`, `.bak.1`, `.bak.2`, ...
+        let backup = (0..)
+            .map(|n| match n {
+                0 => PathBuf::from(format!("{}.bak", target.display())),
+                n => PathBuf::from(format!("{}.bak.{n}", target.display())),
+            })
+            .find(|p| std::fs::symlink_metadata(p).is_err())
+            .expect("some backup name is free");
         std::fs::rename(&target, &backup).map_err(|e| StoreError::io("move aside", &target, e))?;
         set_private(&backup)?;
         Ok(backup)
@@ -148,7 +155,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: without_position(&e.to_string()),
+        message: crate::secret::redact_values(&without_position(&e.to_string())),
     })
 }
 

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::chunked::{self, Slots};
@@ -146,9 +145,7 @@ impl KeyringStore {
 /// canonical CODEX_HOME path (the path as given when it cannot be canonicalized).
 pub fn account_for(codex_home: &Path) -> String {
     let canonical = std::fs::canonicalize(codex_home).unwrap_or_else(|_| codex_home.to_path_buf());
-    let hash = Sha256::digest(canonical.to_string_lossy().as_bytes());
-    let hex: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("cli|{hex}")
+    format!("cli|{}", chunked::digest16(&canonical.to_string_lossy()))
 }
 
 /// Windows Credential Manager needs chunks for large secrets; elsewhere one entry holds any size,

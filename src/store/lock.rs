@@ -6,6 +6,11 @@ use std::path::Path;
 
 use super::StoreError;
 
+/// A refresh holds the lock for at most about 2 minutes (3 bounded attempts and backoff); past
+/// that the holder is stuck (a suspended process, say) and waiting longer helps nobody.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(150);
+const LOCK_NOTICE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Held while a process reads, changes and writes the credentials. Dropping it unlocks.
 #[derive(Debug)]
 pub struct StoreLock {
@@ -25,7 +30,32 @@ impl StoreLock {
             .open(&path)
             .map_err(|e| StoreError::io("open the lock file", &path, e))?;
         tracing::trace!(path = %path.display(), "waiting for the credentials lock");
-        file.lock().map_err(|e| StoreError::io("lock", &path, e))?;
+        let start = std::time::Instant::now();
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::io("lock", &path, e));
+                }
+            }
+            let waited = start.elapsed();
+            if waited >= LOCK_PATIENCE {
+                return Err(StoreError::LockTimeout {
+                    path,
+                    secs: LOCK_PATIENCE.as_secs(),
+                });
+            }
+            if !told && waited >= LOCK_NOTICE_AFTER {
+                eprintln!(
+                    "waiting for another `codex` process that is updating the credentials (it holds `{}`)...",
+                    path.display()
+                );
+                told = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         tracing::trace!("holding the credentials lock");
         Ok(StoreLock { _file: file })
     }

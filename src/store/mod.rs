@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use crate::auth::AuthDotJson;
 use crate::config::Config;
-pub use configured::ConfiguredStore;
+pub use configured::{ConfiguredStore, FileRemoval};
 use keyring::KeyringError;
 pub use lock::StoreLock;
 
@@ -37,6 +37,10 @@ impl StoreKind {
 
 #[derive(Debug, Error)]
 pub enum StoreError {
+    #[error(
+        "gave up after {secs} s waiting for `{path}`: another `codex` process holds it and has not finished. Stop or resume that process (is one suspended with Ctrl-Z?), then try again"
+    )]
+    LockTimeout { path: PathBuf, secs: u64 },
     #[error("cannot parse `{path}` (line {line}, column {column}: {message})")]
     Malformed {
         path: PathBuf,
