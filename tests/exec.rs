@@ -774,3 +774,21 @@ fn no_secret_reaches_stderr_at_trace_level() {
     assert_eq!(run.code, 1);
     assert!(!run.stderr.contains(KEY), "{}", run.stderr);
 }
+
+#[test]
+fn a_proactive_refresh_then_a_401_does_not_refresh_twice() {
+    let fake = Peer::responses_with_script(
+        json!([{"path": "/responses", "status": 401, "repeat": -1, "json": {"error": {
+            "message": "Your authentication token is not valid.", "code": "invalid_token"}}}]),
+        &[],
+    );
+    let env = env_for(&fake, "");
+    let oidc = common::Peer::oidc(env.dir.path(), &[]);
+    sign_in_with_oidc(&env, &oidc);
+    expire_access_token(&env);
+    let run = exec(&env, &["x"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("even after a refresh"), "{run:?}");
+    assert_eq!(refresh_grants(&oidc), 1, "at most one refresh per command");
+    assert_eq!(fake.requests().len(), 2, "one retry");
+}

@@ -853,3 +853,30 @@ fn no_secret_reaches_the_logs() {
         }
     }
 }
+
+#[test]
+fn logout_beside_an_unparseable_auth_json_still_clears_the_keyring() {
+    let session = Session::with_keyring();
+    let env = Env::new();
+    set_mode(&env, "keyring");
+    session
+        .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
+        .assert(0, "", &format!("{READING}{SAVED}"));
+    std::fs::write(env.auth_path(), "{ stray").unwrap();
+    let run = session.run(&env, &["logout"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let path = env.auth_path().display().to_string();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Removed the credentials from the OS keyring (service \"Codex Auth\", account \"{}\").\ncannot parse `{path}` (line 1, column 3: key must be a string). It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {path}).\n",
+            account(&env)
+        )
+    );
+    assert_eq!(
+        session.lookup(&account(&env)),
+        None,
+        "the keyring entry is gone"
+    );
+    assert_eq!(std::fs::read_to_string(env.auth_path()).unwrap(), "{ stray");
+}
