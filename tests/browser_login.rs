@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Background, Env, Peer, http_get};
+use common::{Background, Env, Peer, agent, http_get};
 use serde_json::Value;
 
 const OLD_AUTH: &str =
@@ -44,15 +44,6 @@ fn callback_from_fake(authorize: &str) -> String {
     let (status, location, body) = http_get(authorize);
     assert_eq!(status, 302, "authorize refused: {body}");
     location.expect("redirect")
-}
-
-fn agent(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("node")
-        .arg("agent.js")
-        .args(args)
-        .current_dir(format!("{}/tests/peers/oidc", common::ROOT))
-        .output()
-        .expect("run agent.js")
 }
 
 #[test]

@@ -18,14 +18,11 @@ fn device_login(env: &Env, issuer: &str, protocol: &str, client_id: &str) -> Bac
 }
 
 fn approve(issuer: &str, user_code: &str, deny: bool) {
-    let mut cmd = std::process::Command::new("node");
-    cmd.arg("agent.js")
-        .args(["device", issuer, user_code])
-        .current_dir(format!("{}/tests/peers/oidc", common::ROOT));
+    let mut args = vec!["device", issuer, user_code];
     if deny {
-        cmd.arg("--deny");
+        args.push("--deny");
     }
-    let out = cmd.output().unwrap();
+    let out = common::agent(&args);
     assert!(
         out.status.success(),
         "agent: {}",

@@ -458,6 +458,16 @@ impl Drop for Background {
     }
 }
 
+/// The test's "user with a browser" (tests/peers/oidc/agent.js).
+pub fn agent(args: &[&str]) -> std::process::Output {
+    Command::new("node")
+        .arg("agent.js")
+        .args(args)
+        .current_dir(format!("{ROOT}/tests/peers/oidc"))
+        .output()
+        .expect("run agent.js")
+}
+
 /// Signs `env` in with the browser flow against oidc-provider, the test playing the user.
 pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
     let cmd = env.cmd(&[
@@ -477,12 +487,7 @@ pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
         .as_str()
         .expect("authorize_url event")
         .to_string();
-    let out = Command::new("node")
-        .arg("agent.js")
-        .args(["authorize", &url])
-        .current_dir(format!("{ROOT}/tests/peers/oidc"))
-        .output()
-        .unwrap();
+    let out = agent(&["authorize", &url]);
     assert!(
         out.status.success(),
         "agent: {}",
