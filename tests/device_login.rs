@@ -275,3 +275,63 @@ fn terminal_output_has_the_code_the_warning_and_a_qr_code() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stdout.contains('▀'), "{}", run.stdout);
 }
+
+#[test]
+fn ctrl_c_cancels_a_device_login_and_keeps_old_credentials() {
+    let env = Env::new();
+    env.write_auth(OLD_AUTH);
+    let fake = Peer::fake_issuer(
+        env.dir.path(),
+        &["--interval", "1", "--device-sequence", "403"],
+    );
+    let login = device_login(&env, &fake.url, "openai", "app_EMoamEEZ73f0CkXaXp7hrann");
+    assert_eq!(login.next_event()["event"], "device_code");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &login.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = login.finish(10);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .ends_with("Login cancelled. Your previous credentials were kept.\n"),
+        "{run:?}"
+    );
+    assert_eq!(env.read_auth(), OLD_AUTH);
+}
+
+#[test]
+fn no_device_secret_reaches_the_trace_log() {
+    let env = Env::new();
+    let fake = Peer::fake_issuer(
+        env.dir.path(),
+        &["--interval", "1", "--device-sequence", "200"],
+    );
+    let mut cmd = env.cmd(&["login", "--device-auth", "--json"]);
+    cmd.env("CODEX_AUTH_ISSUER", &fake.url)
+        .env("CODEX_AUTH_PROTOCOL", "openai")
+        .env("RUST_LOG", "trace");
+    let run = Background::spawn(cmd).finish(30);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("TRACE"), "no trace output");
+    let requests = fake.requests();
+    let exchange = requests
+        .iter()
+        .find(|r| r["parsed"]["grant_type"] == "authorization_code")
+        .unwrap();
+    let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
+    for secret in [
+        exchange["parsed"]["code"].as_str().unwrap(),
+        exchange["parsed"]["code_verifier"].as_str().unwrap(),
+        doc["tokens"]["access_token"].as_str().unwrap(),
+        doc["tokens"]["refresh_token"].as_str().unwrap(),
+        doc["tokens"]["id_token"].as_str().unwrap(),
+    ] {
+        assert!(secret.len() > 10);
+        assert!(
+            !run.stderr.contains(secret) && !run.stdout.contains(secret),
+            "a secret reached the output"
+        );
+    }
+}
