@@ -173,6 +173,7 @@ fn fake_chatgpt_doc(issuer: &str, refresh: &str) -> String {
             "access_token": jwt(json!({"exp": now_secs() - 60})),
             "refresh_token": refresh,
             "oauth_provenance": {"issuer": issuer, "client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "protocol": "openai"},
+            "login_owner_id": "b3duZXItaWQtd3JpdHRlbi1ieS10aGUtcmVmZXJlbmNl",
             "account_id": "acct_fake_1",
             "future_field": {"kept": true}
         },
@@ -213,6 +214,29 @@ fn openai_refresh_is_json_to_the_recorded_issuer_and_keeps_unknown_fields() {
     );
     assert_ne!(doc["tokens"]["refresh_token"], "rt-seed-1");
     assert_eq!(doc["tokens"]["future_field"], json!({"kept": true}));
+    assert_eq!(
+        doc["tokens"]["login_owner_id"],
+        "b3duZXItaWQtd3JpdHRlbi1ieS10aGUtcmVmZXJlbmNl"
+    );
+    let keys: Vec<&str> = doc["tokens"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id_token",
+            "access_token",
+            "refresh_token",
+            "oauth_provenance",
+            "login_owner_id",
+            "account_id",
+            "future_field"
+        ],
+        "the reference's key order, unknown fields after"
+    );
     assert_eq!(doc["top_level_future"], 7);
     assert_ne!(doc["last_refresh"], "2026-01-01T00:00:00.000Z");
 }
