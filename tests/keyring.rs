@@ -211,6 +211,15 @@ impl Session {
         let pid = self.keyring.as_ref().unwrap().id();
         assert!(signal("STOP", pid), "could not stop gnome-keyring-daemon");
     }
+
+    /// Lets a frozen keyring daemon run again.
+    fn thaw(&self) {
+        let pid = self.keyring.as_ref().unwrap().id();
+        assert!(
+            signal("CONT", pid),
+            "could not continue gnome-keyring-daemon"
+        );
+    }
 }
 
 impl Drop for Session {
@@ -879,4 +888,38 @@ fn logout_beside_an_unparseable_auth_json_still_clears_the_keyring() {
         "the keyring entry is gone"
     );
     assert_eq!(std::fs::read_to_string(env.auth_path()).unwrap(), "{ stray");
+}
+
+#[test]
+fn credentials_saved_while_the_keyring_hung_are_not_shadowed_by_the_older_entry() {
+    let session = Session::with_keyring();
+    let env = Env::new();
+    set_mode(&env, "auto");
+    let old = "sk-proj-old-key-0000011111";
+    let new = "sk-proj-new-key-2222233333";
+    session
+        .run_stdin(&env, &["login", "--api-key", "-"], old.as_bytes())
+        .assert(0, "", &format!("{READING}{SAVED}"));
+    assert_eq!(session.lookup(&account(&env)), Some(compact(old)));
+
+    session.freeze();
+    let run = session.run_stdin(&env, &["login", "--api-key", "-"], new.as_bytes());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("so credentials are stored in plain text in"),
+        "{run:?}"
+    );
+    session.thaw();
+
+    // The keyring still holds the old key; the newer file copy wins, and the next save moves it.
+    assert_eq!(session.lookup(&account(&env)), Some(compact(old)));
+    session
+        .run(&env, &["login", "token"])
+        .assert(0, &format!("{new}\n"), "");
+    session
+        .run_stdin(&env, &["login", "--api-key", "-"], new.as_bytes())
+        .assert(0, "", &format!("{READING}{SAVED}"));
+    assert_eq!(session.lookup(&account(&env)), Some(compact(new)));
+    assert!(!env.auth_path().exists(), "moved into the keyring");
 }

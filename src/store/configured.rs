@@ -1,6 +1,6 @@
 //! The store `cli_auth_credentials_store` asks for, as one `CredentialStore` over the file and the
 //! keyring. Reading looks in the configured store, then the other, so switching modes keeps the
-//! user signed in; the next save moves the credentials to the configured store and removes the old
+//! user signed in (when both hold credentials, auth.json is the newer: see `newest`); the next save moves the credentials to the configured store and removes the old
 //! copy. `auto` uses the keyring while it answers and falls back to the file with one warning.
 
 use std::cell::{Cell, RefCell};
@@ -102,6 +102,16 @@ impl ConfiguredStore {
                 "warning: the OS keyring is not available ({cause}), so credentials are stored in plain text in {}",
                 self.file.path().display()
             );
+        }
+    }
+
+    /// The keyring holds `in_keyring`; an auth.json beside it is newer, since every keyring save
+    /// removes auth.json: it was written while the keyring was unusable (`auto`), or in `file`
+    /// mode after the keyring copy. An unparseable auth.json does not shadow the keyring.
+    fn newest(&self, in_keyring: AuthDotJson) -> Option<AuthDotJson> {
+        match self.file.load() {
+            Ok(Some(newer)) => self.note_found(Some(newer), StoreKind::File),
+            Ok(None) | Err(_) => self.note_found(Some(in_keyring), StoreKind::Keyring),
         }
     }
 
@@ -231,13 +241,13 @@ impl CredentialStore for ConfiguredStore {
                 }
             }
             StoreMode::Keyring => match self.load_keyring() {
-                Ok(Some(doc)) => Ok(self.note_found(Some(doc), StoreKind::Keyring)),
+                Ok(Some(doc)) => Ok(self.newest(doc)),
                 Ok(None) => Ok(self.note_found(self.file.load()?, StoreKind::File)),
                 Err(Ok(cause)) => Err(self.unavailable(cause)),
                 Err(Err(err)) => Err(err),
             },
             StoreMode::Auto => match self.load_keyring() {
-                Ok(Some(doc)) => Ok(self.note_found(Some(doc), StoreKind::Keyring)),
+                Ok(Some(doc)) => Ok(self.newest(doc)),
                 Ok(None) => Ok(self.note_found(self.file.load()?, StoreKind::File)),
                 Err(Ok(cause)) => {
                     self.fall_back(cause);
