@@ -577,3 +577,97 @@ fn no_secret_reaches_the_trace_log() {
         assert!(!run.stdout.contains(&secret), "a secret reached stdout");
     }
 }
+
+#[test]
+fn a_failed_api_key_exchange_still_signs_in_without_a_key() {
+    let env = Env::new();
+    let fake = Peer::fake_issuer(env.dir.path(), &["--scenario", "exchange-fail"]);
+    let login = start_login(
+        &env,
+        &fake.url,
+        "openai",
+        "app_EMoamEEZ73f0CkXaXp7hrann",
+        &[],
+    );
+    let callback = callback_from_fake(&authorize_url(&login));
+    assert_eq!(http_get(&callback).0, 200);
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
+    assert_eq!(doc["auth_mode"], "chatgpt");
+    assert_eq!(doc["OPENAI_API_KEY"], Value::Null);
+}
+
+#[test]
+fn issuer_settings_from_config_and_their_precedence() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[]);
+    env.write_config(&format!(
+        "[auth]\nissuer = \"{}\"\nclient_id = \"from-config\"\nprotocol = \"oidc\"\nscopes = [\"openid\", \"email\", \"offline_access\"]\n",
+        oidc.url
+    ));
+    let url_of = |extra_env: &[(&str, &str)], args: &[&str]| {
+        let mut all = vec![
+            "login",
+            "--json",
+            "--no-browser",
+            "--port",
+            "0",
+            "--timeout",
+            "1",
+        ];
+        all.extend_from_slice(args);
+        let mut cmd = env.cmd(&all);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let login = Background::spawn(cmd);
+        let url = authorize_url(&login);
+        assert_eq!(login.finish(30).code, 1, "times out");
+        url
+    };
+    let q = query(&url_of(&[], &[]));
+    assert_eq!(q["client_id"], "from-config");
+    assert_eq!(q["scope"], "openid email offline_access");
+    let q = query(&url_of(&[("CODEX_AUTH_CLIENT_ID", "from-env")], &[]));
+    assert_eq!(q["client_id"], "from-env");
+    let q = query(&url_of(
+        &[("CODEX_AUTH_CLIENT_ID", "from-env")],
+        &["--client-id", "from-flag"],
+    ));
+    assert_eq!(q["client_id"], "from-flag");
+    assert!(
+        url_of(&[], &[]).starts_with(&format!("{}/auth?", oidc.url)),
+        "discovered endpoint"
+    );
+}
+
+#[test]
+fn other_routes_are_404_and_pages_are_self_contained() {
+    let env = Env::new();
+    let fake = Peer::fake_issuer(env.dir.path(), &[]);
+    let login = start_login(
+        &env,
+        &fake.url,
+        "openai",
+        "app_EMoamEEZ73f0CkXaXp7hrann",
+        &[],
+    );
+    let callback = callback_from_fake(&authorize_url(&login));
+    let base = callback.split("/auth/callback").next().unwrap().to_string();
+    let (status, _, body) = http_get(&format!("{base}/favicon.ico"));
+    assert_eq!(status, 404, "{body}");
+    let (status, _, success) = http_get(&format!("{base}/success"));
+    assert_eq!(status, 200);
+    let (_, _, done) = http_get(&callback);
+    assert_eq!(login.finish(30).code, 0);
+    for page in [&body, &success, &done] {
+        assert!(page.starts_with("<!doctype html>"), "{page}");
+        for external in ["src=", "href=", "http://", "https://", "@import"] {
+            assert!(
+                !page.contains(external),
+                "external asset `{external}` in {page}"
+            );
+        }
+    }
+}

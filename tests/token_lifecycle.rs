@@ -391,3 +391,71 @@ fn a_waiting_process_says_so_and_proceeds_when_the_lock_is_released() {
         )
     );
 }
+
+fn days_ago(days: i64) -> String {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs((days * 86_400) as u64);
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    // RFC 3339 via the civil calendar (no date crate in the tests).
+    let (z, s) = (secs.div_euclid(86_400) + 719_468, secs.rem_euclid(86_400));
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+#[test]
+fn without_exp_a_token_is_refreshed_eight_days_after_last_refresh() {
+    for (age_days, expected_grants) in [(1, 0), (9, 1)] {
+        let env = Env::new();
+        let fake = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1"]);
+        let mut doc: Value = serde_json::from_str(&fake_chatgpt_doc(&fake.url, "rt-1")).unwrap();
+        doc["tokens"]["access_token"] = json!("opaque-access-token-without-exp");
+        doc["last_refresh"] = json!(days_ago(age_days));
+        env.write_auth(&doc.to_string());
+        let run = env.run(&["login", "token"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(
+            refresh_grants(&fake),
+            expected_grants,
+            "last refresh {age_days} days ago"
+        );
+        if expected_grants == 0 {
+            assert_eq!(run.stdout, "opaque-access-token-without-exp\n");
+        }
+    }
+}
+
+#[test]
+fn fields_missing_from_a_refresh_answer_keep_their_old_values() {
+    let env = Env::new();
+    let fake = Peer::fake_issuer(
+        env.dir.path(),
+        &[
+            "--seed-refresh-token",
+            "rt-1",
+            "--scenario",
+            "refresh-access-only",
+        ],
+    );
+    let before: Value = serde_json::from_str(&fake_chatgpt_doc(&fake.url, "rt-1")).unwrap();
+    env.write_auth(&before.to_string());
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let after = stored(&env);
+    assert_ne!(
+        after["tokens"]["access_token"],
+        before["tokens"]["access_token"]
+    );
+    assert_eq!(after["tokens"]["refresh_token"], "rt-1");
+    assert_eq!(after["tokens"]["id_token"], before["tokens"]["id_token"]);
+}

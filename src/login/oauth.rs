@@ -283,6 +283,9 @@ pub fn token_error(
     }
 }
 
+/// The API-key exchange is optional: it must not hold up a sign-in that already succeeded.
+const API_KEY_EXCHANGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Deserialize)]
 struct ExchangedKey {
     access_token: String,
@@ -310,7 +313,12 @@ pub async fn exchange_for_api_key(
         ),
     ];
     let result = async {
-        let response = http.post(&endpoints.token).form(&form).send().await?;
+        let response = http
+            .post(&endpoints.token)
+            .form(&form)
+            .timeout(API_KEY_EXCHANGE_TIMEOUT)
+            .send()
+            .await?;
         response.error_for_status()?.json::<ExchangedKey>().await
     }
     .await;
