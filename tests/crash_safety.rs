@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use common::Env;
 
+/// Keys of 2 MiB make the write itself most of a save's life, so kills land inside it.
+fn big_key(tag: &str) -> String {
+    format!("sk-{tag}-{}", "k".repeat(2 << 20))
+}
+
 fn doc(key: &str) -> String {
     format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
 }
@@ -22,7 +27,7 @@ fn sigkill_during_writes_never_tears_auth_json() {
     let mut samples: Vec<Duration> = (0..5)
         .map(|_| {
             let start = Instant::now();
-            env.run_stdin(&["login", "--api-key", "-"], b"sk-timing-run-0000000000");
+            env.run_stdin(&["login", "--api-key", "-"], big_key("timing").as_bytes());
             start.elapsed()
         })
         .collect();
@@ -31,7 +36,7 @@ fn sigkill_during_writes_never_tears_auth_json() {
     current = env.read_auth();
     let (mut killed_running, mut finished) = (0, 0);
     for i in 0..200u32 {
-        let key = format!("sk-round-{i:04}-abcdefghijkl");
+        let key = big_key(&format!("round-{i:04}"));
         let mut child = env
             .cmd(&["login", "--api-key", "-"])
             .stdin(Stdio::piped())
@@ -62,7 +67,8 @@ fn sigkill_during_writes_never_tears_auth_json() {
         let new = doc(&key);
         assert!(
             now == current || now == new,
-            "round {i}: auth.json is neither the old nor the new content: {now:?}"
+            "round {i}: auth.json is neither the old nor the new content ({} bytes)",
+            now.len()
         );
         current = now;
     }
