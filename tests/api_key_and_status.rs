@@ -531,3 +531,17 @@ fn with_api_key_followed_by_a_key_takes_it_without_echoing_it() {
         "`status` is a subcommand, not an API key: run `codex login status` without --with-api-key\n",
     );
 }
+
+#[test]
+fn bad_command_lines_exit_2() {
+    let env = Env::new();
+    let run = env.run(&["login", "--bogus-flag"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: unexpected argument '--bogus-flag' found"),
+        "{run:?}"
+    );
+    let run = env.run(&["exec", "--model"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}

@@ -671,3 +671,69 @@ fn other_routes_are_404_and_pages_are_self_contained() {
         }
     }
 }
+
+/// A stand-in `xdg-open` (what the `open` crate runs on Linux) that records the URL it gets.
+fn fake_browser(dir: &std::path::Path) -> (String, std::path::PathBuf) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = dir.join("opened.txt");
+    let script = bin.join("xdg-open");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", record.display()),
+    )
+    .unwrap();
+    common::set_mode(&script, 0o755);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (path, record)
+}
+
+#[test]
+fn the_browser_is_opened_with_a_display_and_not_over_ssh() {
+    for ssh in [false, true] {
+        let env = Env::new();
+        let fake = Peer::fake_issuer(env.dir.path(), &[]);
+        let (path, record) = fake_browser(env.dir.path());
+        let mut cmd = env.cmd(&["login", "--port", "0", "--timeout", "1"]);
+        cmd.env("CODEX_AUTH_ISSUER", &fake.url)
+            .env("CODEX_AUTH_PROTOCOL", "openai")
+            .env("DISPLAY", ":0")
+            .env("PATH", path);
+        if ssh {
+            cmd.env("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22");
+        }
+        let run = Background::spawn(cmd).finish(30);
+        assert_eq!(run.code, 1, "times out: {run:?}");
+        let url = run
+            .stderr
+            .lines()
+            .find(|l| l.starts_with(&fake.url))
+            .expect("the URL is printed in any case");
+        if ssh {
+            assert!(
+                run.stderr
+                    .contains("\nOpen this URL in a browser to authenticate:\n"),
+                "{run:?}"
+            );
+            assert!(!record.exists(), "no browser over SSH");
+        } else {
+            assert!(
+                run.stderr.contains(
+                    "\nIf your browser did not open, navigate to this URL to authenticate:\n"
+                ),
+                "{run:?}"
+            );
+            for _ in 0..50 {
+                if record.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            assert_eq!(std::fs::read_to_string(&record).unwrap(), url);
+        }
+    }
+}
