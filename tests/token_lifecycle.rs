@@ -459,3 +459,17 @@ fn fields_missing_from_a_refresh_answer_keep_their_old_values() {
     assert_eq!(after["tokens"]["refresh_token"], "rt-1");
     assert_eq!(after["tokens"]["id_token"], before["tokens"]["id_token"]);
 }
+
+#[test]
+fn a_silent_revocation_endpoint_delays_logout_by_at_most_its_bound() {
+    let env = Env::new();
+    let fake = Peer::fake_issuer(env.dir.path(), &["--scenario", "revoke-hang"]);
+    env.write_auth(&fake_chatgpt_doc(&fake.url, "rt-1"));
+    let run = Background::spawn(env.cmd(&["logout"])).finish(60);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "warning: could not revoke the sign-in at the issuer (no answer within 10 s); the local credentials are removed anyway\nSuccessfully logged out\n"
+    );
+    assert!(!env.auth_path().exists());
+}
