@@ -335,3 +335,30 @@ fn no_device_secret_reaches_the_trace_log() {
         );
     }
 }
+
+#[test]
+fn an_oidc_issuer_without_a_device_endpoint_falls_back_to_the_browser() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[("DEVICE_FLOW", "0")]);
+    let mut cmd = env.cmd(&["login", "--device-auth", "--json", "--timeout", "30"]);
+    cmd.env("CODEX_AUTH_ISSUER", &oidc.url)
+        .env("CODEX_AUTH_CLIENT_ID", "codex-test-client");
+    let login = Background::spawn(cmd);
+    let note = login.next_event();
+    assert_eq!(
+        note["message"],
+        format!(
+            "`{}` offers no device sign-in (no device_authorization_endpoint). Continuing with the browser sign-in.",
+            oidc.url
+        )
+    );
+    let event = login.next_event();
+    assert_eq!(event["event"], "authorize_url");
+    let out = common::agent(&["authorize", event["url"].as_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(login.finish(30).code, 0);
+}

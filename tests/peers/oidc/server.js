@@ -30,6 +30,8 @@ function intEnv(name, dflt) {
 
 const PORT = intEnv('PORT', 0);
 const CLIENT_ID = process.env.CLIENT_ID || 'codex-test-client';
+// DEVICE_FLOW=0: an issuer without a device endpoint (clients must fall back).
+const DEVICE_FLOW = (process.env.DEVICE_FLOW ?? '1') !== '0';
 const ROTATE_REFRESH = (process.env.ROTATE_REFRESH ?? '1') !== '0';
 const ACCESS_TTL = intEnv('ACCESS_TTL', 3600);
 const REFRESH_TTL = intEnv('REFRESH_TTL', 14 * 24 * 3600);
@@ -177,7 +179,7 @@ function buildProvider(issuer) {
       application_type: 'native',
       token_endpoint_auth_method: 'none',
       redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'],
-      grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
+      grant_types: ['authorization_code', 'refresh_token', ...(DEVICE_FLOW ? [DEVICE_GRANT] : [])],
       response_types: ['code'],
     }],
     jwks: { keys: [jwk] },
@@ -220,7 +222,7 @@ function buildProvider(issuer) {
       userinfo: { enabled: true },
       resourceIndicators,
       deviceFlow: {
-        enabled: true,
+        enabled: DEVICE_FLOW,
         charset: 'base-20',
         mask: '****-****',
         async userCodeInputSource(ctx, form, out, err) {
