@@ -26,6 +26,17 @@ fn start_login(
     Background::spawn(cmd)
 }
 
+/// `codex login` against the fake of OpenAI's issuer, with the built-in client id.
+fn openai_login(env: &Env, fake: &Peer) -> Background {
+    start_login(
+        env,
+        &fake.url,
+        "openai",
+        "app_EMoamEEZ73f0CkXaXp7hrann",
+        &[],
+    )
+}
+
 fn authorize_url(login: &Background) -> String {
     let event = login.next_event();
     assert_eq!(event["event"], "authorize_url", "{event}");
@@ -214,13 +225,7 @@ fn openai_protocol_sends_every_parameter_and_exchanges_an_api_key() {
         &["--workspace", "ws-42", "--account-id", "ws-42"],
     );
     env.write_config("forced_chatgpt_workspace_id = \"ws-42\"\n");
-    let login = start_login(
-        &env,
-        &fake.url,
-        "openai",
-        "app_EMoamEEZ73f0CkXaXp7hrann",
-        &[],
-    );
+    let login = openai_login(&env, &fake);
     let url = authorize_url(&login);
     assert!(
         url.starts_with(&format!("{}/oauth/authorize?", fake.url)),
@@ -315,13 +320,7 @@ fn a_wrong_workspace_is_refused_and_old_credentials_stay() {
         &["--workspace", "ws-42", "--account-id", "personal"],
     );
     env.write_config("forced_chatgpt_workspace_id = \"ws-42\"\n");
-    let login = start_login(
-        &env,
-        &fake.url,
-        "openai",
-        "app_EMoamEEZ73f0CkXaXp7hrann",
-        &[],
-    );
+    let login = openai_login(&env, &fake);
     let callback = callback_from_fake(&authorize_url(&login));
     let (status, _, body) = http_get(&callback);
     assert_eq!(status, 500);
@@ -343,13 +342,7 @@ fn a_wrong_workspace_is_refused_and_old_credentials_stay() {
 fn wrong_state_gets_400_and_the_login_keeps_waiting() {
     let env = Env::new();
     let fake = Peer::fake_issuer(env.dir.path(), &[]);
-    let login = start_login(
-        &env,
-        &fake.url,
-        "openai",
-        "app_EMoamEEZ73f0CkXaXp7hrann",
-        &[],
-    );
+    let login = openai_login(&env, &fake);
     let callback = callback_from_fake(&authorize_url(&login));
     let state = query(&callback)["state"].clone();
     let forged = callback.replace(&format!("state={state}"), "state=forged");
@@ -378,13 +371,7 @@ fn callback_errors_fail_the_login_and_keep_old_credentials() {
         let env = Env::new();
         env.write_auth(OLD_AUTH);
         let fake = Peer::fake_issuer(env.dir.path(), &[]);
-        let login = start_login(
-            &env,
-            &fake.url,
-            "openai",
-            "app_EMoamEEZ73f0CkXaXp7hrann",
-            &[],
-        );
+        let login = openai_login(&env, &fake);
         let url = authorize_url(&login);
         let q = query(&url);
         let callback = format!("{}?state={}&{suffix}", q["redirect_uri"], q["state"]);
@@ -417,13 +404,7 @@ fn token_endpoint_failures_are_reported_and_old_credentials_stay() {
                 let env = Env::new();
                 env.write_auth(OLD_AUTH);
                 let fake = Peer::fake_issuer(env.dir.path(), &["--scenario", scenario]);
-                let login = start_login(
-                    &env,
-                    &fake.url,
-                    "openai",
-                    "app_EMoamEEZ73f0CkXaXp7hrann",
-                    &[],
-                );
+                let login = openai_login(&env, &fake);
                 let callback = callback_from_fake(&authorize_url(&login));
                 let (status, _, body) = http_get(&callback);
                 assert_eq!(status, 500, "{scenario}: {body}");
@@ -510,7 +491,7 @@ fn default_ports_stale_login_cancel_and_busy_ports() {
     assert!(run.stderr.ends_with("Login cancelled: another `codex login` took over the callback port. Your previous credentials were kept.\n"), "{run:?}");
 
     // Ctrl-C cancels cleanly and frees the port.
-    unsafe_kill_int(second.pid());
+    common::interrupt(second.pid());
     let run = second.finish(30);
     assert_eq!(run.code, 1);
     assert!(
@@ -527,14 +508,6 @@ fn default_ports_stale_login_cancel_and_busy_ports() {
     drop((a, b));
     assert_eq!(run.code, 1);
     assert!(run.stderr.ends_with("cannot listen for the sign-in callback: ports 1455 and 1457 on 127.0.0.1 are both in use by other programs. Free one of them, or sign in without a callback: codex login --device-auth\n"), "{run:?}");
-}
-
-fn unsafe_kill_int(pid: u32) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[test]
@@ -582,13 +555,7 @@ fn no_secret_reaches_the_trace_log() {
 fn a_failed_api_key_exchange_still_signs_in_without_a_key() {
     let env = Env::new();
     let fake = Peer::fake_issuer(env.dir.path(), &["--scenario", "exchange-fail"]);
-    let login = start_login(
-        &env,
-        &fake.url,
-        "openai",
-        "app_EMoamEEZ73f0CkXaXp7hrann",
-        &[],
-    );
+    let login = openai_login(&env, &fake);
     let callback = callback_from_fake(&authorize_url(&login));
     assert_eq!(http_get(&callback).0, 200);
     let run = login.finish(30);
@@ -646,13 +613,7 @@ fn issuer_settings_from_config_and_their_precedence() {
 fn other_routes_are_404_and_pages_are_self_contained() {
     let env = Env::new();
     let fake = Peer::fake_issuer(env.dir.path(), &[]);
-    let login = start_login(
-        &env,
-        &fake.url,
-        "openai",
-        "app_EMoamEEZ73f0CkXaXp7hrann",
-        &[],
-    );
+    let login = openai_login(&env, &fake);
     let callback = callback_from_fake(&authorize_url(&login));
     let base = callback.split("/auth/callback").next().unwrap().to_string();
     let (status, _, body) = http_get(&format!("{base}/favicon.ico"));

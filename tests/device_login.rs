@@ -286,11 +286,7 @@ fn ctrl_c_cancels_a_device_login_and_keeps_old_credentials() {
     );
     let login = device_login(&env, &fake.url, "openai", "app_EMoamEEZ73f0CkXaXp7hrann");
     assert_eq!(login.next_event()["event"], "device_code");
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &login.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::interrupt(login.pid());
     let run = login.finish(10);
     assert_eq!(run.code, 1);
     assert!(

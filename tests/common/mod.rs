@@ -523,3 +523,12 @@ pub fn expire_access_token(env: &Env) -> String {
     env.write_auth(&serde_json::to_string_pretty(&doc).unwrap());
     expired
 }
+
+/// Sends SIGINT (what Ctrl-C sends) to a process the test started.
+pub fn interrupt(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -INT {pid}");
+}
