@@ -420,14 +420,26 @@ impl ProxyServer {
 
     /// Debian's tinyproxy, allowing CONNECT to `target_port` only, with `BasicAuth` if given.
     fn tinyproxy(dir: &Path, target_port: u16, basic_auth: Option<(&str, &str)>) -> ProxyServer {
+        ProxyServer::tinyproxy_to(dir, &[target_port], basic_auth)
+    }
+
+    /// tinyproxy allowing CONNECT to each of `target_ports`.
+    fn tinyproxy_to(
+        dir: &Path,
+        target_ports: &[u16],
+        basic_auth: Option<(&str, &str)>,
+    ) -> ProxyServer {
         let port = free_port();
         let log = dir.join(format!("tinyproxy-{port}.log"));
         let conf = dir.join(format!("tinyproxy-{port}.conf"));
         let mut text = format!(
             "Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile \"{}\"\nLogLevel Connect\n\
-             MaxClients 20\nAllow 127.0.0.1\nConnectPort {target_port}\n",
+             MaxClients 20\nAllow 127.0.0.1\n",
             log.display()
         );
+        for target in target_ports {
+            text.push_str(&format!("ConnectPort {target}\n"));
+        }
         if let Some((user, password)) = basic_auth {
             text.push_str(&format!("BasicAuth {user} {password}\n"));
         }
@@ -636,5 +648,90 @@ fn all_proxy_can_be_socks5_with_credentials() {
             "request to {}/oauth/token failed: could not connect through the proxy socks5://127.0.0.1:{} (from ALL_PROXY): SOCKS error: credentials not accepted",
             issuer.peer.url, socks.port
         ),
+    );
+}
+
+/// Refresh, revoke and exec use the same client as sign-in: the CA bundle and the proxy apply to
+/// every request of the program, not only to the login.
+#[test]
+fn refresh_exec_and_revoke_use_the_ca_bundle_and_the_proxy_too() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let ca = Ca::new("codex test CA");
+    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+    let (cert, key) = ca.server(dir, "server", &["127.0.0.1", "localhost"], false);
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let mut issuer_args = tls.to_vec();
+    issuer_args.extend(["--seed-refresh-token", "rt-net-1"]);
+    let issuer = Peer::fake_issuer(dir, &issuer_args);
+    let model = Peer::fake_responses(dir, &tls);
+    let proxy = ProxyServer::tinyproxy_to(dir, &[issuer.port(), model.port()], None);
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    env.write_config(&format!("openai_base_url = \"{}/v1\"\n", model.url));
+    env.write_auth(
+        &serde_json::json!({
+            "auth_mode": "chatgpt",
+            "OPENAI_API_KEY": null,
+            "tokens": {
+                "id_token": common::jwt(serde_json::json!({"email": "net@example.com"})),
+                "access_token": common::jwt(serde_json::json!({"exp": common::now_secs() - 60})),
+                "refresh_token": "rt-net-1",
+                "oauth_provenance": {"issuer": issuer.url, "client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "protocol": "openai"},
+                "account_id": null
+            }
+        })
+        .to_string(),
+    );
+    let with_network = |args: &[&str], ca_bundle: bool| {
+        let mut cmd = env.cmd(args);
+        cmd.env("HTTPS_PROXY", &proxy_url)
+            .env("CODEX_API_KEY", "sk-net-test-0000000000");
+        if ca_bundle {
+            cmd.env("CODEX_CA_CERTIFICATE", dir.join("ca.pem"));
+        }
+        common::run_cmd(cmd, None)
+    };
+
+    // Without the bundle the refresh fails with the guide's fix.
+    let run = with_network(&["login", "token"], false);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("CODEX_CA_CERTIFICATE=/path/to/ca.pem"),
+        "{run:?}"
+    );
+
+    let run = with_network(&["login", "token"], true);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        proxy.connects_to(issuer.port()) >= 2,
+        "the refresh went through the proxy"
+    );
+
+    let run = with_network(&["exec", "hello"], true);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(model.requests().len(), 1);
+    assert!(
+        proxy.connects_to(model.port()) >= 1,
+        "exec went through the proxy"
+    );
+
+    let before = proxy.connects_to(issuer.port());
+    let run = with_network(&["logout"], true);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr, "Successfully logged out\n");
+    assert!(
+        issuer
+            .requests()
+            .iter()
+            .any(|r| r["path"] == "/oauth/revoke")
+    );
+    assert!(
+        proxy.connects_to(issuer.port()) > before,
+        "the revoke went through the proxy"
     );
 }
