@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use common::{Background, Env, Peer, Run, http_get};
+use common::{Background, Env, Peer, Run, free_port, http_get};
 
 // ------------------------------------------------------------------------------ certificates
 
@@ -386,11 +386,6 @@ fn expired_and_wrong_host_certificates_are_named() {
 
 // ---------------------------------------------------------------------------------- proxies
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A proxy server process (tinyproxy or microsocks) on a free loopback port, stopped on drop.
 struct ProxyServer {
     child: std::process::Child,
@@ -481,6 +476,25 @@ impl Drop for ProxyServer {
     }
 }
 
+/// The sign-in fails with `message`, and the same run at `RUST_LOG=trace` never shows `canary`.
+#[track_caller]
+fn assert_fails_without_leaking(
+    env: &Env,
+    issuer: &TlsIssuer,
+    vars: [(&str, Option<&str>); 2],
+    message: &str,
+    canary: &str,
+) {
+    assert_failed(&sign_in(env, issuer, &vars), message);
+    let traced = sign_in(
+        env,
+        issuer,
+        &[vars[0], vars[1], ("RUST_LOG", Some("trace"))],
+    );
+    assert_eq!(traced.code, 1);
+    assert_no_canary(&traced, canary);
+}
+
 #[track_caller]
 fn assert_no_canary(run: &Run, canary: &str) {
     assert!(
@@ -569,20 +583,16 @@ fn proxy_credentials_come_from_the_url_and_never_show() {
         ("CODEX_CA_CERTIFICATE", Some(ca)),
         ("HTTPS_PROXY", Some(&*with(wrong))),
     ];
-    assert_failed(
-        &sign_in(&env, &issuer, &vars),
+    assert_fails_without_leaking(
+        &env,
+        &issuer,
+        vars,
         &format!(
             "request to {}/oauth/token failed: the proxy {bare} (from HTTPS_PROXY) refused the user name and password in HTTPS_PROXY (401 Unauthorized); check them",
             issuer.peer.url
         ),
+        wrong,
     );
-    let traced = sign_in(
-        &env,
-        &issuer,
-        &[vars[0], vars[1], ("RUST_LOG", Some("trace"))],
-    );
-    assert_eq!(traced.code, 1);
-    assert_no_canary(&traced, wrong);
 }
 
 #[test]
@@ -596,20 +606,16 @@ fn an_unreachable_proxy_is_named_without_its_password() {
         ("CODEX_CA_CERTIFICATE", Some(path(&issuer.ca))),
         ("HTTPS_PROXY", Some(&*proxy_url)),
     ];
-    assert_failed(
-        &sign_in(&env, &issuer, &vars),
+    assert_fails_without_leaking(
+        &env,
+        &issuer,
+        vars,
         &format!(
             "request to {}/oauth/token failed: could not connect to the proxy http://127.0.0.1:{closed} (from HTTPS_PROXY): Connection refused (os error 111); check HTTPS_PROXY, or add `127.0.0.1` to NO_PROXY to connect directly",
             issuer.peer.url
         ),
+        PASSWORD,
     );
-    let traced = sign_in(
-        &env,
-        &issuer,
-        &[vars[0], vars[1], ("RUST_LOG", Some("trace"))],
-    );
-    assert_eq!(traced.code, 1);
-    assert_no_canary(&traced, PASSWORD);
 }
 
 #[test]

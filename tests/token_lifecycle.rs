@@ -159,6 +159,15 @@ fn logout_revokes_at_the_oidc_issuer() {
     assert!(run.stderr.contains("(invalid_grant)"), "{run:?}");
 }
 
+/// The fake OpenAI issuer, knowing the refresh token `rt-1`, with these scenarios.
+fn issuer_knowing_rt1(env: &Env, scenarios: &[&str]) -> Peer {
+    let mut args = vec!["--seed-refresh-token", "rt-1"];
+    for scenario in scenarios {
+        args.extend(["--scenario", scenario]);
+    }
+    Peer::fake_issuer(env.dir.path(), &args)
+}
+
 /// An auth.json minted by the fake OpenAI issuer at `issuer`, with an expired access token.
 fn fake_chatgpt_doc(issuer: &str, refresh: &str) -> String {
     let id = jwt(
@@ -254,7 +263,7 @@ fn permanent_codes_stop_at_once_and_transient_ones_are_retried() {
         for (scenario, code, requests, text) in cases {
             s.spawn(move || {
                 let env = Env::new();
-                let fake = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1", "--scenario", scenario]);
+                let fake = issuer_knowing_rt1(&env, &[scenario]);
                 let doc = fake_chatgpt_doc(&fake.url, "rt-1");
                 env.write_auth(&doc);
                 let run = env.run(&["login", "token"]);
@@ -275,15 +284,7 @@ fn permanent_codes_stop_at_once_and_transient_ones_are_retried() {
 #[test]
 fn a_holder_killed_mid_refresh_does_not_block_the_next_process() {
     let env = Env::new();
-    let fake = Peer::fake_issuer(
-        env.dir.path(),
-        &[
-            "--seed-refresh-token",
-            "rt-1",
-            "--scenario",
-            "refresh-hang:1",
-        ],
-    );
+    let fake = issuer_knowing_rt1(&env, &["refresh-hang:1"]);
     env.write_auth(&fake_chatgpt_doc(&fake.url, "rt-1"));
     let holder = Background::spawn(env.cmd(&["login", "token"]));
     for _ in 0..200 {
@@ -310,7 +311,7 @@ fn a_holder_killed_mid_refresh_does_not_block_the_next_process() {
 #[test]
 fn logout_revoke_openai_and_a_failed_revoke_is_a_warning() {
     let env = Env::new();
-    let fake = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1"]);
+    let fake = issuer_knowing_rt1(&env, &[]);
     env.write_auth(&fake_chatgpt_doc(&fake.url, "rt-1"));
     env.run(&["logout"])
         .assert(0, "", "Successfully logged out\n");
@@ -350,7 +351,7 @@ fn login_token_prints_only_the_credential() {
 #[test]
 fn absurd_expiry_claims_do_not_crash() {
     let env = Env::new();
-    let fake = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1"]);
+    let fake = issuer_knowing_rt1(&env, &[]);
     let mut doc: Value = serde_json::from_str(&fake_chatgpt_doc(&fake.url, "rt-1")).unwrap();
     doc["tokens"]["access_token"] = Value::String(jwt(json!({"exp": i64::MIN})));
     env.write_auth(&doc.to_string());
@@ -417,7 +418,7 @@ fn days_ago(days: i64) -> String {
 fn without_exp_a_token_is_refreshed_eight_days_after_last_refresh() {
     for (age_days, expected_grants) in [(1, 0), (9, 1)] {
         let env = Env::new();
-        let fake = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1"]);
+        let fake = issuer_knowing_rt1(&env, &[]);
         let mut doc: Value = serde_json::from_str(&fake_chatgpt_doc(&fake.url, "rt-1")).unwrap();
         doc["tokens"]["access_token"] = json!("opaque-access-token-without-exp");
         doc["last_refresh"] = json!(days_ago(age_days));
@@ -438,15 +439,7 @@ fn without_exp_a_token_is_refreshed_eight_days_after_last_refresh() {
 #[test]
 fn fields_missing_from_a_refresh_answer_keep_their_old_values() {
     let env = Env::new();
-    let fake = Peer::fake_issuer(
-        env.dir.path(),
-        &[
-            "--seed-refresh-token",
-            "rt-1",
-            "--scenario",
-            "refresh-access-only",
-        ],
-    );
+    let fake = issuer_knowing_rt1(&env, &["refresh-access-only"]);
     let before: Value = serde_json::from_str(&fake_chatgpt_doc(&fake.url, "rt-1")).unwrap();
     env.write_auth(&before.to_string());
     let run = env.run(&["login", "token"]);
