@@ -111,11 +111,11 @@ fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Erro
                 .auth
                 .override_with(args.issuer.as_deref(), args.client_id.as_deref())?;
             let reporter = login::Reporter { json: args.json };
+            let device = login::device::DeviceOptions {
+                show_qr: !args.no_qr,
+            };
             if args.device_auth {
-                let options = login::device::DeviceOptions {
-                    show_qr: !args.no_qr,
-                };
-                match login::device::run(&config, options, &reporter)? {
+                match login::device::run(&config, device, &reporter)? {
                     login::device::Outcome::SignedIn => return Ok(ExitCode::SUCCESS),
                     login::device::Outcome::UseBrowser => {}
                 }
@@ -125,7 +125,22 @@ fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Erro
                 port: args.port,
                 timeout: std::time::Duration::from_secs(args.timeout),
             };
-            login::browser::run(&config, &options, &reporter)?;
+            match login::browser::run(&config, &options, &reporter)? {
+                login::browser::Outcome::SignedIn => {}
+                // Already tried (and unavailable after all): the ports are the problem to report.
+                login::browser::Outcome::UseDevice if args.device_auth => {
+                    return Err(login::LoginError::PortsBusy.into());
+                }
+                login::browser::Outcome::UseDevice => {
+                    reporter.note(login::browser::PORTS_BUSY_USE_DEVICE);
+                    match login::device::run(&config, device, &reporter)? {
+                        login::device::Outcome::SignedIn => {}
+                        login::device::Outcome::UseBrowser => {
+                            return Err(login::LoginError::PortsBusy.into());
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
