@@ -16,6 +16,7 @@ use crate::http::{self, HttpError};
 use crate::provider::{
     self, Credential, Endpoint, KeySource, Kind, OutgoingRequest, ProviderError,
 };
+use crate::report::Reporter;
 
 /// A streamed answer may take long; silence is bounded by `stream_idle_timeout_ms` instead.
 const STREAM_TOTAL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -59,7 +60,7 @@ pub enum ExecError {
     Stdout(std::io::Error),
 }
 
-pub fn run(config: &Config, options: ExecOptions) -> Result<(), ExecError> {
+pub fn run(config: &Config, options: ExecOptions, out: &Reporter) -> Result<(), ExecError> {
     let prompt = read_prompt(options.prompt.as_deref())?;
     http::runtime().block_on(run_async(
         config,
@@ -67,6 +68,7 @@ pub fn run(config: &Config, options: ExecOptions) -> Result<(), ExecError> {
         options.model,
         options.oss,
         prompt,
+        out,
     ))
 }
 
@@ -98,10 +100,12 @@ async fn run_async(
     model: Option<String>,
     oss: bool,
     prompt: String,
+    notes: &Reporter,
 ) -> Result<(), ExecError> {
     let provider = provider::select(config, oss)?;
-    let http = http::Lazy::new(config);
-    let mut endpoint = provider::endpoint(config, provider, &http).await?;
+    let http = http::Lazy::new(&config.network);
+    let notify: std::sync::Arc<dyn crate::notice::Notify> = std::sync::Arc::new(*notes);
+    let mut endpoint = provider::endpoint(config, provider, &http, &notify).await?;
     let client = http.get()?;
     let model = model
         .filter(|m| !m.trim().is_empty())
@@ -140,7 +144,7 @@ async fn run_async(
     let mut stream_retries = 0;
     let mut refreshed = false;
     loop {
-        let response = match send(client, &endpoint, &request).await {
+        let response = match send(client, &endpoint, &request, notes).await {
             Ok(response) => response,
             Err(failure @ Failure::Status { .. })
                 if failure.is_unauthorized()
@@ -153,6 +157,7 @@ async fn run_async(
                     config,
                     client,
                     &endpoint.credential,
+                    &notify,
                 )
                 .await?
                 {
@@ -175,10 +180,10 @@ async fn run_async(
                 if !out.wrote && stream_retries < endpoint.provider.stream_max_retries =>
             {
                 stream_retries += 1;
-                eprintln!(
+                notes.note(&format!(
                     "note: {why}; retrying ({stream_retries}/{})",
                     endpoint.provider.stream_max_retries
-                );
+                ));
             }
             Err(StreamEnd::Interrupted(why)) => {
                 out.end_line();
@@ -237,6 +242,7 @@ async fn send(
     client: &reqwest::Client,
     endpoint: &Endpoint,
     request: &OutgoingRequest,
+    notes: &Reporter,
 ) -> Result<reqwest::Response, Failure> {
     let max = endpoint.provider.request_max_retries;
     let idle = endpoint.provider.stream_idle_timeout;
@@ -318,7 +324,7 @@ async fn send(
             }
         };
         retries += 1;
-        eprintln!("note: {reason} ({retries}/{max})");
+        notes.note(&format!("note: {reason} ({retries}/{max})"));
         tokio::time::sleep(wait).await;
     }
 }
