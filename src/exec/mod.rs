@@ -2,10 +2,10 @@
 //! (`POST {base_url}/responses`). Text deltas go to stdout as they arrive, or every event as one
 //! JSON line with `--json`; notes and errors go to stderr.
 
+mod failure;
 mod output;
 mod send;
 pub mod sse;
-mod texts;
 
 use std::io::{IsTerminal, Read};
 
@@ -17,8 +17,9 @@ use crate::config::Config;
 use crate::http::{self, HttpError};
 use crate::provider::{self, Credential, Kind, OutgoingRequest, ProviderError};
 use crate::report::Reporter;
+use failure::Failure;
 use output::{Output, StreamEnd};
-use send::{Failure, send};
+use send::send;
 
 pub struct ExecOptions {
     pub json: bool,

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use serde_json::Value;
 
+use super::failure::{error_text, excerpt};
 use super::sse;
-use super::texts::{error_text, excerpt};
 use crate::provider::Endpoint;
 
 /// Why a stream stopped short of `response.completed`.

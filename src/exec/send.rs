@@ -4,36 +4,15 @@
 use std::time::Duration;
 
 use crate::http;
-use crate::provider::{Endpoint, Kind, OutgoingRequest, ProviderError};
+use crate::provider::{Endpoint, Kind, OutgoingRequest};
 use crate::report::Reporter;
 
-use super::texts::{seconds, status_text};
+use super::failure::{Failure, MAX_RETRY_AFTER, seconds, status_text};
 
 /// A streamed answer may take long; silence is bounded by `stream_idle_timeout_ms` instead.
 pub(super) const STREAM_TOTAL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
-/// The longest `Retry-After` honoured; a longer one fails at once and says how long.
-pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(10);
-
-/// Why no usable response came back.
-pub(super) enum Failure {
-    Status {
-        status: reqwest::StatusCode,
-        text: String,
-        retries: u64,
-        retry_after: Option<Duration>,
-    },
-    Transport {
-        err: reqwest::Error,
-        retries: u64,
-    },
-    /// No response headers within the idle timeout.
-    Silent {
-        retries: u64,
-    },
-    Provider(ProviderError),
-}
 
 /// Sends the request, retrying (`request_max_retries`) on 5xx, 429 (after `Retry-After`),
 /// timeouts and transport errors, with exponential backoff.
@@ -125,15 +104,6 @@ pub(super) async fn send(
         retries += 1;
         notes.note(&format!("note: {reason} ({retries}/{max})"));
         tokio::time::sleep(wait).await;
-    }
-}
-
-impl Failure {
-    pub(super) fn is_unauthorized(&self) -> bool {
-        match self {
-            Failure::Status { status, .. } => *status == reqwest::StatusCode::UNAUTHORIZED,
-            Failure::Transport { .. } | Failure::Silent { .. } | Failure::Provider(_) => false,
-        }
     }
 }
 

@@ -1,13 +1,43 @@
-//! What a failed `codex exec` says: per failure and per credential, what happened, where, and
-//! what to do (the guide's "API key invalid" and Azure rows among them).
+//! Why a request of `codex exec` failed, and what it then says: per failure and per credential,
+//! what happened, where, and what to do (the guide's "API key invalid" and Azure rows among them).
 
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::send::{Failure, MAX_RETRY_AFTER};
 use crate::http;
-use crate::provider::{self, Credential, Endpoint, KeySource, Kind};
+use crate::provider::{self, Credential, Endpoint, KeySource, Kind, ProviderError};
+
+/// The longest `Retry-After` honoured; a longer one fails at once and says how long.
+pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Why no usable response came back.
+pub(super) enum Failure {
+    Status {
+        status: reqwest::StatusCode,
+        text: String,
+        retries: u64,
+        retry_after: Option<Duration>,
+    },
+    Transport {
+        err: reqwest::Error,
+        retries: u64,
+    },
+    /// No response headers within the idle timeout.
+    Silent {
+        retries: u64,
+    },
+    Provider(ProviderError),
+}
+
+impl Failure {
+    pub(super) fn is_unauthorized(&self) -> bool {
+        match self {
+            Failure::Status { status, .. } => *status == reqwest::StatusCode::UNAUTHORIZED,
+            Failure::Transport { .. } | Failure::Silent { .. } | Failure::Provider(_) => false,
+        }
+    }
+}
 
 impl Failure {
     /// The final message: what happened, where, and what to do.
