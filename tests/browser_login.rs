@@ -579,7 +579,9 @@ fn busy_default_ports_fall_back_to_1457_then_to_the_device_sign_in() {
             let run = Background::spawn(cmd).finish(60);
             assert_eq!(run.code, 0, "{run:?}");
             assert!(
-                run.stderr.starts_with(&format!("{PORTS_BUSY_NOTE}\nFollow these steps to sign in with ChatGPT using device code authorization:\n")),
+                run.stderr.starts_with(&format!(
+                    "{PORTS_BUSY_NOTE}\nFollow these steps to sign in "
+                )),
                 "{run:?}"
             );
             let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();

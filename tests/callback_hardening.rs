@@ -145,7 +145,6 @@ fn held_open_connections_do_not_delay_the_callback() {
     let started = Instant::now();
     let (status, body) = get(port, &target, "");
     let took = started.elapsed();
-    eprintln!("callback answered in {took:?} with 400 connections held open");
     assert_eq!(status, 200, "after {took:?}: {body}");
     assert!(body.contains("Signed in, you may close this tab"), "{body}");
     assert!(

@@ -7,11 +7,13 @@ use std::time::Duration;
 use http::StatusCode;
 use oauth2::{CsrfToken, PkceCodeChallenge};
 
+use super::LoginError;
 use super::callback::{CallbackServer, page};
-use super::oauth::{self, Endpoints, IssuedTokens};
-use super::{LoginError, Reporter};
-use crate::config::{AuthSettings, Config, Protocol};
+use crate::config::Config;
+use crate::oauth::{self, AuthSettings, Endpoints, Protocol, TokenSet};
+use crate::report::Reporter;
 use crate::secret::Secret;
+use crate::store::Store;
 
 pub use super::callback::DEFAULT_PORTS;
 const OPENAI_SCOPES: &str =
@@ -37,16 +39,22 @@ pub enum Outcome {
 /// The line that says why a sign-in continues with a device code.
 pub const PORTS_BUSY_USE_DEVICE: &str = "Ports 1455 and 1457 on 127.0.0.1 are both in use by other programs, so the browser cannot return here; continuing with the device code sign-in.";
 
-pub fn run(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<Outcome, LoginError> {
-    super::run_chatgpt_sign_in(config, sign_in(config, opts, out))
+pub fn run(
+    config: &Config,
+    store: &Store,
+    opts: &BrowserOptions,
+    out: &Reporter,
+) -> Result<Outcome, LoginError> {
+    super::run_chatgpt_sign_in(config, store, sign_in(config, store, opts, out))
 }
 
 async fn sign_in(
     config: &Config,
+    store: &Store,
     opts: &BrowserOptions,
     out: &Reporter,
 ) -> Result<Outcome, LoginError> {
-    let http = crate::http::client(config)?;
+    let http = crate::http::client(&config.network)?;
     let settings = &config.auth;
     let endpoints = Endpoints::resolve(&http, settings).await?;
     let state = CsrfToken::new_random_len(32);
@@ -74,25 +82,20 @@ async fn sign_in(
         .await
         .map_err(|_| LoginError::TimedOut(opts.timeout.as_secs()))?;
     let (code, browser) = code?;
-    let result = finish(
-        config,
-        &http,
-        &endpoints,
+    let grant = Grant {
         code,
-        &redirect_uri,
-        Secret::new(verifier.into_secret()),
-    )
-    .await;
+        redirect_uri: &redirect_uri,
+        verifier: Secret::new(verifier.into_secret()),
+    };
+    let result = finish(config, store, &http, &endpoints, grant, out).await;
     match &result {
-        Ok(_) => browser.send(StatusCode::OK, page::success()).await,
+        Ok(()) => browser.send(StatusCode::OK, page::success()).await,
         Err(e) => {
             let html = page::error(&e.to_string());
             browser.send(StatusCode::INTERNAL_SERVER_ERROR, html).await
         }
     }
-    let (doc_store, tokens) = result?;
-    out.logged_in(&tokens, doc_store.as_ref());
-    Ok(Outcome::SignedIn)
+    result.map(|()| Outcome::SignedIn)
 }
 
 /// Whether the device-code sign-in can stand in: OpenAI's issuer always has it; an OpenID
@@ -104,30 +107,41 @@ fn offers_device_sign_in(settings: &AuthSettings, endpoints: &Endpoints) -> bool
     }
 }
 
+/// What the browser handed back, with what proves this process asked for it.
+struct Grant<'a> {
+    code: Secret<String>,
+    redirect_uri: &'a str,
+    verifier: Secret<String>,
+}
+
 /// Everything after the browser handed over a code: exchange, checks, persistence.
 async fn finish(
     config: &Config,
+    store: &Store,
     http: &reqwest::Client,
     endpoints: &Endpoints,
-    code: Secret<String>,
-    redirect_uri: &str,
-    verifier: Secret<String>,
-) -> Result<(Box<dyn crate::store::CredentialStore>, IssuedTokens), LoginError> {
+    grant: Grant<'_>,
+    out: &Reporter,
+) -> Result<(), LoginError> {
     let settings = &config.auth;
-    let tokens =
-        oauth::exchange_code(http, settings, endpoints, code, redirect_uri, verifier).await?;
-    oauth::check_workspace(
-        config.forced_chatgpt_workspace_id.as_deref(),
-        &tokens.id_token,
-    )?;
+    let tokens: TokenSet = oauth::exchange_code(
+        http,
+        settings,
+        endpoints,
+        grant.code,
+        grant.redirect_uri,
+        grant.verifier,
+    )
+    .await?;
+    // Before the API-key exchange: no key is minted for a workspace that is refused.
+    super::check_workspace(config.forced_chatgpt_workspace_id.as_deref(), &tokens)?;
     let api_key = match settings.protocol {
         Protocol::OpenAi => {
             oauth::exchange_for_api_key(http, settings, endpoints, &tokens.id_token).await
         }
         Protocol::Oidc => None,
     };
-    let store = super::complete(config, tokens.clone(), api_key)?;
-    Ok((store, tokens))
+    super::complete(config, store, tokens, api_key, out)
 }
 
 /// The authorize URL with every parameter the protocol wants, in the reference's order.
@@ -142,7 +156,7 @@ fn authorize_url(
     let scopes = match (&settings.scopes, settings.protocol) {
         (Some(scopes), _) => scopes.join(" "),
         (None, Protocol::OpenAi) => OPENAI_SCOPES.to_string(),
-        (None, Protocol::Oidc) => crate::config::OIDC_SCOPES.join(" "),
+        (None, Protocol::Oidc) => oauth::OIDC_SCOPES.join(" "),
     };
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query
