@@ -220,6 +220,22 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing (fuzz/corpus/auth_json): serde_json's fast float parser can be off by
+    /// one unit in the last place, so rewriting a document changed a number it does not own.
+    #[test]
+    fn unknown_numbers_survive_a_rewrite() {
+        for number in [
+            "8888888800000000000000065543987",
+            "0.30000000000000004",
+            "1e300",
+        ] {
+            let text = format!(r#"{{"OPENAI_API_KEY":null,"x":{number}}}"#);
+            let doc: AuthDotJson = serde_json::from_str(&text).unwrap();
+            let again: AuthDotJson = serde_json::from_str(&doc.to_pretty_json()).unwrap();
+            assert_eq!(again, doc, "{number}");
+        }
+    }
+
     #[test]
     fn empty_document_is_not_a_login() {
         let doc: AuthDotJson = serde_json::from_str("{}").unwrap();

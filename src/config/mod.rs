@@ -153,7 +153,24 @@ impl Config {
                 });
             }
         };
-        let mut table = match &text {
+        Config::parse(
+            codex_home,
+            codex_home_is_default,
+            text.as_deref(),
+            overrides,
+        )
+    }
+
+    /// The settings from `config.toml`'s text (`None`: no file) and the `-c` overrides; the
+    /// environment's settings join them. Reads no file.
+    pub fn parse(
+        codex_home: PathBuf,
+        codex_home_is_default: bool,
+        text: Option<&str>,
+        overrides: &[String],
+    ) -> Result<Config, ConfigError> {
+        let path = codex_home.join("config.toml");
+        let mut table = match text {
             Some(text) => toml_file::parse_file(&path, text)?,
             None => toml::Table::new(),
         };

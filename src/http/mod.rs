@@ -126,6 +126,7 @@ use describe::*;
 pub use describe::{describe, innermost};
 pub use proxy::{Proxy, ProxyRoutes};
 use roots::*;
+pub use roots::{add_bundle, parse_bundle};
 pub use settings::{FromEnv, NetworkSettings};
 
 /// The client, built on first use: loading the system roots costs milliseconds, and most runs

@@ -11,15 +11,8 @@ pub(super) fn root_store(net: &NetworkSettings) -> Result<rustls::RootCertStore,
     tracing::debug!(added, ignored, "system root certificates");
     if let Some(bundle) = &net.ca_bundle {
         let certs = read_bundle(bundle)?;
-        let count = certs.len();
-        for (i, cert) in certs.into_iter().enumerate() {
-            roots.add(cert).map_err(|e| HttpError::CaBadCertificate {
-                variable: bundle.variable,
-                path: bundle.value.display().to_string(),
-                number: i + 1,
-                detail: e.to_string(),
-            })?;
-        }
+        let path = bundle.value.display().to_string();
+        let count = add_bundle(&mut roots, bundle.variable, &path, certs)?;
         tracing::debug!(
             variable = bundle.variable,
             path = %bundle.value.display(),
@@ -49,7 +42,17 @@ pub(super) fn read_bundle(
             });
         }
     };
-    let certs = CertificateDer::pem_slice_iter(&bytes)
+    parse_bundle(variable, &path, &bytes)
+}
+
+/// The `CERTIFICATE` blocks of a PEM bundle's bytes; `variable` and `path` name it in errors.
+pub fn parse_bundle(
+    variable: &'static str,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, HttpError> {
+    let path = path.to_string();
+    let certs = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| HttpError::CaBadPem {
             variable,
@@ -60,6 +63,25 @@ pub(super) fn read_bundle(
         return Err(HttpError::CaNoCertificate { variable, path });
     }
     Ok(certs)
+}
+
+/// Adds a bundle's certificates to `roots`, each checked as a trust anchor; returns how many.
+pub fn add_bundle(
+    roots: &mut rustls::RootCertStore,
+    variable: &'static str,
+    path: &str,
+    certs: Vec<CertificateDer<'static>>,
+) -> Result<usize, HttpError> {
+    let count = certs.len();
+    for (i, cert) in certs.into_iter().enumerate() {
+        roots.add(cert).map_err(|e| HttpError::CaBadCertificate {
+            variable,
+            path: path.to_string(),
+            number: i + 1,
+            detail: e.to_string(),
+        })?;
+    }
+    Ok(count)
 }
 
 pub(super) fn pem_problem(err: &rustls::pki_types::pem::Error) -> String {

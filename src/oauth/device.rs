@@ -39,8 +39,9 @@ impl From<OAuthError> for DeviceError {
     }
 }
 
+/// OpenAI's device API: the answer with a user code.
 #[derive(Deserialize)]
-struct UserCodeResponse {
+pub struct UserCodeResponse {
     device_auth_id: String,
     #[serde(alias = "usercode")]
     user_code: String,
@@ -67,8 +68,9 @@ fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64
     }
 }
 
+/// OpenAI's device API: the answer once the code is approved.
 #[derive(Deserialize)]
-struct CodeGrant {
+pub struct CodeGrant {
     authorization_code: Secret<String>,
     code_verifier: Secret<String>,
 }

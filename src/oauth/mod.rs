@@ -54,8 +54,9 @@ pub enum OAuthError {
     BadEndpoint(String),
 }
 
+/// An OpenID Connect discovery document (the fields we use).
 #[derive(Debug, Deserialize)]
-struct Discovery {
+pub struct Discovery {
     authorization_endpoint: String,
     token_endpoint: String,
     #[serde(default)]
@@ -246,6 +247,16 @@ pub async fn send(
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.bytes().await?.to_vec();
+    read_answer(status, headers, body)
+}
+
+/// The issuer's answer to an `oauth2` request, as `oauth2` gets it to read: a standard OAuth
+/// error or a success is passed on; any other failure becomes `TokenHttpError::Status`.
+pub fn read_answer(
+    status: http::StatusCode,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+) -> Result<oauth2::HttpResponse, TokenHttpError> {
     if !status.is_success() && serde_json::from_slice::<BasicErrorResponse>(&body).is_err() {
         return Err(TokenHttpError::Status {
             status: status.as_u16(),
@@ -396,8 +407,9 @@ pub fn token_error(url: &str, failure: TokenFailure) -> OAuthError {
 /// The API-key exchange is optional: it must not hold up a sign-in that already succeeded.
 const API_KEY_EXCHANGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The answer to the API-key token exchange.
 #[derive(Deserialize)]
-struct ExchangedKey {
+pub struct ExchangedKey {
     access_token: String,
 }
 

@@ -72,8 +72,13 @@ async fn refresh_openai(
         .map_err(transport)?;
     let status = response.status().as_u16();
     let bytes = response.bytes().await.map_err(transport)?;
+    read_openai_answer(status, &bytes)
+}
+
+/// The "openai" protocol's answer to a refresh: the new tokens, or why there are none.
+pub fn read_openai_answer(status: u16, bytes: &[u8]) -> Result<Refreshed, TokenFailure> {
     if !(200..300).contains(&status) {
-        return Err(match super::error_code(&bytes) {
+        return Err(match super::error_code(bytes) {
             Some(code) => TokenFailure::Refused {
                 status: Some(status),
                 code,
@@ -82,7 +87,7 @@ async fn refresh_openai(
             None => TokenFailure::Status(status),
         });
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    serde_json::from_slice(bytes).map_err(|e| {
         TokenFailure::BadResponse(format!(
             "line {}, column {}: {}",
             e.line(),
