@@ -15,4 +15,6 @@ pub enum Error {
     Exec(#[from] crate::exec::ExecError),
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
 }

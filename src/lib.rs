@@ -1,6 +1,7 @@
 //! codex-auth: the sign-in and credential subsystem of a Codex-style CLI, compatible with the
 //! reference Codex CLI's `auth.json`, `config.toml` and keyring entry.
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod provider;
 pub mod secret;
 pub mod status;
 pub mod store;
+pub mod switch;
 pub mod token;
 
 use std::process::ExitCode;
@@ -25,8 +27,8 @@ use login::api_key::KeySource;
 use secret::Secret;
 
 /// `codex login token`: the bearer credential alone on stdout.
-fn print_token(config: &Config) -> Result<ExitCode, token::TokenError> {
-    let store = store::open(config)?;
+fn print_token(config: &Config) -> Result<ExitCode, Error> {
+    let store = accounts::open(config)?;
     let http = http::Lazy::new(config);
     let doc = http::runtime().block_on(token::fresh(config, store.as_ref(), &http))?;
     let bearer = match (doc.mode(), &doc.tokens) {
@@ -44,7 +46,8 @@ fn print_token(config: &Config) -> Result<ExitCode, token::TokenError> {
         None => Err(token::TokenError::Unusable {
             location: store.location(),
             reason: "it holds no bearer credential".to_string(),
-        }),
+        }
+        .into()),
     }
 }
 
@@ -56,13 +59,21 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             clap_complete::generate(shell, &mut Cli::command(), "codex", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Logout => {
+        Command::Logout(args) => {
             let config = Config::load(&cli.config_overrides)?;
-            Ok(logout::run(&config)?)
+            let target = match (args.account, args.all) {
+                (_, true) => logout::Target::All,
+                (Some(name), false) => logout::Target::Account(name),
+                (None, false) => logout::Target::Active,
+            };
+            Ok(logout::run(&config, target)?)
         }
         Command::Login(args) => run_login(args, &cli.config_overrides),
         Command::Exec(args) => {
-            let config = Config::load(&cli.config_overrides)?;
+            let mut config = Config::load(&cli.config_overrides)?;
+            if let Some(name) = args.account {
+                config.account = Some(name.to_string());
+            }
             exec::run(
                 &config,
                 exec::ExecOptions {
@@ -90,9 +101,17 @@ fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Erro
     let mut config = Config::load(overrides)?;
     match args.action {
         Some(LoginCommand::Status(status)) => return Ok(status::run(&config, status.json)?),
-        Some(LoginCommand::Token) => return Ok(print_token(&config)?),
+        Some(LoginCommand::Token(token)) => {
+            if let Some(name) = token.account {
+                config.account = Some(name.to_string());
+            }
+            return print_token(&config);
+        }
+        Some(LoginCommand::Switch(switch)) => return Ok(switch::run(&config, &switch.name)?),
         None => {}
     }
+    // For a sign-in, the name to save it as (CODEX_ACCOUNT only picks what exec and token use).
+    config.account = args.account.map(|name| name.to_string());
     if let Some(Some(word @ ("status" | "token"))) =
         args.with_api_key.as_ref().map(|v| v.as_deref())
     {

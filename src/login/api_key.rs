@@ -30,8 +30,13 @@ pub fn run(config: &Config, source: KeySource) -> Result<(), LoginError> {
         }
         KeySource::Stdin => read_stdin()?,
     };
-    super::persist(config, &AuthDotJson::for_api_key(key))?;
-    eprintln!("API key saved. Authentication is checked when you send a request.");
+    let store = super::persist(config, &AuthDotJson::for_api_key(key))?;
+    match store.account() {
+        Some(name) => eprintln!(
+            "API key saved as account `{name}`. Authentication is checked when you send a request."
+        ),
+        None => eprintln!("API key saved. Authentication is checked when you send a request."),
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod oauth;
 
 use thiserror::Error;
 
+use crate::accounts::{AccountError, AccountName, Accounts, ActiveStore};
 use crate::auth::AuthDotJson;
 use crate::config::Config;
 use crate::store::{self, CredentialStore, StoreError, StoreLock};
@@ -78,6 +79,8 @@ pub enum LoginError {
     Http(#[from] crate::http::HttpError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
 }
 
 /// What a sign-in tells the user: text on stderr, or with `--json` one JSON object per line on
@@ -124,15 +127,20 @@ impl Reporter {
                 "account_id": claims.account_id,
                 "store": store.kind().as_str(),
                 "location": store.location(),
+                "account": store.account(),
             }));
             return;
         }
+        let saved_as = store
+            .account()
+            .map(|name| format!("; saved as account `{name}`"))
+            .unwrap_or_default();
         match (&claims.email, &claims.plan) {
             (Some(email), Some(plan)) => {
-                eprintln!("Successfully logged in as {email} (ChatGPT {plan} plan)")
+                eprintln!("Successfully logged in as {email} (ChatGPT {plan} plan){saved_as}")
             }
-            (Some(email), None) => eprintln!("Successfully logged in as {email}"),
-            (None, _) => eprintln!("Successfully logged in"),
+            (Some(email), None) => eprintln!("Successfully logged in as {email}{saved_as}"),
+            (None, _) => eprintln!("Successfully logged in{saved_as}"),
         }
     }
 
@@ -234,17 +242,29 @@ pub fn complete(
     persist(config, &doc)
 }
 
-/// Saves freshly obtained credentials. The old ones stay in place until this point. An existing
-/// auth.json that cannot be parsed is moved to `auth.json.bak` first, and the user is told.
+/// Saves freshly obtained credentials as the active ones and as an account (`--account NAME`,
+/// else a name derived from them); the credentials they replace stay saved as their account.
+/// The old ones stay in place until this point. An existing auth.json that cannot be parsed is
+/// moved to `auth.json.bak` first, and the user is told.
 pub fn persist(
     config: &Config,
     auth: &AuthDotJson,
 ) -> Result<Box<dyn CredentialStore>, LoginError> {
-    let store = store::open(config)?;
+    let requested = config
+        .account
+        .as_deref()
+        .map(AccountName::parse)
+        .transpose()
+        .map_err(AccountError::BadEnvName)?;
+    let accounts = Accounts::new(config);
     let lock = StoreLock::acquire(&config.codex_home)?;
-    keep_unparseable(store.as_ref(), config, &lock)?;
-    store.save(&lock, auth)?;
-    Ok(store)
+    keep_unparseable(accounts.active(), config, &lock)?;
+    let signed_in = accounts.signed_in(&lock, auth, requested.as_ref())?;
+    drop(lock);
+    for notice in &signed_in.notices {
+        eprintln!("{notice}");
+    }
+    Ok(Box::new(ActiveStore::signed_in(accounts, signed_in.name)))
 }
 
 fn keep_unparseable(

@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::auth::{AuthDotJson, Usability};
 use crate::config::{AwsToml, Config, OssProvider, ProviderToml, WireApi};
 use crate::secret::Secret;
-use crate::store::{self, StoreError};
+use crate::store::StoreError;
 
 pub const DEFAULT_REQUEST_MAX_RETRIES: u64 = 4;
 pub const DEFAULT_STREAM_MAX_RETRIES: u64 = 5;
@@ -164,6 +164,8 @@ pub enum ProviderError {
     Oss(#[from] oss::OssError),
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
 }
@@ -365,7 +367,7 @@ async fn openai_credential(
             source: KeySource::CodexApiKeyEnv,
         }));
     }
-    let store = store::open(config)?;
+    let store = crate::accounts::open(config)?;
     let Some(doc) = store.load()? else {
         return Ok(None);
     };
@@ -580,7 +582,7 @@ pub async fn recover_chatgpt_after_unauthorized(
         | Credential::BedrockToken(_)
         | Credential::SigV4(_) => return Ok(None),
     };
-    let store = store::open(config)?;
+    let store = crate::accounts::open(config)?;
     let doc =
         crate::token::recover_from_unauthorized(config, store.as_ref(), client, signed_in).await?;
     match doc.usability() {

@@ -4,6 +4,7 @@
 //! copy. `auto` uses the keyring while it answers and falls back to the file with one warning.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use super::file::FileStore;
 use super::keyring::{KeyringError, KeyringStore};
@@ -18,9 +19,10 @@ pub struct ConfiguredStore {
     keyring: KeyringStore,
     /// Where the last `load` found credentials.
     found: Cell<Option<StoreKind>>,
-    /// Why the keyring is unusable, once a call has failed (`auto` then uses the file).
-    keyring_down: RefCell<Option<KeyringError>>,
-    warned: Cell<bool>,
+    /// Why the keyring is unusable, once a call has failed (`auto` then uses the file). Shared
+    /// with `sibling` stores, so a hung keyring costs one wait and one warning per process.
+    keyring_down: Rc<RefCell<Option<KeyringError>>>,
+    warned: Rc<Cell<bool>>,
 }
 
 /// What `remove_everywhere` did.
@@ -39,8 +41,21 @@ impl ConfiguredStore {
             file: FileStore::new(config),
             keyring: KeyringStore::new(&config.codex_home),
             found: Cell::new(None),
-            keyring_down: RefCell::new(None),
-            warned: Cell::new(false),
+            keyring_down: Rc::new(RefCell::new(None)),
+            warned: Rc::new(Cell::new(false)),
+        }
+    }
+
+    /// The same policy over another file and keyring entry (a saved account's copy), sharing
+    /// what this store has learned about the keyring.
+    pub fn sibling(&self, file: FileStore, keyring: KeyringStore) -> ConfiguredStore {
+        ConfiguredStore {
+            mode: self.mode,
+            file,
+            keyring,
+            found: Cell::new(None),
+            keyring_down: Rc::clone(&self.keyring_down),
+            warned: Rc::clone(&self.warned),
         }
     }
 

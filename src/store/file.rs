@@ -25,6 +25,15 @@ impl FileStore {
         }
     }
 
+    /// A credentials file other than auth.json (a saved account's copy), in `dir`, which is kept
+    /// private (0700) like CODEX_HOME.
+    pub fn at(dir: &Path, path: PathBuf) -> FileStore {
+        FileStore {
+            codex_home: dir.to_path_buf(),
+            path,
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -111,22 +120,7 @@ impl CredentialStore for FileStore {
             .unwrap_or_else(|| self.codex_home.clone());
         super::lock::ensure_private_dir(&self.codex_home)?;
         Self::remove_stale_temp_files(&dir);
-        let temp = dir.join(format!(
-            "{TEMP_PREFIX}{}.{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        ));
-        let result = write_synced(&temp, auth.to_pretty_json().as_bytes()).and_then(|()| {
-            std::fs::rename(&temp, &target).map_err(|e| StoreError::io("replace", &target, e))
-        });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        result?;
-        sync_dir(&dir)?;
+        replace_atomically(&dir, &target, auth.to_pretty_json().as_bytes())?;
         tracing::debug!(path = %target.display(), "saved credentials");
         Ok(())
     }
@@ -160,11 +154,32 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
 }
 
 /// serde_json appends " at line L column C"; we print the position ourselves.
-pub(super) fn without_position(message: &str) -> String {
+pub(crate) fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
     }
+}
+
+/// Replaces `target` (in `dir`) by `bytes`: a 0600 temp file, fsync, rename, fsync of `dir`. The
+/// caller holds the lock; a crash leaves the old or the new content, never a mix.
+pub fn replace_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let temp = dir.join(format!(
+        "{TEMP_PREFIX}{}.{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    ));
+    let result = write_synced(&temp, bytes).and_then(|()| {
+        std::fs::rename(&temp, target).map_err(|e| StoreError::io("replace", target, e))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result?;
+    sync_dir(dir)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

@@ -88,6 +88,13 @@ pub trait CredentialStore {
     fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError>;
     /// Removes the stored credentials; `Ok(false)` when there were none.
     fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError>;
+    /// The saved account these credentials belong to, when known (see `accounts`).
+    fn account(&self) -> Option<String> {
+        None
+    }
+    /// Records that the refresh token of `doc` was refused for good (`code`), so status can say
+    /// so. Best effort: the refresh error itself is what the user sees now.
+    fn refresh_refused(&self, _lock: &StoreLock, _doc: &AuthDotJson, _code: &str) {}
 }
 
 /// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is

@@ -1,0 +1,420 @@
+//! Several saved accounts beside the one the reference CLI reads. The active account is always
+//! what auth.json (or the shared keyring entry) holds, exactly as a sign-in writes it; every
+//! account also has its own copy in the configured store (`accounts/NAME.json`, or a keyring
+//! entry of its own), listed in `accounts/.index.json`. Copies are matched to the active
+//! credentials by who signed in (`identity`), never by name, so a refresh or a sign-in made by the
+//! reference CLI is attributed to the right account the next time it matters. Every change
+//! happens under `auth.lock`, the lock a refresh holds. Nothing here prints: callers get values.
+
+pub mod identity;
+pub mod index;
+pub mod name;
+mod stores;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::auth::AuthDotJson;
+use crate::config::Config;
+use crate::store::configured::Removal;
+use crate::store::file::FileStore;
+use crate::store::keyring::KeyringStore;
+use crate::store::{ConfiguredStore, CredentialStore, FileRemoval, StoreError, StoreLock};
+pub use index::{Entry, Index};
+pub use name::{AccountName, NameError};
+pub use stores::{AccountStore, ActiveStore};
+
+/// The folder of CODEX_HOME the saved accounts live in.
+pub const DIR_NAME: &str = "accounts";
+
+#[derive(Debug, Error)]
+pub enum AccountError {
+    #[error("CODEX_ACCOUNT: {0}")]
+    BadEnvName(NameError),
+    #[error("there is no account named `{name}`. {}", known_text(known))]
+    Unknown { name: String, known: Vec<String> },
+    #[error(
+        "account `{name}` has no saved credentials (in {location}). Sign in to it again with `codex login --account {name}`"
+    )]
+    Empty { name: String, location: String },
+    #[error(
+        "an account named `{existing}` exists already, and names that differ only in letter case would share one file on some systems. Use `{existing}`, or another name"
+    )]
+    CaseClash { existing: String },
+    #[error(
+        "cannot switch accounts: {0}. The active credentials would be lost: fix or remove them first (or run `codex logout`)"
+    )]
+    ActiveUnreadable(StoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn known_text(known: &[String]) -> String {
+    if known.is_empty() {
+        "No account is saved yet: sign in with `codex login --account NAME`".to_string()
+    } else {
+        format!(
+            "Saved accounts: {}. Add a new one with `codex login --account NAME`",
+            known.join(", ")
+        )
+    }
+}
+
+/// Something a command should tell the user about what happened to the accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Credentials that were not saved as an account yet (an older sign-in, or one made by the
+    /// reference CLI) were saved as this account before being replaced.
+    Kept(AccountName),
+    /// The account holding the same sign-in was renamed.
+    Renamed { from: AccountName, to: AccountName },
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::Kept(name) => write!(
+                f,
+                "The previous sign-in was saved as account `{name}` (back to it: codex login switch {name})."
+            ),
+            Notice::Renamed { from, to } => {
+                write!(
+                    f,
+                    "Account `{from}` holds the same sign-in and is now `{to}`."
+                )
+            }
+        }
+    }
+}
+
+/// What `switch` did.
+#[derive(Debug)]
+pub struct Switched {
+    pub name: AccountName,
+    pub entry: Entry,
+    /// It was the active account already: nothing changed.
+    pub already: bool,
+    pub notices: Vec<Notice>,
+}
+
+/// What a sign-in was saved as.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub name: AccountName,
+    pub notices: Vec<Notice>,
+}
+
+/// The accounts of one CODEX_HOME in the configured store.
+pub struct Accounts {
+    active: ConfiguredStore,
+    codex_home: PathBuf,
+    dir: PathBuf,
+}
+
+impl Accounts {
+    pub fn new(config: &Config) -> Accounts {
+        Accounts {
+            active: ConfiguredStore::new(config),
+            codex_home: config.codex_home.clone(),
+            dir: config.codex_home.join(DIR_NAME),
+        }
+    }
+
+    /// The store the reference reads: auth.json or the shared keyring entry.
+    pub fn active(&self) -> &ConfiguredStore {
+        &self.active
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where account `name` keeps its copy: `accounts/NAME.json`, or the keyring entry
+    /// `cli|…|account:NAME`, under the same store policy as the active credentials.
+    pub fn copy(&self, name: &AccountName) -> ConfiguredStore {
+        let file = FileStore::at(&self.dir, self.dir.join(format!("{name}.json")));
+        let account = format!("{}|account:{name}", self.active.keyring().account());
+        let keyring = KeyringStore::with_account(&self.codex_home, account);
+        self.active.sibling(file, keyring)
+    }
+
+    pub fn index(&self) -> Result<Index, StoreError> {
+        Index::load(&self.dir)
+    }
+
+    pub fn save_index(&self, lock: &StoreLock, index: &Index) -> Result<(), StoreError> {
+        index.save(lock, &self.dir)
+    }
+
+    pub fn unknown(&self, index: &Index, name: &AccountName) -> AccountError {
+        AccountError::Unknown {
+            name: name.to_string(),
+            known: index.names(),
+        }
+    }
+
+    /// Saves `doc` as account `name`'s copy and records it in `index` (saved by the caller).
+    pub fn save_copy(
+        &self,
+        lock: &StoreLock,
+        index: &mut Index,
+        name: &AccountName,
+        doc: &AuthDotJson,
+    ) -> Result<(), StoreError> {
+        let Some(identity) = identity::of(doc) else {
+            return Ok(());
+        };
+        self.copy(name).save(lock, doc)?;
+        index.record(name, doc, identity);
+        Ok(())
+    }
+
+    /// Makes sure the active credentials `active` are saved as their account: the one with the
+    /// same identity gets them as its copy (they are the newest: every refresh of the active
+    /// account goes to the active store), and credentials no account holds yet (a sign-in from
+    /// before accounts existed, or one the reference CLI made) become a new account. Returns its
+    /// name and whether it is new. The active store itself is not touched.
+    pub fn adopt(
+        &self,
+        lock: &StoreLock,
+        index: &mut Index,
+        active: &AuthDotJson,
+    ) -> Result<Option<(AccountName, bool)>, StoreError> {
+        let Some(identity) = identity::of(active) else {
+            return Ok(None);
+        };
+        if let Some(name) = index.find(&identity) {
+            let copy = self.copy(&name).load().ok().flatten();
+            if copy.as_ref() != Some(active) {
+                tracing::debug!(account = %name, "syncing the active credentials into their account");
+                self.save_copy(lock, index, &name, active)?;
+            }
+            return Ok(Some((name, false)));
+        }
+        let name = index.derive_name(active);
+        tracing::debug!(account = %name, "saving the active credentials as a new account");
+        self.save_copy(lock, index, &name, active)?;
+        Ok(Some((name, true)))
+    }
+
+    /// The active credentials, for a change that replaces them: one that cannot be read is not
+    /// replaced (it may be the only copy).
+    fn load_active_to_replace(&self) -> Result<Option<AuthDotJson>, AccountError> {
+        match self.active.load() {
+            Ok(doc) => Ok(doc),
+            Err(err @ (StoreError::Malformed { .. } | StoreError::KeyringMalformed { .. })) => {
+                Err(AccountError::ActiveUnreadable(err))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// `codex login switch NAME`: first syncs the outgoing credentials into their account, then
+    /// copies NAME's into the active store. No network call, nothing revoked.
+    pub fn switch(&self, lock: &StoreLock, name: &AccountName) -> Result<Switched, AccountError> {
+        let active = self.load_active_to_replace()?;
+        let mut index = self.index()?;
+        let before = index.clone();
+        let mut notices = Vec::new();
+        let outgoing = match &active {
+            Some(doc) => self.adopt(lock, &mut index, doc)?,
+            None => None,
+        };
+        if let Some((kept, true)) = &outgoing {
+            notices.push(Notice::Kept(kept.clone()));
+        }
+        let result = self.copy_in(lock, &index, name, outgoing.as_ref().map(|(n, _)| n));
+        if index != before {
+            self.save_index(lock, &index)?;
+        }
+        let (entry, already) = result?;
+        Ok(Switched {
+            name: name.clone(),
+            entry,
+            already,
+            notices,
+        })
+    }
+
+    fn copy_in(
+        &self,
+        lock: &StoreLock,
+        index: &Index,
+        name: &AccountName,
+        outgoing: Option<&AccountName>,
+    ) -> Result<(Entry, bool), AccountError> {
+        let entry = index
+            .get(name)
+            .cloned()
+            .ok_or_else(|| self.unknown(index, name))?;
+        if outgoing == Some(name) {
+            return Ok((entry, true));
+        }
+        let copy = self.copy(name);
+        let doc = copy.load()?.ok_or_else(|| AccountError::Empty {
+            name: name.to_string(),
+            location: copy.location(),
+        })?;
+        self.active.save(lock, &doc)?;
+        Ok((entry, false))
+    }
+
+    /// After a sign-in: the credentials that were active are kept as their account, `doc`
+    /// becomes the active credentials and is saved as account `requested` (else the account
+    /// that already holds this sign-in, else a name derived from it).
+    pub fn signed_in(
+        &self,
+        lock: &StoreLock,
+        doc: &AuthDotJson,
+        requested: Option<&AccountName>,
+    ) -> Result<SignedIn, AccountError> {
+        let previous = match self.active.load() {
+            Ok(previous) => previous,
+            // Already moved aside or reported by the sign-in: replaced.
+            Err(StoreError::Malformed { .. } | StoreError::KeyringMalformed { .. }) => None,
+            Err(other) => return Err(other.into()),
+        };
+        let mut index = self.index()?;
+        let before = index.clone();
+        if let Some(existing) = requested.and_then(|n| index.case_twin(n)) {
+            return Err(AccountError::CaseClash { existing });
+        }
+        let identity = identity::of(doc);
+        let mut notices = Vec::new();
+        if let Some(previous) = previous.filter(|p| identity::of(p) != identity)
+            && let Some((kept, true)) = self.adopt(lock, &mut index, &previous)?
+        {
+            notices.push(Notice::Kept(kept));
+        }
+        self.active.save(lock, doc)?;
+        let holder = identity.as_deref().and_then(|id| index.find(id));
+        let name = match (requested, &holder) {
+            (Some(requested), _) => requested.clone(),
+            (None, Some(holder)) => holder.clone(),
+            (None, None) => index.derive_name(doc),
+        };
+        // One account per sign-in: the name asked for replaces the one it had.
+        if let Some(holder) = holder.filter(|h| *h != name) {
+            self.forget(lock, &mut index, &holder)?;
+            notices.push(Notice::Renamed {
+                from: holder,
+                to: name.clone(),
+            });
+        }
+        self.save_copy(lock, &mut index, &name, doc)?;
+        if index != before {
+            self.save_index(lock, &index)?;
+        }
+        Ok(SignedIn { name, notices })
+    }
+
+    /// After the active credentials were saved (a refresh): their account's copy gets them too.
+    pub fn mirror(&self, lock: &StoreLock, doc: &AuthDotJson) -> Result<(), StoreError> {
+        let mut index = self.index()?;
+        let Some(name) = index.owner(doc) else {
+            return Ok(());
+        };
+        let before = index.clone();
+        self.save_copy(lock, &mut index, &name, doc)?;
+        if index != before {
+            self.save_index(lock, &index)?;
+        }
+        Ok(())
+    }
+
+    /// Records that the issuer refused the refresh token of `doc` (account `name`, or whichever
+    /// account holds `doc`), for `login status`.
+    pub fn mark_refused(
+        &self,
+        lock: &StoreLock,
+        name: Option<&AccountName>,
+        doc: &AuthDotJson,
+        code: &str,
+    ) -> Result<(), StoreError> {
+        let mut index = self.index()?;
+        let Some(name) = name.cloned().or_else(|| index.owner(doc)) else {
+            return Ok(());
+        };
+        let Some(token) = identity::refresh_digest(doc) else {
+            return Ok(());
+        };
+        let Some(entry) = index.accounts.get_mut(name.as_str()) else {
+            return Ok(());
+        };
+        entry.refresh_refused = Some(index::Refused {
+            code: code.to_string(),
+            token,
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        self.save_index(lock, &index)
+    }
+
+    /// Removes account `name`'s copy from every store and from `index` (saved by the caller).
+    pub fn forget(
+        &self,
+        lock: &StoreLock,
+        index: &mut Index,
+        name: &AccountName,
+    ) -> Result<Removal, StoreError> {
+        let removal = self
+            .copy(name)
+            .remove_everywhere(lock, FileRemoval::Remove)?;
+        index.accounts.remove(name.as_str());
+        Ok(removal)
+    }
+
+    /// After the active account was logged out: the next saved account (in name order, one
+    /// that still refreshes first) becomes the active one.
+    pub fn activate_next(
+        &self,
+        lock: &StoreLock,
+        index: &Index,
+    ) -> Result<Option<(AccountName, Entry)>, StoreError> {
+        let mut candidates: Vec<AccountName> = index.next_in_line().into_iter().collect();
+        candidates.extend(
+            index
+                .names()
+                .iter()
+                .filter_map(|n| AccountName::parse(n).ok()),
+        );
+        for name in candidates {
+            if let Some(doc) = self.copy(&name).load().ok().flatten() {
+                self.active.save(lock, &doc)?;
+                let entry = index.get(&name).cloned().expect("listed in the index");
+                return Ok(Some((name, entry)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The credentials `codex exec` and `codex login token` use: account `--account NAME` (or
+/// `CODEX_ACCOUNT`) when one is named, else the active credentials. Both keep every account's
+/// copy up to date when they refresh.
+pub fn open(config: &Config) -> Result<Box<dyn CredentialStore>, AccountError> {
+    let accounts = Accounts::new(config);
+    let Some(raw) = &config.account else {
+        return Ok(Box::new(ActiveStore::new(accounts)));
+    };
+    // `--account` was checked when the command line was parsed: a bad name is CODEX_ACCOUNT's.
+    let name = AccountName::parse(raw).map_err(AccountError::BadEnvName)?;
+    let mut index = accounts.index()?;
+    if index.get(&name).is_none() {
+        // The name may be that of the sign-in made before accounts existed: save it now.
+        let lock = StoreLock::acquire(&config.codex_home)?;
+        index = accounts.index()?;
+        if let Ok(Some(active)) = accounts.active.load() {
+            let before = index.clone();
+            accounts.adopt(&lock, &mut index, &active)?;
+            if index != before {
+                accounts.save_index(&lock, &index)?;
+            }
+        }
+        if index.get(&name).is_none() {
+            return Err(accounts.unknown(&index, &name));
+        }
+    }
+    Ok(Box::new(AccountStore::new(accounts, name)))
+}
