@@ -13,7 +13,8 @@ use common::{Env, Peer, Run, run_cmd};
 
 const KEY: &str = "sk-proj-canary-0123456789";
 const READING: &str = "Reading API key from stdin...\n";
-const SAVED: &str = "API key saved. Authentication is checked when you send a request.\n";
+const SAVED: &str =
+    "API key saved as account `apikey-56789`. Authentication is checked when you send a request.\n";
 const NO_BUS: &str = "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set";
 const NO_SERVICE: &str =
     "no Secret Service on the D-Bus session bus (nothing provides org.freedesktop.secrets)";
@@ -389,7 +390,7 @@ fn keyring_login_status_logout_use_the_reference_entry() {
     session.run(&env, &["login", "status", "--json"]).assert(
         0,
         &format!(
-            "{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"keyring\",\"path\":null,\"keyring_service\":\"Codex Auth\",\"keyring_account\":\"{}\"}}\n",
+            "{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"keyring\",\"path\":null,\"keyring_service\":\"Codex Auth\",\"keyring_account\":\"{}\",\"accounts\":[{{\"name\":\"apikey-56789\",\"active\":true,\"mode\":\"apikey\",\"email\":null,\"plan\":null,\"api_key\":\"sk-proj-***56789\",\"refresh_refused\":null}}]}}\n",
             account(&env)
         ),
         "",
@@ -538,7 +539,7 @@ fn auto_without_a_session_bus_uses_the_file_and_says_so() {
     env.run(&["login", "status", "--json"]).assert(
         0,
         &format!(
-            "{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"file\",\"path\":{:?}}}\n",
+            "{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"file\",\"path\":{:?},\"accounts\":[{{\"name\":\"apikey-56789\",\"active\":true,\"mode\":\"apikey\",\"email\":null,\"plan\":null,\"api_key\":\"sk-proj-***56789\",\"refresh_refused\":null}}]}}\n",
             auth_path(&env)
         ),
         &warning,

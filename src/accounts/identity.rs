@@ -1,7 +1,7 @@
 //! Who a set of credentials belongs to, as a key that survives refreshes and does not depend on
 //! which tool wrote the file: accounts are matched to the active credentials by it, never by name.
 
-use crate::auth::{AuthDotJson, Usability};
+use crate::auth::{AuthDotJson, AuthMode};
 use crate::store::chunked::digest16;
 
 /// The identity key of `doc`, `None` when it holds no usable credentials (nothing to keep).
@@ -11,10 +11,15 @@ use crate::store::chunked::digest16;
 /// - API key: a digest of the key (the key itself never leaves the credential stores).
 /// - Anything else we can read but not refresh (agent identity): a digest of the document.
 pub fn of(doc: &AuthDotJson) -> Option<String> {
-    match doc.usability() {
-        Usability::ApiKey { .. } => doc.api_key().map(|key| format!("apikey:{}", digest16(key))),
-        Usability::ChatGpt => {
-            let tokens = doc.tokens.as_ref()?;
+    // By mode rather than `usability`, which masks the key: keys can be large, and this runs
+    // several times per command.
+    match doc.mode() {
+        Ok(AuthMode::ApiKey) => doc.api_key().map(|key| format!("apikey:{}", digest16(key))),
+        Ok(AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens) => {
+            let tokens = doc
+                .tokens
+                .as_ref()
+                .filter(|t| !t.access_token.expose().is_empty())?;
             let claims = crate::jwt::id_claims(tokens.id_token.expose());
             let user = claims.user_id.or(claims.email).unwrap_or_default();
             let account = tokens
@@ -32,8 +37,8 @@ pub fn of(doc: &AuthDotJson) -> Option<String> {
             }
             Some(format!("chatgpt:{user}:{account}"))
         }
-        Usability::AgentIdentity => Some(format!("doc:{}", digest16(&doc.to_compact_json()))),
-        Usability::Unusable { .. } => None,
+        Ok(AuthMode::AgentIdentity) => Some(format!("doc:{}", digest16(&doc.to_compact_json()))),
+        Err(_) => None,
     }
 }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::identity;
 use super::name::AccountName;
-use crate::auth::{AuthDotJson, Usability};
+use crate::auth::{AuthDotJson, AuthMode, Usability};
 use crate::store::StoreError;
 
 pub const FILE_NAME: &str = ".index.json";
@@ -216,19 +216,21 @@ impl Index {
     /// A free name for credentials `doc`: the email of a ChatGPT sign-in, `apikey-` and the
     /// last 5 characters of a key; `-2`, `-3`, ... when taken.
     pub fn derive_name(&self, doc: &AuthDotJson) -> AccountName {
-        let base = match doc.usability() {
-            Usability::ChatGpt => doc
+        let base = match doc.mode() {
+            Ok(AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens) => doc
                 .tokens
                 .as_ref()
                 .and_then(|t| crate::jwt::id_claims(t.id_token.expose()).email)
                 .map(|e| e.to_ascii_lowercase())
                 .and_then(|e| AccountName::derive(&e))
                 .unwrap_or_else(|| AccountName::derive("chatgpt").expect("valid")),
-            Usability::ApiKey { .. } => {
-                let key: Vec<char> = doc.api_key().unwrap_or_default().chars().collect();
+            Ok(AuthMode::ApiKey) => {
+                let key = doc.api_key().unwrap_or_default();
                 // The reference shows the last 5 characters of keys longer than 13.
-                let tail: String = if key.len() > 13 {
-                    key[key.len() - 5..].iter().collect()
+                let tail: String = if key.chars().nth(13).is_some() {
+                    let mut tail: Vec<char> = key.chars().rev().take(5).collect();
+                    tail.reverse();
+                    tail.into_iter().collect()
                 } else {
                     String::new()
                 };
@@ -236,9 +238,7 @@ impl Index {
                     .filter(|_| !tail.is_empty())
                     .unwrap_or_else(|| AccountName::derive("apikey").expect("valid"))
             }
-            Usability::AgentIdentity | Usability::Unusable { .. } => {
-                AccountName::derive("agent").expect("valid")
-            }
+            Ok(AuthMode::AgentIdentity) | Err(_) => AccountName::derive("agent").expect("valid"),
         };
         let free = |n: &AccountName| {
             !self.accounts.contains_key(n.as_str()) && self.case_twin(n).is_none()

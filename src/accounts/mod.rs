@@ -163,9 +163,20 @@ impl Accounts {
         name: &AccountName,
         doc: &AuthDotJson,
     ) -> Result<(), StoreError> {
-        let Some(identity) = identity::of(doc) else {
-            return Ok(());
-        };
+        match identity::of(doc) {
+            Some(identity) => self.store_copy(lock, index, name, doc, identity),
+            None => Ok(()),
+        }
+    }
+
+    fn store_copy(
+        &self,
+        lock: &StoreLock,
+        index: &mut Index,
+        name: &AccountName,
+        doc: &AuthDotJson,
+        identity: String,
+    ) -> Result<(), StoreError> {
         self.copy(name).save(lock, doc)?;
         index.record(name, doc, identity);
         Ok(())
@@ -182,21 +193,31 @@ impl Accounts {
         index: &mut Index,
         active: &AuthDotJson,
     ) -> Result<Option<(AccountName, bool)>, StoreError> {
-        let Some(identity) = identity::of(active) else {
-            return Ok(None);
-        };
+        match identity::of(active) {
+            Some(identity) => self.adopt_as(lock, index, active, identity).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn adopt_as(
+        &self,
+        lock: &StoreLock,
+        index: &mut Index,
+        active: &AuthDotJson,
+        identity: String,
+    ) -> Result<(AccountName, bool), StoreError> {
         if let Some(name) = index.find(&identity) {
             let copy = self.copy(&name).load().ok().flatten();
             if copy.as_ref() != Some(active) {
                 tracing::debug!(account = %name, "syncing the active credentials into their account");
-                self.save_copy(lock, index, &name, active)?;
+                self.store_copy(lock, index, &name, active, identity)?;
             }
-            return Ok(Some((name, false)));
+            return Ok((name, false));
         }
         let name = index.derive_name(active);
         tracing::debug!(account = %name, "saving the active credentials as a new account");
-        self.save_copy(lock, index, &name, active)?;
-        Ok(Some((name, true)))
+        self.store_copy(lock, index, &name, active, identity)?;
+        Ok((name, true))
     }
 
     /// The active credentials, for a change that replaces them: one that cannot be read is not
@@ -261,21 +282,17 @@ impl Accounts {
         Ok((entry, false))
     }
 
-    /// After a sign-in: the credentials that were active are kept as their account, `doc`
-    /// becomes the active credentials and is saved as account `requested` (else the account
-    /// that already holds this sign-in, else a name derived from it).
+    /// After a sign-in: the credentials that were active (`previous`, as the caller read them
+    /// under the lock) are kept as their account, `doc` becomes the active credentials and is
+    /// saved as account `requested` (else the account that already holds this sign-in, else a
+    /// name derived from it).
     pub fn signed_in(
         &self,
         lock: &StoreLock,
+        previous: Option<AuthDotJson>,
         doc: &AuthDotJson,
         requested: Option<&AccountName>,
     ) -> Result<SignedIn, AccountError> {
-        let previous = match self.active.load() {
-            Ok(previous) => previous,
-            // Already moved aside or reported by the sign-in: replaced.
-            Err(StoreError::Malformed { .. } | StoreError::KeyringMalformed { .. }) => None,
-            Err(other) => return Err(other.into()),
-        };
         let mut index = self.index()?;
         let before = index.clone();
         if let Some(existing) = requested.and_then(|n| index.case_twin(n)) {
@@ -283,8 +300,9 @@ impl Accounts {
         }
         let identity = identity::of(doc);
         let mut notices = Vec::new();
-        if let Some(previous) = previous.filter(|p| identity::of(p) != identity)
-            && let Some((kept, true)) = self.adopt(lock, &mut index, &previous)?
+        if let Some(previous) = &previous
+            && let Some(kept) = identity::of(previous).filter(|p| Some(p) != identity.as_ref())
+            && let (kept, true) = self.adopt_as(lock, &mut index, previous, kept)?
         {
             notices.push(Notice::Kept(kept));
         }
@@ -303,7 +321,9 @@ impl Accounts {
                 to: name.clone(),
             });
         }
-        self.save_copy(lock, &mut index, &name, doc)?;
+        if let Some(identity) = identity {
+            self.store_copy(lock, &mut index, &name, doc, identity)?;
+        }
         if index != before {
             self.save_index(lock, &index)?;
         }

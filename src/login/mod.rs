@@ -258,8 +258,8 @@ pub fn persist(
         .map_err(AccountError::BadEnvName)?;
     let accounts = Accounts::new(config);
     let lock = StoreLock::acquire(&config.codex_home)?;
-    keep_unparseable(accounts.active(), config, &lock)?;
-    let signed_in = accounts.signed_in(&lock, auth, requested.as_ref())?;
+    let previous = keep_unparseable(accounts.active(), config, &lock)?;
+    let signed_in = accounts.signed_in(&lock, previous, auth, requested.as_ref())?;
     drop(lock);
     for notice in &signed_in.notices {
         eprintln!("{notice}");
@@ -267,13 +267,15 @@ pub fn persist(
     Ok(Box::new(ActiveStore::signed_in(accounts, signed_in.name)))
 }
 
+/// The credentials in the store now, when it can be read; a store that cannot be parsed is
+/// set aside (the file as a .bak) and counts as empty.
 fn keep_unparseable(
     store: &dyn CredentialStore,
     config: &Config,
     lock: &StoreLock,
-) -> Result<(), LoginError> {
+) -> Result<Option<AuthDotJson>, LoginError> {
     match store.load() {
-        Ok(_) => Ok(()),
+        Ok(doc) => Ok(doc),
         Err(err @ StoreError::Malformed { .. }) => {
             let file = store::file::FileStore::new(config);
             let backup = file.back_up_unparseable(lock)?;
@@ -281,11 +283,11 @@ fn keep_unparseable(
                 "warning: {err}; it was kept as `{}` and replaced by the new credentials",
                 backup.display()
             );
-            Ok(())
+            Ok(None)
         }
         Err(err @ StoreError::KeyringMalformed { .. }) => {
             eprintln!("warning: {err}; they are replaced by the new credentials");
-            Ok(())
+            Ok(None)
         }
         Err(other) => Err(other.into()),
     }
