@@ -136,7 +136,9 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
                 cause.remedy()
             );
         }
-        for line in saved.lines(config.account.as_deref()) {
+        // Which of them is active cannot be told while the keyring cannot be read.
+        let list = unchecked.is_none();
+        for line in saved.lines(list, config.account.as_deref()) {
             eprintln!("{line}");
         }
     }
@@ -191,7 +193,7 @@ impl Saved {
     /// Text lines after the active account's: its name when others are saved, one line per
     /// other account, and what to run when one no longer refreshes. Nothing when the active
     /// account is the only one (the reference's output stays as it is).
-    fn lines(&self, selected: Option<&str>) -> Vec<String> {
+    fn lines(&self, list: bool, selected: Option<&str>) -> Vec<String> {
         let mut lines = Vec::new();
         if let Some(err) = &self.problem {
             lines.push(format!(
@@ -221,7 +223,7 @@ impl Saved {
                 None => {}
             }
         }
-        if !others.is_empty() {
+        if list && !others.is_empty() {
             let heading = if self.active.is_some() {
                 "Other accounts (codex login switch NAME):"
             } else {

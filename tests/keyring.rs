@@ -5,14 +5,21 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::{Env, Peer, Run, run_cmd};
+use common::session::Session;
+use common::{Env, Peer, run_cmd};
 
 const KEY: &str = "sk-proj-canary-0123456789";
 const READING: &str = "Reading API key from stdin...\n";
+
+/// The success line of an API-key sign-in saved as account `name`.
+fn saved(name: &str) -> String {
+    format!(
+        "API key saved as account `{name}`. Authentication is checked when you send a request.\n"
+    )
+}
 const SAVED: &str =
     "API key saved as account `apikey-56789`. Authentication is checked when you send a request.\n";
 const NO_BUS: &str = "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set";
@@ -21,227 +28,6 @@ const NO_SERVICE: &str =
 const START_DAEMON: &str = "start a keyring daemon in a D-Bus session (for example gnome-keyring-daemon --unlock --components=secrets)";
 const LOCKED: &str = "the keyring is locked and no unlock prompt can be shown";
 const UNLOCK: &str = "unlock the keyring (for example by signing in to the desktop)";
-
-/// A session bus with no service files (nothing is auto-started on it), private to one test.
-const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=SOCKET</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#;
-
-/// A private D-Bus session, with or without a Secret Service on it. Dropping it stops both.
-struct Session {
-    dir: tempfile::TempDir,
-    address: String,
-    bus: Child,
-    keyring: Option<Child>,
-}
-
-impl Session {
-    /// A bus and nothing on it.
-    fn bus_only() -> Session {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("bus.conf");
-        let socket = dir.path().join("bus");
-        std::fs::write(
-            &config,
-            BUS_CONFIG.replace("SOCKET", &socket.display().to_string()),
-        )
-        .unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dbus-daemon (Debian package `dbus`)");
-        // The address is printed once the bus listens.
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_string();
-        assert!(address.starts_with("unix:"), "dbus-daemon said {address:?}");
-        Session {
-            dir,
-            address,
-            bus,
-            keyring: None,
-        }
-    }
-
-    /// A bus with an unlocked gnome-keyring (a `login` collection as the default).
-    fn with_keyring() -> Session {
-        Session::with_gnome_keyring(true)
-    }
-
-    /// `unlock`: start it with `--unlock` (creates and unlocks the `login` collection); else it
-    /// has no collection at all, as a fresh daemon started without a password.
-    fn with_gnome_keyring(unlock: bool) -> Session {
-        let mut session = Session::bus_only();
-        let run_dir = session.dir.path().join("run");
-        std::fs::create_dir(&run_dir).unwrap();
-        common::set_mode(&run_dir, 0o700);
-        let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--components=secrets"])
-            .args(if unlock { &["--unlock"][..] } else { &[][..] })
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DBUS_SESSION_BUS_ADDRESS", &session.address)
-            .env("HOME", session.dir.path())
-            .env("XDG_DATA_HOME", session.dir.path().join("data"))
-            .env("XDG_RUNTIME_DIR", &run_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start gnome-keyring-daemon (Debian package `gnome-keyring`)");
-        let mut stdin = daemon.stdin.take().unwrap();
-        if unlock {
-            stdin.write_all(b"test-keyring-password").unwrap();
-        }
-        drop(stdin);
-        session.keyring = Some(daemon);
-        session.wait_for_secret_service();
-        session
-    }
-
-    /// Waits until gnome-keyring owns its bus name (readiness, not a timing check).
-    fn wait_for_secret_service(&self) {
-        for _ in 0..400 {
-            let out = Command::new("dbus-send")
-                .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.secrets",
-                ])
-                .output()
-                .expect("run dbus-send (Debian package `dbus`)");
-            if String::from_utf8_lossy(&out.stdout).contains("boolean true") {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
-        panic!("gnome-keyring-daemon never appeared on the bus");
-    }
-
-    /// `codex` in this session.
-    fn codex(&self, env: &Env, args: &[&str]) -> Command {
-        let mut cmd = env.cmd(args);
-        cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.address);
-        cmd
-    }
-
-    fn run(&self, env: &Env, args: &[&str]) -> Run {
-        run_cmd(self.codex(env, args), None)
-    }
-
-    fn run_stdin(&self, env: &Env, args: &[&str], stdin: &[u8]) -> Run {
-        run_cmd(self.codex(env, args), Some(stdin))
-    }
-
-    fn secret_tool(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
-        let mut cmd = Command::new("secret-tool");
-        cmd.args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address);
-        run_cmd(cmd, stdin)
-    }
-
-    /// The secret stored under the reference's attributes, as `secret-tool lookup` prints it.
-    fn lookup(&self, account: &str) -> Option<String> {
-        let run = self.secret_tool(
-            &["lookup", "service", "Codex Auth", "username", account],
-            None,
-        );
-        (run.code == 0).then_some(run.stdout)
-    }
-
-    /// Stores an entry the way the reference CLI (keyring crate 3.6) does.
-    fn store_as_reference(&self, account: &str, secret: &str) {
-        let label = format!("{account}@Codex Auth:default (keyring v3.6.3)");
-        let run = self.secret_tool(
-            &[
-                "store",
-                &format!("--label={label}"),
-                "service",
-                "Codex Auth",
-                "username",
-                account,
-                "target",
-                "default",
-                "application",
-                "rust-keyring",
-            ],
-            Some(secret.as_bytes()),
-        );
-        assert_eq!(run.code, 0, "{run:?}");
-    }
-
-    /// Locks the default collection, as a screen lock or `secret-tool lock` would.
-    fn lock(&self) {
-        let out = Command::new("dbus-send")
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.secrets",
-                "/org/freedesktop/secrets",
-                "org.freedesktop.Secret.Service.Lock",
-                "array:objpath:/org/freedesktop/secrets/collection/login",
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    }
-
-    /// Stops the keyring daemon without removing it from the bus: calls to it hang.
-    fn freeze(&self) {
-        let pid = self.keyring.as_ref().unwrap().id();
-        assert!(signal("STOP", pid), "could not stop gnome-keyring-daemon");
-    }
-
-    /// Lets a frozen keyring daemon run again.
-    fn thaw(&self) {
-        let pid = self.keyring.as_ref().unwrap().id();
-        assert!(
-            signal("CONT", pid),
-            "could not continue gnome-keyring-daemon"
-        );
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        if let Some(daemon) = &mut self.keyring {
-            signal("CONT", daemon.id());
-            let _ = daemon.kill();
-            let _ = daemon.wait();
-        }
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
-    }
-}
-
-/// Sends a signal to a process this test started (the shell's `kill`: no procps needed).
-fn signal(name: &str, pid: u32) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("kill -{name} {pid}")])
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// The reference's account for this CODEX_HOME, computed with coreutils' `sha256sum`.
 fn account(env: &Env) -> String {
@@ -488,7 +274,7 @@ fn large_secrets_round_trip_through_the_keyring() {
     let key = format!("sk-proj-{}", "A1b2C3d4".repeat(1000));
     session
         .run_stdin(&env, &["login", "--api-key", "-"], key.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{}", saved("apikey-2C3d4")));
     assert_eq!(session.lookup(&account(&env)), Some(compact(&key)));
     let masked = format!("sk-proj-***{}", &key[key.len() - 5..]);
     session.run(&env, &["login", "status"]).assert(
@@ -750,7 +536,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     let second = "sk-proj-second-key-98765";
     session
         .run_stdin(&env, &["login", "--api-key", "-"], second.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{}", saved("apikey-98765")));
     assert!(!env.auth_path().exists(), "the old copy is removed");
     assert_eq!(session.lookup(&account), Some(compact(second)));
 
@@ -760,7 +546,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
         0,
         "",
         &format!(
-            "API key configured - sk-proj-***98765\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n{}",
+            "API key configured - sk-proj-***98765\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n{}Active account: apikey-98765\nOther accounts (codex login switch NAME):\n  apikey-56789  API key sk-proj-***56789\n",
             stored_in_keyring(&env)
         ),
     );
@@ -772,16 +558,29 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     session.run(&env, &["login", "status"]).assert(
         0,
         "",
-        "API key configured - sk-proj-***56789\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n",
+        "API key configured - sk-proj-***56789\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\nActive account: apikey-56789\nOther accounts (codex login switch NAME):\n  apikey-98765  API key sk-proj-***98765\n",
     );
 
-    // Logout in file mode also clears a keyring copy.
+    // Logout in file mode also clears a keyring copy; the other saved account (whose copy was
+    // saved in keyring mode) becomes the active one, in the file.
     session.store_as_reference(&account, &compact(second));
+    session.run(&env, &["logout"]).assert(
+        0,
+        "",
+        "Successfully logged out\nAccount `apikey-98765` is now active: API key sk-proj-***98765 (codex login switch NAME picks another)\n",
+    );
+    assert_eq!(env.read_auth(), api_key_json(second));
+    assert_eq!(session.lookup(&account), None);
     session
         .run(&env, &["logout"])
         .assert(0, "", "Successfully logged out\n");
     assert!(!env.auth_path().exists());
     assert_eq!(session.lookup(&account), None);
+    assert_eq!(
+        session.lookup(&format!("{account}|account:apikey-98765")),
+        None,
+        "the account's own entry went with it"
+    );
 }
 
 #[test]
@@ -900,7 +699,7 @@ fn credentials_saved_while_the_keyring_hung_are_not_shadowed_by_the_older_entry(
     let new = "sk-proj-new-key-2222233333";
     session
         .run_stdin(&env, &["login", "--api-key", "-"], old.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{}", saved("apikey-11111")));
     assert_eq!(session.lookup(&account(&env)), Some(compact(old)));
 
     session.freeze();
@@ -920,7 +719,7 @@ fn credentials_saved_while_the_keyring_hung_are_not_shadowed_by_the_older_entry(
         .assert(0, &format!("{new}\n"), "");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], new.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{}", saved("apikey-33333")));
     assert_eq!(session.lookup(&account(&env)), Some(compact(new)));
     assert!(!env.auth_path().exists(), "moved into the keyring");
 }

@@ -137,7 +137,10 @@ impl CredentialStore for FileStore {
         }
         if let Some(dir) = target.parent() {
             Self::remove_stale_temp_files(dir);
-            sync_dir(dir)?;
+            // Nothing removed: nothing to make durable (and the folder may not exist).
+            if removed {
+                sync_dir(dir)?;
+            }
         }
         Ok(removed)
     }

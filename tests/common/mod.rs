@@ -2,6 +2,8 @@
 //! clean environment, so nothing from the developer's machine leaks into a run.
 #![allow(dead_code)]
 
+pub mod session;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
