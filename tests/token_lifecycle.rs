@@ -387,7 +387,7 @@ fn a_waiting_process_says_so_and_proceeds_when_the_lock_is_released() {
     assert_eq!(
         run.stderr,
         format!(
-            "Reading API key from stdin...\nwaiting for another `codex` process that is updating the credentials (it holds `{}`)...\nAPI key saved as account `apikey-e0001`. Authentication is checked when you send a request.\n",
+            "Reading API key from stdin...\nwaiting for another `codex` process that is updating the credentials (it holds `{}`)...\nAPI key saved as account `apikey-0001`. Authentication is checked when you send a request.\n",
             lock.display()
         )
     );

@@ -230,7 +230,9 @@ impl Index {
                 let tail: String = if key.chars().nth(13).is_some() {
                     let mut tail: Vec<char> = key.chars().rev().take(5).collect();
                     tail.reverse();
-                    tail.into_iter().collect()
+                    tail.into_iter()
+                        .skip_while(|c| !c.is_ascii_alphanumeric())
+                        .collect()
                 } else {
                     String::new()
                 };
@@ -300,6 +302,10 @@ mod tests {
         let b = key_doc("sk-proj-other00-0123456789");
         assert_eq!(index.derive_name(&b).as_str(), "apikey-56789-2");
         assert_eq!(index.derive_name(&key_doc("sk-short")).as_str(), "apikey");
+        assert_eq!(
+            index.derive_name(&key_doc("sk-waited-for-the-lock-0001")).as_str(),
+            "apikey-0001"
+        );
         assert_eq!(index.owner(&a), Some(name));
         assert_eq!(index.owner(&b), None);
     }
