@@ -111,6 +111,9 @@ fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Erro
         None => {}
     }
     // For a sign-in, the name to save it as (CODEX_ACCOUNT only picks what exec and token use).
+    if let Some(name) = &args.account {
+        accounts::Accounts::new(&config).check_new_name(name)?;
+    }
     config.account = args.account.map(|name| name.to_string());
     if let Some(Some(word @ ("status" | "token"))) =
         args.with_api_key.as_ref().map(|v| v.as_deref())

@@ -153,6 +153,8 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
 struct Saved {
     index: Index,
     active: Option<AccountName>,
+    /// Signed in with credentials no account holds yet (a sign-in made by the reference CLI).
+    unsaved: bool,
     problem: Option<StoreError>,
 }
 
@@ -162,10 +164,12 @@ impl Saved {
             Ok(index) => (index, None),
             Err(err) => (Index::default(), Some(err)),
         };
-        let active = active.and_then(|doc| index.owner(doc));
+        let identity = active.and_then(accounts::identity::of);
+        let owner = identity.as_deref().and_then(|id| index.find(id));
         Saved {
+            unsaved: identity.is_some() && owner.is_none(),
             index,
-            active,
+            active: owner,
             problem,
         }
     }
@@ -222,6 +226,12 @@ impl Saved {
                 None if !others.is_empty() => lines.push(format!("Active account: {active}")),
                 None => {}
             }
+        }
+        if self.unsaved && list && !others.is_empty() {
+            lines.push(
+                "Active account: none of the saved ones (signed in outside this tool; it is saved as an account the next time it is used)"
+                    .to_string(),
+            );
         }
         if list && !others.is_empty() {
             let heading = if self.active.is_some() {

@@ -303,7 +303,9 @@ mod tests {
         assert_eq!(index.derive_name(&b).as_str(), "apikey-56789-2");
         assert_eq!(index.derive_name(&key_doc("sk-short")).as_str(), "apikey");
         assert_eq!(
-            index.derive_name(&key_doc("sk-waited-for-the-lock-0001")).as_str(),
+            index
+                .derive_name(&key_doc("sk-waited-for-the-lock-0001"))
+                .as_str(),
             "apikey-0001"
         );
         assert_eq!(index.owner(&a), Some(name));

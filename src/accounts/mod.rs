@@ -412,19 +412,30 @@ impl Accounts {
 
 /// The credentials `codex exec` and `codex login token` use: account `--account NAME` (or
 /// `CODEX_ACCOUNT`) when one is named, else the active credentials. Both keep every account's
-/// copy up to date when they refresh.
+/// copy up to date when they refresh; and while accounts are in use, active credentials that
+/// changed outside this tool (a refresh or a sign-in by the reference CLI) reach their account
+/// here first.
 pub fn open(config: &Config) -> Result<Box<dyn CredentialStore>, AccountError> {
     let accounts = Accounts::new(config);
-    let Some(raw) = &config.account else {
-        return Ok(Box::new(ActiveStore::new(accounts)));
+    let named = match &config.account {
+        // `--account` was checked when the command line was parsed: a bad name is CODEX_ACCOUNT's.
+        Some(raw) => Some(AccountName::parse(raw).map_err(AccountError::BadEnvName)?),
+        None => None,
     };
-    // `--account` was checked when the command line was parsed: a bad name is CODEX_ACCOUNT's.
-    let name = AccountName::parse(raw).map_err(AccountError::BadEnvName)?;
-    let mut index = accounts.index()?;
-    if index.get(&name).is_none() {
-        // The name may be that of the sign-in made before accounts existed: save it now.
+    let index = match (accounts.index(), &named) {
+        (Ok(index), _) => index,
+        (Err(err), Some(_)) => return Err(err.into()),
+        // Without a name the saved accounts are not needed: a broken index must not stop a run.
+        (Err(err), None) => {
+            tracing::debug!(%err, "the accounts index cannot be read");
+            return Ok(Box::new(ActiveStore::new(accounts)));
+        }
+    };
+    let unknown = named.as_ref().is_some_and(|n| index.get(n).is_none());
+    // An unknown name may be that of the sign-in made before accounts existed: save it first.
+    if unknown || (!index.accounts.is_empty() && accounts.active_changed(&index)) {
         let lock = StoreLock::acquire(&config.codex_home)?;
-        index = accounts.index()?;
+        let mut index = accounts.index()?;
         if let Ok(Some(active)) = accounts.active.load() {
             let before = index.clone();
             accounts.adopt(&lock, &mut index, &active)?;
@@ -432,9 +443,38 @@ pub fn open(config: &Config) -> Result<Box<dyn CredentialStore>, AccountError> {
                 accounts.save_index(&lock, &index)?;
             }
         }
-        if index.get(&name).is_none() {
-            return Err(accounts.unknown(&index, &name));
+        if let Some(name) = named.as_ref().filter(|n| index.get(n).is_none()) {
+            return Err(accounts.unknown(&index, name));
         }
     }
-    Ok(Box::new(AccountStore::new(accounts, name)))
+    Ok(match named {
+        Some(name) => Box::new(AccountStore::new(accounts, name)),
+        None => Box::new(ActiveStore::new(accounts)),
+    })
+}
+
+impl Accounts {
+    /// Whether the active credentials are not what their account holds (read without the lock:
+    /// a hint that `adopt` has something to do).
+    fn active_changed(&self, index: &Index) -> bool {
+        let Ok(Some(active)) = self.active.load() else {
+            return false;
+        };
+        let Some(identity) = identity::of(&active) else {
+            return false;
+        };
+        match index.find(&identity) {
+            Some(name) => self.copy(&name).load().ok().flatten().as_ref() != Some(&active),
+            None => true,
+        }
+    }
+
+    /// Before a sign-in starts: `name` can be saved (no other account's name differs from it in
+    /// letter case only), so nobody signs in for nothing.
+    pub fn check_new_name(&self, name: &AccountName) -> Result<(), AccountError> {
+        match self.index()?.case_twin(name) {
+            Some(existing) => Err(AccountError::CaseClash { existing }),
+            None => Ok(()),
+        }
+    }
 }
