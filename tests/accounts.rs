@@ -564,3 +564,331 @@ fn the_references_refresh_and_sign_in_over_the_active_account_are_noticed() {
     home.switch("bob@example.com", BOB);
     assert_eq!(home.env.read_auth(), bob_bytes);
 }
+
+fn api_key_json(key: &str) -> String {
+    format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
+}
+
+/// A sign-in from before accounts existed becomes the first account the first time one is
+/// needed, and auth.json is not touched by that.
+#[test]
+fn an_existing_sign_in_becomes_the_first_account_without_touching_auth_json() {
+    let home = Home::file();
+    // As the reference writes it, with a field this tool does not know.
+    let before = "{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"sk-proj-reference-0000012345\",\n  \"future\": {\n    \"kept\": true\n  }\n}";
+    home.env.write_auth(before);
+    let status = "API key configured - sk-proj-***12345\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n";
+    home.run(&["login", "status"]).assert(0, "", status);
+    assert!(
+        !home.env.home.join("accounts").exists(),
+        "status writes nothing"
+    );
+
+    home.run(&["login", "switch", "nope"]).assert(
+        1,
+        "",
+        "there is no account named `nope`. Saved accounts: apikey-12345. Add a new one with `codex login --account NAME`\n",
+    );
+    assert_eq!(home.env.read_auth(), before);
+    assert_eq!(mode_of(&home.env.home.join("accounts")), 0o700);
+    let copy = home.env.home.join("accounts/apikey-12345.json");
+    assert_eq!(mode_of(&copy), 0o600);
+    assert_eq!(
+        serde_json::from_str::<Value>(&std::fs::read_to_string(copy).unwrap()).unwrap(),
+        serde_json::from_str::<Value>(before).unwrap()
+    );
+    let index = std::fs::read_to_string(home.env.home.join("accounts/.index.json")).unwrap();
+    assert!(
+        !index.contains("reference-00000"),
+        "no key in the index: {index}"
+    );
+    home.run(&["login", "switch", "apikey-12345"]).assert(
+        0,
+        "",
+        "Account `apikey-12345` is already the active one: API key sk-proj-***12345\n",
+    );
+    assert_eq!(home.env.read_auth(), before);
+    home.run(&["login", "status"]).assert(0, "", status);
+
+    // A later sign-in keeps it as what it is now: an account.
+    home.run_stdin(&["login", "--api-key", "-", "--account", "ci"], "sk-proj-ci-key-000067890")
+        .assert(
+            0,
+            "",
+            "Reading API key from stdin...\nAPI key saved as account `ci`. Authentication is checked when you send a request.\n",
+        );
+    home.switch("apikey-12345", "API key sk-proj-***12345");
+    assert_eq!(
+        serde_json::from_str::<Value>(&home.env.read_auth()).unwrap(),
+        serde_json::from_str::<Value>(before).unwrap()
+    );
+}
+
+/// The same for a sign-in `exec --account` / `login token --account` names before any switch.
+#[test]
+fn naming_the_only_sign_in_saves_it_as_an_account() {
+    let home = Home::file();
+    home.env
+        .write_auth(&api_key_json("sk-proj-only-one-000054321"));
+    assert_eq!(
+        home.token(&["--account", "apikey-54321"]),
+        "sk-proj-only-one-000054321"
+    );
+    home.run(&["login", "token", "--account", "other"]).assert(
+        1,
+        "",
+        "there is no account named `other`. Saved accounts: apikey-54321. Add a new one with `codex login --account NAME`\n",
+    );
+}
+
+/// `--account` and `CODEX_ACCOUNT` pick the credentials of one run; nothing is switched.
+#[test]
+fn account_flag_and_environment_pick_the_credentials_of_one_run() {
+    let fake = Peer::responses(&[]);
+    let home = Home::file();
+    home.configure(Some(&fake));
+    home.run_stdin(
+        &["login", "--api-key", "-", "--account", "one"],
+        "sk-proj-first-key-0000011111",
+    );
+    home.run_stdin(
+        &["login", "--api-key", "-", "--account", "two"],
+        "sk-proj-second-key-000022222",
+    );
+    let active = home.env.read_auth();
+    let bearer = |i: usize| fake.requests()[i]["headers"]["authorization"].clone();
+
+    home.run(&["exec", "--account", "one", "x"])
+        .assert(0, "Hello from fake\n", "");
+    assert_eq!(bearer(0), "Bearer sk-proj-first-key-0000011111");
+    home.run_with(&["exec", "x"], &[("CODEX_ACCOUNT", "one")])
+        .assert(0, "Hello from fake\n", "");
+    assert_eq!(bearer(1), "Bearer sk-proj-first-key-0000011111");
+    // The flag wins over the environment.
+    home.run_with(
+        &["exec", "--account", "two", "x"],
+        &[("CODEX_ACCOUNT", "one")],
+    )
+    .assert(0, "Hello from fake\n", "");
+    assert_eq!(bearer(2), "Bearer sk-proj-second-key-000022222");
+    home.run(&["exec", "x"]).assert(0, "Hello from fake\n", "");
+    assert_eq!(bearer(3), "Bearer sk-proj-second-key-000022222");
+    assert_eq!(
+        home.token(&["--account", "one"]),
+        "sk-proj-first-key-0000011111"
+    );
+    assert_eq!(home.env.read_auth(), active, "nothing was switched");
+
+    // Status says which account CODEX_ACCOUNT makes exec and token use.
+    let status = home.run_with(&["login", "status"], &[("CODEX_ACCOUNT", "one")]);
+    assert!(
+        status.stderr.ends_with(
+            "Active account: two\nOther accounts (codex login switch NAME):\n  one  API key sk-proj-***11111\nnote: CODEX_ACCOUNT is set: `codex exec` and `codex login token` use account `one`\n"
+        ),
+        "{status:?}"
+    );
+    home.run_with(&["login", "token"], &[("CODEX_ACCOUNT", "three")]).assert(
+        1,
+        "",
+        "there is no account named `three`. Saved accounts: one, two. Add a new one with `codex login --account NAME`\n",
+    );
+    home.run_with(&["exec", "x"], &[("CODEX_ACCOUNT", "../two")]).assert(
+        1,
+        "",
+        "CODEX_ACCOUNT: `../two` is not a valid account name: use letters, digits and . _ - @ + only, starting with a letter or digit (up to 64 characters)\n",
+    );
+}
+
+#[test]
+fn account_names_are_checked_before_anything_happens() {
+    let home = Home::file();
+    home.run_stdin(
+        &["login", "--api-key", "-", "--account", "work"],
+        "sk-proj-work-key-0000011111",
+    );
+    let before = home.env.read_auth();
+    let long = "a".repeat(65);
+    for (args, shown) in [
+        (
+            vec!["login", "--account", "../etc/passwd", "--api-key", "-"],
+            "`../etc/passwd` is not a valid account name: use letters, digits and . _ - @ + only, starting with a letter or digit (up to 64 characters)",
+        ),
+        (
+            vec!["login", "switch", "a/b"],
+            "`a/b` is not a valid account name: use letters, digits and . _ - @ + only, starting with a letter or digit (up to 64 characters)",
+        ),
+        (
+            vec!["login", "token", "--account", "bell\u{7}"],
+            "`bell\\u{7}` is not a valid account name: use letters, digits and . _ - @ + only, starting with a letter or digit (up to 64 characters)",
+        ),
+        (
+            vec!["logout", "--account", ".hidden"],
+            "`.hidden` is not a valid account name: use letters, digits and . _ - @ + only, starting with a letter or digit (up to 64 characters)",
+        ),
+        (
+            vec!["exec", "--account", &long, "x"],
+            &format!("`{long}` is not a valid account name: it is longer than 64 characters"),
+        ),
+    ] {
+        let run = home.run_stdin(&args, "sk-proj-never-used-000099999");
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains(shown), "{args:?}: {run:?}");
+    }
+    // Names that differ only in case would share a file on macOS and Windows.
+    home.run_stdin(&["login", "--api-key", "-", "--account", "Work"], "sk-proj-never-used-000099999")
+        .assert(
+            1,
+            "",
+            "an account named `work` exists already, and names that differ only in letter case would share one file on some systems. Use `work`, or another name\n",
+        );
+    assert_eq!(home.env.read_auth(), before);
+    let files: Vec<String> = std::fs::read_dir(home.env.home.join("accounts"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+}
+
+/// An account whose refresh token the issuer refuses says so, and names the fix; the others are
+/// not touched; signing in to it again clears it.
+#[test]
+fn an_account_that_no_longer_refreshes_says_so_and_names_the_fix() {
+    let home = Home::file();
+    let oidc = rotating_issuer(&home.env);
+    home.sign_in(&oidc, "alice", Some("work"));
+    home.sign_in(&oidc, "bob", Some("personal"));
+    // A stale copy of work's credentials (what a lost update would leave).
+    let path = home.env.home.join("accounts/work.json");
+    let stale = std::fs::read_to_string(&path).unwrap();
+    home.token(&["--account", "work"]);
+    std::fs::write(&path, stale).unwrap();
+
+    home.run(&["login", "token", "--account", "work"]).assert(
+        1,
+        "",
+        "the ChatGPT sign-in of account `work` can no longer be refreshed (invalid_grant): it expired or was revoked. Sign in to it again with `codex login --account work`\n",
+    );
+    let status = home.run(&["login", "status"]);
+    assert_eq!(status.code, 0);
+    assert!(
+        status.stderr.ends_with(&format!(
+            "Active account: personal\nOther accounts (codex login switch NAME):\n  work  {ALICE} - its refresh token no longer works (invalid_grant): run `codex login --account work`\n"
+        )),
+        "{status:?}"
+    );
+    let json: Value =
+        serde_json::from_str(&home.run(&["login", "status", "--json"]).stdout).unwrap();
+    assert_eq!(json["accounts"][1]["name"], "work");
+    assert_eq!(json["accounts"][1]["refresh_refused"], "invalid_grant");
+    assert_eq!(json["accounts"][0]["refresh_refused"], Value::Null);
+    // The other account is fine.
+    home.token(&[]);
+    home.token(&["--account", "personal"]);
+    // Switching to it warns; signing in to it again fixes it.
+    home.run(&["login", "switch", "work"]).assert(
+        0,
+        "",
+        &format!("Switched to account `work`: {ALICE}\nnote: its refresh token no longer works (invalid_grant): sign in to it again with `codex login --account work`\n"),
+    );
+    home.sign_in(&oidc, "alice", Some("work"));
+    home.token(&["--account", "work"]);
+    let status = home.run(&["login", "status"]);
+    assert!(!status.stderr.contains("no longer works"), "{status:?}");
+}
+
+#[test]
+fn logout_of_the_active_one_of_another_and_of_all() {
+    let home = Home::file();
+    let oidc = Peer::oidc(home.env.dir.path(), &[]);
+    home.sign_in(&oidc, "alice", Some("work"));
+    let work_token = refresh_token(&home.active());
+    home.sign_in(&oidc, "bob", Some("personal"));
+    let personal_token = refresh_token(&home.active());
+
+    // Another account: revoked and removed; the active one stays.
+    home.run(&["logout", "--account", "work"])
+        .assert(0, "", "Logged out of account `work`\n");
+    assert_eq!(revoked(&oidc), [work_token.clone()]);
+    assert!(!home.env.home.join("accounts/work.json").exists());
+    assert_eq!(refresh_token(&home.active()), personal_token);
+    home.run(&["logout", "--account", "work"]).assert(
+        1,
+        "",
+        "there is no account named `work`. Saved accounts: personal. Add a new one with `codex login --account NAME`\n",
+    );
+
+    // The active account: revoked and removed, and the next one becomes active.
+    home.sign_in(&oidc, "alice", Some("work"));
+    let work_token = refresh_token(&home.active());
+    home.run(&["logout"]).assert(
+        0,
+        "",
+        &format!("Successfully logged out\nAccount `personal` is now active: {BOB} (codex login switch NAME picks another)\n"),
+    );
+    assert_eq!(revoked(&oidc).last(), Some(&work_token));
+    assert_eq!(refresh_token(&home.active()), personal_token);
+    assert!(!home.env.home.join("accounts/work.json").exists());
+    // `--account NAME` of the active one is the same as a plain logout.
+    home.run_stdin(
+        &["login", "--api-key", "-", "--account", "ci"],
+        "sk-proj-ci-key-000067890",
+    );
+    home.run(&["logout", "--account", "ci"]).assert(
+        0,
+        "",
+        &format!("Successfully logged out\nAccount `personal` is now active: {BOB} (codex login switch NAME picks another)\n"),
+    );
+
+    // All of them.
+    home.run_stdin(
+        &["login", "--api-key", "-", "--account", "ci"],
+        "sk-proj-ci-key-000067890",
+    );
+    home.run(&["logout", "--all"]).assert(
+        0,
+        "",
+        "Successfully logged out of every account (ci, personal)\n",
+    );
+    assert_eq!(revoked(&oidc).last(), Some(&personal_token));
+    assert!(!home.env.auth_path().exists());
+    assert!(!home.env.home.join("accounts").exists());
+    home.run(&["logout", "--all"])
+        .assert(0, "", "Not logged in\n");
+    home.run(&["login", "status"])
+        .assert(1, "", "Not logged in\n");
+}
+
+/// `auto` without a Secret Service: every account falls back to a file, with one warning per
+/// command.
+#[test]
+fn auto_mode_without_a_keyring_keeps_accounts_in_files_and_warns_once() {
+    let session = Session::bus_only();
+    let home = Home {
+        env: Env::new(),
+        session: Some(session),
+    };
+    home.env
+        .write_config("cli_auth_credentials_store = \"auto\"\n");
+    for (name, key) in [
+        ("one", "sk-proj-first-key-0000011111"),
+        ("two", "sk-proj-second-key-000022222"),
+    ] {
+        let run = home.run_stdin(&["login", "--api-key", "-", "--account", name], key);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(run.stderr.matches("warning:").count(), 1, "{run:?}");
+    }
+    let run = home.run(&["login", "switch", "one"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr.matches("warning:").count(), 1, "{run:?}");
+    assert_eq!(
+        home.env.read_auth(),
+        api_key_json("sk-proj-first-key-0000011111")
+    );
+    for name in ["one", "two"] {
+        assert_eq!(
+            mode_of(&home.env.home.join(format!("accounts/{name}.json"))),
+            0o600
+        );
+    }
+}
