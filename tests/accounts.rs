@@ -500,6 +500,29 @@ fn after_a_switch_auth_json_is_what_a_plain_sign_in_wrote() {
     assert_eq!(oidc.requests().len(), seen);
 }
 
+#[test]
+fn after_a_switch_the_shared_keyring_entry_is_what_a_plain_sign_in_wrote() {
+    let home = Home::keyring();
+    home.configure(None);
+    let oidc = Peer::oidc(home.env.dir.path(), &[]);
+    home.sign_in(&oidc, "alice", None);
+    let alice = home.active_text();
+    home.run_stdin(&["login", "--api-key", "-"], "sk-proj-work-key-0000012345");
+    let key = home.active_text();
+    assert_eq!(
+        key,
+        r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-proj-work-key-0000012345"}"#
+    );
+    home.sign_in(&oidc, "bob", None);
+    let bob = home.active_text();
+    home.switch("alice@example.com", ALICE);
+    assert_eq!(home.active_text(), alice);
+    home.switch("apikey-12345", "API key sk-proj-***12345");
+    assert_eq!(home.active_text(), key);
+    home.switch("bob@example.com", BOB);
+    assert_eq!(home.active_text(), bob);
+}
+
 /// A refresh token the issuer rotated, as the reference CLI would: POST the refresh grant and
 /// write the answer into auth.json.
 fn refresh_as_the_reference(env: &Env, oidc: &Peer) {
