@@ -832,7 +832,7 @@ fn logout_of_the_active_one_of_another_and_of_all() {
     // Another account: revoked and removed; the active one stays.
     home.run(&["logout", "--account", "work"])
         .assert(0, "", "Logged out of account `work`\n");
-    assert_eq!(revoked(&oidc), [work_token.clone()]);
+    assert_eq!(revoked(&oidc), std::slice::from_ref(&work_token));
     assert!(!home.env.home.join("accounts/work.json").exists());
     assert_eq!(refresh_token(&home.active()), personal_token);
     home.run(&["logout", "--account", "work"]).assert(
