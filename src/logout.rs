@@ -175,16 +175,18 @@ fn log_out_all(config: &Config, accounts: &Accounts) -> Result<ExitCode, Account
     let removal = accounts.active().remove_everywhere(&lock, file)?;
     drop(lock);
     unreachable = removal.keyring_unreachable.or(unreachable);
-    match (removal.removed, names.is_empty()) {
-        (false, true) => eprintln!("Not logged in"),
-        (true, true) => eprintln!("Successfully logged out"),
-        (_, false) => {
-            let list: Vec<String> = names.iter().map(ToString::to_string).collect();
-            eprintln!(
-                "Successfully logged out of every account ({})",
-                list.join(", ")
-            );
-        }
+    let list = names
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    match (unparseable.is_some(), removal.removed, names.is_empty()) {
+        // Said below: auth.json is still there.
+        (true, _, true) => {}
+        (true, _, false) => eprintln!("Logged out of every saved account ({list})"),
+        (false, false, true) => eprintln!("Not logged in"),
+        (false, true, true) => eprintln!("Successfully logged out"),
+        (false, _, false) => eprintln!("Successfully logged out of every account ({list})"),
     }
     let mut failed = false;
     if let Some(err) = unparseable {

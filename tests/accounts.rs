@@ -915,3 +915,54 @@ fn auto_mode_without_a_keyring_keeps_accounts_in_files_and_warns_once() {
         );
     }
 }
+
+/// Every sign-in path takes `--account`: the device flow too.
+#[test]
+fn a_device_sign_in_is_saved_under_its_account_name() {
+    let home = Home::file();
+    let oidc = Peer::oidc(home.env.dir.path(), &[("DEVICE_INTERVAL", "1")]);
+    home.run_stdin(
+        &["login", "--api-key", "-", "--account", "ci"],
+        "sk-proj-ci-key-000067890",
+    );
+    let login = Background::spawn(home.cmd(&[
+        "login",
+        "--device-auth",
+        "--json",
+        "--issuer",
+        &oidc.url,
+        "--client-id",
+        CLIENT,
+        "--account",
+        "laptop",
+    ]));
+    let event = login.next_event();
+    let code = event["user_code"].as_str().unwrap().to_string();
+    let out = agent(&["device", &oidc.url, &code, "--login", "bob"]);
+    assert!(out.status.success(), "{out:?}");
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "{run:?}");
+    let done: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(done["account"], "laptop");
+    assert_eq!(home.copy("laptop"), home.active());
+    home.switch("ci", "API key sk-proj-***67890");
+    home.switch("laptop", BOB);
+}
+
+/// A switch never replaces active credentials it cannot read (they may be the only copy).
+#[test]
+fn a_switch_refuses_to_replace_an_unparseable_auth_json() {
+    let home = Home::file();
+    home.run_stdin(
+        &["login", "--api-key", "-", "--account", "ci"],
+        "sk-proj-ci-key-000067890",
+    );
+    home.env.write_auth("{\"OPENAI_API_KEY\": \"sk-precious");
+    let path = home.env.auth_path().display().to_string();
+    home.run(&["login", "switch", "ci"]).assert(
+        1,
+        "",
+        &format!("cannot switch accounts: cannot parse `{path}` (line 1, column 31: EOF while parsing a string). Switching would replace credentials that may not be saved anywhere else: fix or move them aside first\n"),
+    );
+    assert_eq!(home.env.read_auth(), "{\"OPENAI_API_KEY\": \"sk-precious");
+}

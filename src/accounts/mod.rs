@@ -44,7 +44,7 @@ pub enum AccountError {
     )]
     CaseClash { existing: String },
     #[error(
-        "cannot switch accounts: {0}. The active credentials would be lost: fix or remove them first (or run `codex logout`)"
+        "cannot switch accounts: {0}. Switching would replace credentials that may not be saved anywhere else: fix or move them aside first"
     )]
     ActiveUnreadable(StoreError),
     #[error(transparent)]
