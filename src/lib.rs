@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod exec;
 pub mod http;
@@ -61,6 +62,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(logout::run(&config)?)
         }
         Command::Login(args) => run_login(args, &cli.config_overrides),
+        Command::Doctor(args) => Ok(doctor::run(
+            &cli.config_overrides,
+            &doctor::Options {
+                json: args.json,
+                offline: args.offline,
+                refresh: args.refresh,
+            },
+        )),
         Command::Exec(args) => {
             let config = Config::load(&cli.config_overrides)?;
             exec::run(

@@ -11,8 +11,8 @@ use crate::config::{Config, StoreMode};
 use crate::store::{ConfiguredStore, CredentialStore, StoreError, StoreKind};
 
 /// The guide's table of what an API key gives up, for the current sign-in (no network call).
-const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
-const CHATGPT_UNLOCKS: &str =
+pub(crate) const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
+pub(crate) const CHATGPT_UNLOCKS: &str =
     "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
 
 pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
@@ -191,7 +191,7 @@ fn rfc3339(secs: i64) -> String {
 }
 
 /// `2026-11-26T23:20:00Z (in 12 min)` or `(expired 3 min ago)`.
-fn describe_time(exp: i64) -> String {
+pub(crate) fn describe_time(exp: i64) -> String {
     let now = chrono::Utc::now().timestamp();
     let delta = exp.saturating_sub(now);
     let span = |s: i64| match s {
