@@ -15,7 +15,11 @@ pub struct ServerDate {
 
 impl ServerDate {
     /// From a `Date` header value (`Sun, 06 Nov 1994 08:49:37 GMT`), received at `local`.
-    pub fn from_header(server: &str, value: &str, local: chrono::DateTime<chrono::Utc>) -> Option<ServerDate> {
+    pub fn from_header(
+        server: &str,
+        value: &str,
+        local: chrono::DateTime<chrono::Utc>,
+    ) -> Option<ServerDate> {
         let date = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
         // The header truncates to the second: its true time is half a second later on average.
         let server_time = date.timestamp() as f64 + 0.5;
@@ -43,7 +47,11 @@ pub fn row(dates: &[ServerDate]) -> Row {
     };
     let off = date.skew.abs();
     // Server ahead of us: our clock is behind.
-    let direction = if date.skew > 0.0 { "behind" } else { "ahead of" };
+    let direction = if date.skew > 0.0 {
+        "behind"
+    } else {
+        "ahead of"
+    };
     if off < FINE_SECS {
         return Row::ok(
             Group::Clock,
@@ -76,8 +84,7 @@ pub fn row(dates: &[ServerDate]) -> Row {
 #[cfg(target_os = "linux")]
 const SYNC_CLOCK: &str = "set the clock from the network: sudo timedatectl set-ntp true";
 #[cfg(target_os = "macos")]
-const SYNC_CLOCK: &str =
-    "set the clock from the network: System Settings > General > Date & Time > Set time automatically";
+const SYNC_CLOCK: &str = "set the clock from the network: System Settings > General > Date & Time > Set time automatically";
 #[cfg(windows)]
 const SYNC_CLOCK: &str =
     "set the clock from the network: Settings > Time & language > Date & time > Sync now";
@@ -99,7 +106,9 @@ mod tests {
     use super::*;
 
     fn at(value: &str, local: &str) -> ServerDate {
-        let local = chrono::DateTime::parse_from_rfc3339(local).unwrap().to_utc();
+        let local = chrono::DateTime::parse_from_rfc3339(local)
+            .unwrap()
+            .to_utc();
         ServerDate::from_header("api.example.com", value, local).unwrap()
     }
 
@@ -109,7 +118,12 @@ mod tests {
         assert!((d.skew - -599.8).abs() < 0.01, "{}", d.skew);
         let row = row(&[d]);
         assert_eq!(row.status, super::super::Status::Fail);
-        assert!(row.found.starts_with("this computer's clock is about 10 min ahead of `api.example.com`"), "{}", row.found);
+        assert!(
+            row.found
+                .starts_with("this computer's clock is about 10 min ahead of `api.example.com`"),
+            "{}",
+            row.found
+        );
         let d = at("Wed, 02 Dec 2026 08:41:40 GMT", "2026-12-02T08:41:40.900Z");
         assert_eq!(row_status(d), super::super::Status::Ok);
         let d = at("Wed, 02 Dec 2026 08:43:40 GMT", "2026-12-02T08:41:40.000Z");

@@ -29,9 +29,10 @@ impl Sources {
 
     /// `-c` or `config.toml` when the key at `path` was set there (`-c` wins, as in `load`).
     pub fn of(&self, path: &[&str]) -> Option<&'static str> {
-        let by_override = self.overrides.iter().any(|key| {
-            key.len() <= path.len() && key.iter().zip(path).all(|(a, b)| a == b)
-        });
+        let by_override = self
+            .overrides
+            .iter()
+            .any(|key| key.len() <= path.len() && key.iter().zip(path).all(|(a, b)| a == b));
         if by_override {
             return Some("-c");
         }
@@ -41,6 +42,15 @@ impl Sources {
             table = table.get(*part)?.as_table()?;
         }
         table.contains_key(*last).then_some("config.toml")
+    }
+
+    /// `in config.toml`, `from -c`, or `by default`.
+    pub fn said(&self, path: &[&str]) -> &'static str {
+        match self.of(path) {
+            Some("-c") => "from -c",
+            Some(_) => "in config.toml",
+            None => "by default",
+        }
     }
 
     /// `(config.toml)`, `(-c)`, or `(default)`.
@@ -68,15 +78,21 @@ pub fn check(overrides: &[String], rows: &mut Vec<Row>) -> Option<Loaded> {
     };
     let sources = Sources::read(&config, overrides);
     let home = config.codex_home.display().to_string();
-    rows.push(match (config.codex_home_is_default, config.codex_home.is_dir()) {
-        (false, _) => Row::ok(Group::Config, "CODEX_HOME", format!("{home} (from CODEX_HOME)")),
-        (true, true) => Row::ok(Group::Config, "CODEX_HOME", format!("{home} (default)")),
-        (true, false) => Row::ok(
-            Group::Config,
-            "CODEX_HOME",
-            format!("{home} (default; does not exist yet: the first sign-in creates it)"),
-        ),
-    });
+    rows.push(
+        match (config.codex_home_is_default, config.codex_home.is_dir()) {
+            (false, _) => Row::ok(
+                Group::Config,
+                "CODEX_HOME",
+                format!("{home} (from CODEX_HOME)"),
+            ),
+            (true, true) => Row::ok(Group::Config, "CODEX_HOME", format!("{home} (default)")),
+            (true, false) => Row::ok(
+                Group::Config,
+                "CODEX_HOME",
+                format!("{home} (default; does not exist yet: the first sign-in creates it)"),
+            ),
+        },
+    );
     let path = config.codex_home.join("config.toml");
     let mut found = if path.exists() {
         format!("{} parses", path.display())
@@ -134,14 +150,21 @@ fn provider_row(config: &Config, sources: &Sources) -> Row {
         }
     }
     if let Some(var) = &provider.env_key {
-        parts.push(format!("key from ${var} (env_key {})", table("env_key")));
+        parts.push(format!(
+            "key from ${var} (env_key {})",
+            sources.said(&["model_providers", id, "env_key"])
+        ));
     }
     if provider.kind == Kind::AmazonBedrock {
         let aws = &provider.aws;
         parts.push(format!(
             "AWS profile {}, region {}",
-            aws.profile.as_deref().unwrap_or("from AWS_PROFILE / default"),
-            aws.region.as_deref().unwrap_or("from the profile / AWS_REGION")
+            aws.profile
+                .as_deref()
+                .unwrap_or("from AWS_PROFILE / default"),
+            aws.region
+                .as_deref()
+                .unwrap_or("from the profile / AWS_REGION")
         ));
     }
     let model = match (&config.models.model, default_model(&provider)) {
@@ -155,7 +178,11 @@ fn provider_row(config: &Config, sources: &Sources) -> Row {
         (None, Some(default)) => Some(format!("model `{default}` (default)")),
         (None, None) => None,
     };
-    let found = parts.into_iter().chain(model.clone()).collect::<Vec<_>>().join("; ");
+    let found = parts
+        .into_iter()
+        .chain(model.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
     match model {
         Some(_) => Row::ok(Group::Config, "provider", found),
         None => Row::warn(
@@ -202,7 +229,7 @@ fn issuer_row(config: &Config, sources: &Sources) -> Row {
     };
     Row::ok(
         Group::Config,
-        "issuer",
+        "issuer for new sign-ins",
         format!(
             "{} ({source}; protocol {}, client {})",
             auth.issuer,

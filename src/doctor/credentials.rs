@@ -148,11 +148,14 @@ fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: bool, rows: &mut Vec<Ro
             rows.push(access_token_row(doc));
             rows.extend(refresh_token_row(doc, refresh));
         }
-        Usability::AgentIdentity => rows.push(Row::warn(
-            Group::Credentials,
-            "sign-in",
-            format!("an agent identity, in {place}; `codex exec` cannot use it"),
-        ).fix("codex login, or set CODEX_API_KEY for codex exec")),
+        Usability::AgentIdentity => rows.push(
+            Row::warn(
+                Group::Credentials,
+                "sign-in",
+                format!("an agent identity, in {place}; `codex exec` cannot use it"),
+            )
+            .fix("codex login, or set CODEX_API_KEY for codex exec"),
+        ),
         Usability::Unusable { reason } => rows.push(
             Row::fail(
                 Group::Credentials,
@@ -177,7 +180,7 @@ fn access_token_row(doc: &AuthDotJson) -> Row {
             Group::Credentials,
             "access token",
             format!(
-                "expired: {}{last}; the next command that needs it refreshes it first",
+                "{}{last}; the next command that needs it refreshes it first",
                 crate::status::describe_time(exp)
             ),
         )
@@ -258,7 +261,10 @@ fn permissions_row(config: &Config) -> Option<Row> {
     let mode = file_mode(&meta);
     if mode & 0o077 != 0 {
         problems.push((
-            format!("`{}` is mode {mode:04o}: other users can read it", path.display()),
+            format!(
+                "`{}` is mode {mode:04o}: other users can read it",
+                path.display()
+            ),
             format!("chmod 600 {}", path.display()),
         ));
     }
@@ -284,14 +290,11 @@ fn permissions_row(config: &Config) -> Option<Row> {
             format!("sudo chown {me} {}", path.display()),
         ));
     }
-    let linked = std::fs::symlink_metadata(&path)
-        .is_ok_and(|m| m.file_type().is_symlink())
-        .then(|| {
-            std::fs::canonicalize(&path)
-                .map(|t| format!(" (a link to `{}`)", t.display()))
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    let linked = match std::fs::canonicalize(&path) {
+        Ok(target) if is_link => format!(" (a link to `{}`)", target.display()),
+        Ok(_) | Err(_) => String::new(),
+    };
     if problems.is_empty() {
         return Some(Row::ok(
             Group::Credentials,
@@ -397,10 +400,9 @@ fn keyring_row(
         (Err(StoreError::KeyringUnavailable { cause, .. }), _) => Err(cause.clone()),
         (_, Some(cause)) => Err(cause),
         // `file` mode with auth.json present never asks the keyring: ask it here.
-        (Ok(Some(_)), None) if config.store_mode == StoreMode::File => store
-            .keyring()
-            .read()
-            .map(|secret| Some(secret.is_some())),
+        (Ok(Some(_)), None) if config.store_mode == StoreMode::File => {
+            store.keyring().read().map(|secret| Some(secret.is_some()))
+        }
         // The load asked the keyring and it answered.
         (Ok(_), None) => Ok(match (have_doc, store.kind()) {
             (true, StoreKind::Keyring) => Some(true),
@@ -411,6 +413,8 @@ fn keyring_row(
         // The load stopped before asking it (auth.json cannot be read, say).
         (Err(_), None) => store.keyring().read().map(|secret| Some(secret.is_some())),
     };
+    // A locked keyring reads a missing entry as empty: ask whether it would take a save.
+    let state = state.and_then(|held| store.keyring().check_writable().map(|()| held));
     let name = "OS keyring";
     let config_path = config.codex_home.join("config.toml");
     match (state, config.store_mode) {
@@ -424,18 +428,15 @@ fn keyring_row(
                 StoreMode::Auto => "; `auto` uses it",
                 StoreMode::File | StoreMode::Keyring => "; `auto` would use it",
             };
-            Row::ok(
-                Group::Store,
-                name,
-                format!("{entry} answers{holds}{auto}"),
-            )
+            Row::ok(Group::Store, name, format!("{entry} answers{holds}{auto}"))
         }
-        (Err(cause), StoreMode::Keyring) => Row::fail(Group::Store, name, format!("{entry}: {cause}"))
-            .fix(format!(
+        (Err(cause), StoreMode::Keyring) => {
+            Row::fail(Group::Store, name, format!("{entry}: {cause}")).fix(format!(
                 "{}, or set cli_auth_credentials_store = \"file\" in {}",
                 cause.remedy(),
                 config_path.display()
-            )),
+            ))
+        }
         (Err(cause), StoreMode::Auto) => Row::warn(
             Group::Store,
             name,
@@ -463,4 +464,3 @@ fn keyring_row(
         ),
     }
 }
-

@@ -38,17 +38,39 @@ fn describe(credential: &Credential) -> String {
     }
 }
 
+/// What the key check found.
+pub struct Checked {
+    pub row: Row,
+    pub date: Option<ServerDate>,
+    /// No answer came (the network rows say why).
+    pub unanswered: bool,
+}
+
+impl Checked {
+    fn answered(row: Row, date: Option<ServerDate>) -> Checked {
+        Checked {
+            row,
+            date,
+            unanswered: false,
+        }
+    }
+}
+
 /// Asks for the model list with the endpoint's credential.
-pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> (Row, Option<ServerDate>) {
+pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> Checked {
     match &endpoint.credential {
         Credential::None => {
-            return (
-                Row::skip(Group::Key, NAME, format!("{} takes no key", endpoint.provider.name)),
+            return Checked::answered(
+                Row::skip(
+                    Group::Key,
+                    NAME,
+                    format!("{} takes no key", endpoint.provider.name),
+                ),
                 None,
             );
         }
         Credential::SigV4(_) => {
-            return (
+            return Checked::answered(
                 Row::skip(
                     Group::Key,
                     NAME,
@@ -65,10 +87,10 @@ pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> (Row, Optio
     let what = describe(&endpoint.credential);
     let mut request = match models_request(endpoint) {
         Ok(request) => request,
-        Err(e) => return (Row::fail(Group::Key, NAME, e.to_string()), None),
+        Err(e) => return Checked::answered(Row::fail(Group::Key, NAME, e.to_string()), None),
     };
     if let Err(e) = endpoint.credential.apply(&mut request) {
-        return (Row::fail(Group::Key, NAME, e.to_string()), None);
+        return Checked::answered(Row::fail(Group::Key, NAME, e.to_string()), None);
     }
     let path = request.url.path().to_string();
     let response = match client
@@ -79,14 +101,15 @@ pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> (Row, Optio
     {
         Ok(response) => response,
         Err(e) => {
-            return (
-                Row::warn(
+            return Checked {
+                row: Row::warn(
                     Group::Key,
                     NAME,
                     format!("{what} could not be checked: {}", crate::http::describe(&e)),
                 ),
-                None,
-            );
+                date: None,
+                unanswered: true,
+            };
         }
     };
     let received = chrono::Utc::now();
@@ -150,10 +173,13 @@ pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> (Row, Optio
         _ => Row::warn(
             Group::Key,
             NAME,
-            format!("{what} could not be checked: GET {path} answered {}", said(&status_text)),
+            format!(
+                "{what} could not be checked: GET {path} answered {}",
+                said(&status_text)
+            ),
         ),
     };
-    (row, date)
+    Checked::answered(row, date)
 }
 
 /// `GET {base_url}/models` with the provider's query parameters and headers.
@@ -240,13 +266,21 @@ pub async fn refresh(
                 .tokens
                 .as_ref()
                 .and_then(|t| crate::jwt::expires_at(t.access_token.expose()))
-                .map(|exp| format!("; the new access token expires {}", crate::status::describe_time(exp)))
+                .map(|exp| {
+                    format!(
+                        "; the new access token expires {}",
+                        crate::status::describe_time(exp)
+                    )
+                })
                 .unwrap_or_default();
             (
                 Row::ok(
                     Group::Credentials,
                     name,
-                    format!("works: refreshed once and saved in {}{expires}", store.location()),
+                    format!(
+                        "works: refreshed once and saved in {}{expires}",
+                        store.location()
+                    ),
                 ),
                 Some(fresh),
             )

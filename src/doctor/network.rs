@@ -98,7 +98,7 @@ pub async fn probe(target: &Target, cx: &Context<'_>, deadline: Instant) -> Outc
     match result {
         Ok(Ok(answer)) => {
             let found = format!(
-                "{}; HTTP {} in {}",
+                "{}; the server answers (HTTP {} in {})",
                 context(&trace),
                 answer.status,
                 super::seconds(answer.took)
@@ -170,24 +170,42 @@ fn hung(target: &Target, cx: &Context<'_>, step: Step, waited: Duration) -> Fail
             "check this computer's DNS settings (and the VPN, if one is needed)",
         ),
         (Step::Tcp, Some(p)) => Failure::new(
-            format!("connecting to the proxy {} did not finish within {secs} s", proxy_name(p)),
-            format!("check {}; a firewall may be dropping the connection", p.variable()),
+            format!(
+                "connecting to the proxy {} did not finish within {secs} s",
+                proxy_name(p)
+            ),
+            format!(
+                "check {}; a firewall may be dropping the connection",
+                p.variable()
+            ),
         ),
         (Step::Tcp, None) => Failure::new(
-            format!("connecting did not finish within {secs} s: a firewall may be dropping the connection"),
+            format!(
+                "connecting did not finish within {secs} s: a firewall may be dropping the connection"
+            ),
             "check the firewall and VPN; a network that only lets a proxy out needs HTTPS_PROXY",
         ),
         (Step::Proxy, Some(p)) => Failure::new(
             format!("the proxy {} did not answer within {secs} s", proxy_name(p)),
-            format!("check {}, or add `{host}` to NO_PROXY to connect directly", p.variable()),
+            format!(
+                "check {}, or add `{host}` to NO_PROXY to connect directly",
+                p.variable()
+            ),
         ),
         (Step::Proxy, None) | (Step::Tls, _) => Failure::new(
             format!("the TLS handshake did not finish within {secs} s"),
-            format!("check that {} names a reachable HTTPS server", target.setting),
+            format!(
+                "check that {} names a reachable HTTPS server",
+                target.setting
+            ),
         ),
         (Step::Http, _) => Failure::new(
             format!("the connection is open but no answer came within {secs} s"),
-            format!("the server at {} hangs: try again later, or check {}", host_port(&target.url), target.setting),
+            format!(
+                "the server at {} hangs: try again later, or check {}",
+                host_port(&target.url),
+                target.setting
+            ),
         ),
     }
 }
@@ -202,20 +220,22 @@ async fn run(target: &Target, cx: &Context<'_>, trace: &mut Trace) -> Result<Ans
         .port_or_known_default()
         .ok_or_else(|| Failure::new("the URL has no port", format!("fix {}", target.setting)))?;
     let proxy = cx.routes.for_url(url);
-    trace.done.push(match (proxy, cx.routes.excluded_by_no_proxy(url)) {
-        (Some(p), _) => format!("through the proxy {}", proxy_name(p)),
-        (None, Some(p)) => format!(
-            "direct: {} excludes `{}` from the proxy {}",
-            cx.net
-                .no_proxy
-                .as_ref()
-                .map(|n| n.variable)
-                .unwrap_or("NO_PROXY"),
-            url.host_str().unwrap_or_default(),
-            proxy_name(p)
-        ),
-        (None, None) => "direct (no proxy set)".to_string(),
-    });
+    trace
+        .done
+        .push(match (proxy, cx.routes.excluded_by_no_proxy(url)) {
+            (Some(p), _) => format!("through the proxy {}", proxy_name(p)),
+            (None, Some(p)) => format!(
+                "direct: {} excludes `{}` from the proxy {}",
+                cx.net
+                    .no_proxy
+                    .as_ref()
+                    .map(|n| n.variable)
+                    .unwrap_or("NO_PROXY"),
+                url.host_str().unwrap_or_default(),
+                proxy_name(p)
+            ),
+            (None, None) => "direct (no proxy set)".to_string(),
+        });
     if let Some(p) = proxy
         && p.scheme() != "http"
     {
@@ -225,9 +245,9 @@ async fn run(target: &Target, cx: &Context<'_>, trace: &mut Trace) -> Result<Ans
 
     // DNS: of the proxy when there is one (it resolves the target itself).
     let (connect_host, connect_port) = match proxy {
-        Some(p) => p
-            .address()
-            .ok_or_else(|| Failure::new("the proxy URL has no host", format!("fix {}", p.variable())))?,
+        Some(p) => p.address().ok_or_else(|| {
+            Failure::new("the proxy URL has no host", format!("fix {}", p.variable()))
+        })?,
         None => (url.host_str().unwrap_or_default().to_string(), port),
     };
     let bare = connect_host.trim_start_matches('[').trim_end_matches(']');
@@ -269,10 +289,7 @@ async fn run(target: &Target, cx: &Context<'_>, trace: &mut Trace) -> Result<Ans
         (None, Some((address, e))) => return Err(tcp_failure(target, proxy, address, &e)),
         (None, None) => unreachable!("at least one address was tried"),
     };
-    let peer = tcp
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     trace.done.push(format!("TCP connected to {peer}"));
 
     if let (Some(p), true) = (proxy, https) {
@@ -292,7 +309,9 @@ async fn run(target: &Target, cx: &Context<'_>, trace: &mut Trace) -> Result<Ans
         if !(200..300).contains(&head.status) {
             return Err(proxy_refusal(p, &head, &authority));
         }
-        trace.done.push(format!("the proxy opened a tunnel to {authority}"));
+        trace
+            .done
+            .push(format!("the proxy opened a tunnel to {authority}"));
     }
 
     let path = match (proxy, https) {
@@ -324,9 +343,18 @@ async fn run(target: &Target, cx: &Context<'_>, trace: &mut Trace) -> Result<Ans
             .map_err(|e| Failure::new(format!("cannot set up TLS: {e}"), "report this"))?;
         let name = match host {
             url::Host::Domain(d) => rustls::pki_types::ServerName::try_from(d.to_string())
-                .map_err(|_| Failure::new(format!("`{d}` is not a valid host name"), format!("fix {}", target.setting)))?,
-            url::Host::Ipv4(ip) => rustls::pki_types::ServerName::IpAddress(std::net::IpAddr::V4(ip).into()),
-            url::Host::Ipv6(ip) => rustls::pki_types::ServerName::IpAddress(std::net::IpAddr::V6(ip).into()),
+                .map_err(|_| {
+                    Failure::new(
+                        format!("`{d}` is not a valid host name"),
+                        format!("fix {}", target.setting),
+                    )
+                })?,
+            url::Host::Ipv4(ip) => {
+                rustls::pki_types::ServerName::IpAddress(std::net::IpAddr::V4(ip).into())
+            }
+            url::Host::Ipv6(ip) => {
+                rustls::pki_types::ServerName::IpAddress(std::net::IpAddr::V6(ip).into())
+            }
         };
         let mut tls = match connector.connect(name, tcp).await {
             Ok(tls) => tls,
@@ -468,7 +496,9 @@ fn proxy_refusal(proxy: &Proxy, head: &Head, authority: &str) -> Failure {
     match head.status {
         401 | 407 if proxy.has_credentials() => Failure::new(
             format!("the proxy {name} refused the user name and password in {variable} ({status})"),
-            format!("check the user name and password in {variable} (special characters percent-encoded: @ is %40)"),
+            format!(
+                "check the user name and password in {variable} (special characters percent-encoded: @ is %40)"
+            ),
         ),
         401 | 407 => {
             let shown = proxy.shown();
@@ -480,7 +510,9 @@ fn proxy_refusal(proxy: &Proxy, head: &Head, authority: &str) -> Failure {
         }
         _ => Failure::new(
             format!("the proxy {name} refused to open a connection to `{authority}` ({status})"),
-            format!("ask the proxy's administrator to allow `{authority}`, or add its host to NO_PROXY if it is reachable directly"),
+            format!(
+                "ask the proxy's administrator to allow `{authority}`, or add its host to NO_PROXY if it is reachable directly"
+            ),
         ),
     }
 }
@@ -513,7 +545,11 @@ fn tcp_failure(
             format!(
                 "cannot connect to the proxy {} at {address}: {}",
                 proxy_name(p),
-                if refused { "nothing listens there (connection refused)".to_string() } else { e.to_string() }
+                if refused {
+                    "nothing listens there (connection refused)".to_string()
+                } else {
+                    e.to_string()
+                }
             ),
             format!(
                 "check {}, or add `{}` to NO_PROXY to connect directly",
@@ -524,7 +560,10 @@ fn tcp_failure(
         None if refused => Failure {
             found: format!("nothing listens at {address} (connection refused)"),
             fix: Some(target.when_refused.clone().unwrap_or_else(|| {
-                format!("check that the server runs, and the URL in {}", target.setting)
+                format!(
+                    "check that the server runs, and the URL in {}",
+                    target.setting
+                )
             })),
         },
         None => Failure::new(

@@ -56,10 +56,9 @@ impl Remote<'_> {
         let (client, roots, routes) = match set_up {
             Ok(parts) => parts,
             Err(e) => {
-                rows.push(
-                    Row::fail(Group::Network, "settings", e.to_string())
-                        .fix("fix the variable named above; every request of every command stops on it"),
-                );
+                rows.push(Row::fail(Group::Network, "settings", e.to_string()).fix(
+                    "fix the variable named above; every request of every command stops on it",
+                ));
                 rows.push(Row::skip(
                     Group::Key,
                     "model API",
@@ -92,7 +91,10 @@ impl Remote<'_> {
         let uses_sign_in = provider.requires_openai_auth
             && provider::env_value(provider::CODEX_API_KEY_ENV).is_none();
         let chatgpt = uses_sign_in
-            && matches!(doc.as_ref().map(AuthDotJson::usability), Some(Usability::ChatGpt));
+            && matches!(
+                doc.as_ref().map(AuthDotJson::usability),
+                Some(Usability::ChatGpt)
+            );
         let needs_refresh = chatgpt
             && doc
                 .as_ref()
@@ -111,7 +113,9 @@ impl Remote<'_> {
 
         let probe_issuer = async {
             let target = issuer.as_ref()?;
-            let _pending = self.progress.begin(target.url.host_str().unwrap_or("issuer"));
+            let _pending = self
+                .progress
+                .begin(target.url.host_str().unwrap_or("issuer"));
             Some(network::probe(target, &cx, self.deadline).await)
         };
         // The key check, and (for Bedrock, whose URL needs the credentials) the model probe.
@@ -127,7 +131,14 @@ impl Remote<'_> {
                     Some(Ok(target)) => Some(self.probe(target, &cx).await),
                     Some(Err(_)) | None => None,
                 };
-                return (Some((row, None)), probe);
+                return (
+                    Some(key::Checked {
+                        row,
+                        date: None,
+                        unanswered: false,
+                    }),
+                    probe,
+                );
             }
             let resolving = self.progress.begin("the key");
             let endpoint = tokio::time::timeout_at(
@@ -143,7 +154,15 @@ impl Remote<'_> {
                         Some(Ok(target)) => Some(self.probe(target, &cx).await),
                         Some(Err(_)) | None => None,
                     };
-                    return (Some((unresolved(&e), None)), probe);
+                    let row = unresolved(&e);
+                    return (
+                        Some(key::Checked {
+                            row,
+                            date: None,
+                            unanswered: false,
+                        }),
+                        probe,
+                    );
                 }
                 Err(_) => {
                     let row = Row::fail(
@@ -151,7 +170,14 @@ impl Remote<'_> {
                         "model API",
                         "finding the credential did not finish in time",
                     );
-                    return (Some((row, None)), None);
+                    return (
+                        Some(key::Checked {
+                            row,
+                            date: None,
+                            unanswered: false,
+                        }),
+                        None,
+                    );
                 }
             };
             let target = match &model {
@@ -170,14 +196,15 @@ impl Remote<'_> {
                 drop(resolving);
                 match checked {
                     Ok(found) => found,
-                    Err(_) => (
-                        Row::warn(
+                    Err(_) => key::Checked {
+                        row: Row::warn(
                             Group::Key,
                             "model API",
-                            "could not be checked: no answer in time (see Network)",
+                            "could not be checked: no answer in time",
                         ),
-                        None,
-                    ),
+                        date: None,
+                        unanswered: true,
+                    },
                 }
             };
             let probe = async {
@@ -196,13 +223,27 @@ impl Remote<'_> {
         if let Some(Err(e)) = &model {
             rows.push(Row::fail(Group::Network, "model API", e.to_string()));
         }
-        for outcome in [model_outcome, issuer_outcome].into_iter().flatten() {
-            rows.push(outcome.row);
-            dates.extend(outcome.date);
+        let model_down = model_outcome
+            .as_ref()
+            .is_some_and(|o| o.row.status == super::Status::Fail);
+        // The model API's `Date` first: it is the server every request goes to.
+        for outcome in [&model_outcome, &issuer_outcome].into_iter().flatten() {
+            dates.extend(outcome.date.clone());
         }
-        if let Some((row, date)) = key_outcome {
-            rows.push(row);
-            dates.extend(date);
+        for outcome in [issuer_outcome, model_outcome].into_iter().flatten() {
+            rows.push(outcome.row);
+        }
+        if let Some(checked) = key_outcome {
+            // The network row already says why the model API did not answer.
+            rows.push(match (checked.unanswered, model_down) {
+                (true, true) => Row::skip(
+                    Group::Key,
+                    "model API",
+                    "not checked: the model API cannot be reached (see Network)",
+                ),
+                (_, _) => checked.row,
+            });
+            dates.extend(checked.date);
         }
         rows.push(clock::row(&dates));
         rows
@@ -239,11 +280,9 @@ fn unresolved(e: &provider::ProviderError) -> Row {
         E::Unknown { .. } | E::MissingBaseUrl { .. } | E::BadUrl { .. } => {
             skip("the provider is not usable (see Config)")
         }
-        E::BadHeader { .. }
-        | E::Bedrock(_)
-        | E::Oss(_)
-        | E::Token(_)
-        | E::Http(_) => Row::fail(Group::Key, "model API", e.to_string()),
+        E::BadHeader { .. } | E::Bedrock(_) | E::Oss(_) | E::Token(_) | E::Http(_) => {
+            Row::fail(Group::Key, "model API", e.to_string())
+        }
     }
 }
 
@@ -272,7 +311,14 @@ fn env_key_row(provider: &Provider, stored: &Stored) -> Option<Row> {
         (_, Kind::Azure) => format!("export {var}=<a key of this Azure resource>"),
         (_, _) => format!("export {var}=<your API key>"),
     };
-    Some(Row::fail(Group::Credentials, &name, "not set: requests to the model carry no key").fix(fix))
+    Some(
+        Row::fail(
+            Group::Credentials,
+            &name,
+            "not set: requests to the model carry no key",
+        )
+        .fix(fix),
+    )
 }
 
 fn settings_row(net: &NetworkSettings, routes: &ProxyRoutes) -> Row {
@@ -315,20 +361,23 @@ fn settings_row(net: &NetworkSettings, routes: &ProxyRoutes) -> Row {
 
 /// The issuer, when this configuration uses it: the one that minted a stored ChatGPT sign-in
 /// (its refreshes go there), or the configured one when no one is signed in yet.
-fn issuer_target(config: &Config, provider: &Provider, doc: Option<&AuthDotJson>) -> Option<Target> {
-    if !provider.requires_openai_auth || config.forced_login_method == Some(ForcedLoginMethod::Api) {
+fn issuer_target(
+    config: &Config,
+    provider: &Provider,
+    doc: Option<&AuthDotJson>,
+) -> Option<Target> {
+    if !provider.requires_openai_auth || config.forced_login_method == Some(ForcedLoginMethod::Api)
+    {
         return None;
     }
     let (settings, setting) = match doc.map(|d| (d, d.usability())) {
-        Some((doc, Usability::ChatGpt)) => {
-            match doc.tokens.as_ref().and_then(|t| t.oauth_provenance.as_ref()) {
-                Some(p) => (
-                    config.auth.for_issuer(&p.issuer, &p.client_id),
-                    "the issuer of the stored ChatGPT sign-in".to_string(),
-                ),
-                None => (config.auth.clone(), "the configured issuer".to_string()),
-            }
-        }
+        Some((doc, Usability::ChatGpt)) => match &doc.tokens {
+            Some(tokens) => (
+                crate::token::issuer_of(config, tokens),
+                "the issuer of the stored ChatGPT sign-in".to_string(),
+            ),
+            None => (config.auth.clone(), "the configured issuer".to_string()),
+        },
         None => (
             config.auth.clone(),
             "the issuer `codex login` signs in at".to_string(),
@@ -358,7 +407,11 @@ fn model_target(
     let (base, setting, when_refused) = match provider.kind {
         Kind::AmazonBedrock if provider.base_url.is_none() => return None,
         Kind::Oss(which) => {
-            let base = match provider::oss::base_url(which, provider.base_url.as_deref(), &config.models) {
+            let base = match provider::oss::base_url(
+                which,
+                provider.base_url.as_deref(),
+                &config.models,
+            ) {
                 Ok(base) => base,
                 Err(e) => return Some(Err(e.into())),
             };
@@ -367,7 +420,11 @@ fn model_target(
             } else if config.models.oss_port_env.is_some() {
                 "CODEX_OSS_PORT".to_string()
             } else if provider.base_url.is_some() {
-                format!("base_url of [model_providers.{}] {}", provider.id, table("base_url"))
+                format!(
+                    "base_url of [model_providers.{}] {}",
+                    provider.id,
+                    table("base_url")
+                )
             } else {
                 format!("the built-in URL of {}", provider.name)
             };
@@ -385,8 +442,14 @@ fn model_target(
                 Err(e) => return Some(Err(e)),
             };
             let setting = match (&provider.base_url, chatgpt) {
-                (Some(_), _) => format!("base_url of [model_providers.{}] {}", provider.id, table("base_url")),
-                (None, true) => format!("chatgpt_base_url {}", sources.shown(&["chatgpt_base_url"])),
+                (Some(_), _) => format!(
+                    "base_url of [model_providers.{}] {}",
+                    provider.id,
+                    table("base_url")
+                ),
+                (None, true) => {
+                    format!("chatgpt_base_url {}", sources.shown(&["chatgpt_base_url"]))
+                }
                 (None, false) => format!("openai_base_url {}", sources.shown(&["openai_base_url"])),
             };
             (base, setting, None)

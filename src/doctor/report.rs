@@ -149,7 +149,11 @@ impl Progress {
         };
         change(&mut pending);
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("Checking {}...", pending.join(", ")));
+            bar.set_message(if pending.is_empty() {
+                "Checking...".to_string()
+            } else {
+                format!("Checking {}...", pending.join(", "))
+            });
         }
     }
 

@@ -28,7 +28,10 @@ struct Holder {
 impl Holder {
     fn describe(&self) -> String {
         if self.name == "codex" {
-            format!("another `codex login` waiting for its browser (pid {})", self.pid)
+            format!(
+                "another `codex login` waiting for its browser (pid {})",
+                self.pid
+            )
         } else {
             format!("`{}` (pid {})", self.name, self.pid)
         }
@@ -70,10 +73,16 @@ fn ports_row(busy: &[(u16, Option<Holder>)]) -> Row {
         [(port, holder)] => Row::ok(
             Group::SignIn,
             name,
-            format!("{first} is free for `codex login` ({port} is {})", by(holder)),
+            format!(
+                "{first} is free for `codex login` ({port} is {})",
+                by(holder)
+            ),
         ),
         _ => {
-            let each: Vec<String> = busy.iter().map(|(p, h)| format!("{p} is {}", by(h))).collect();
+            let each: Vec<String> = busy
+                .iter()
+                .map(|(p, h)| format!("{p} is {}", by(h)))
+                .collect();
             let row = Row::fail(Group::SignIn, name, each.join("; "));
             if stale_login {
                 row.fix("a new `codex login` asks a waiting one to stop; otherwise free a port, use codex login --port 0, or codex login --device-auth")
@@ -110,7 +119,11 @@ fn holder(port: u16) -> Option<Holder> {
     }
     let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {

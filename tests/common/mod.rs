@@ -532,3 +532,7 @@ pub fn interrupt(pid: u32) {
         .unwrap();
     assert!(status.success(), "kill -INT {pid}");
 }
+
+// Peers shared by the network and doctor tests.
+pub mod proxy;
+pub mod tls;
