@@ -500,8 +500,9 @@ fn a_held_callback_port_is_reported_with_device_auth() {
     assert_eq!(run.code, 1, "{run:?}");
 }
 
-/// `codex doctor ARGS` in a private D-Bus session whose gnome-keyring is unlocked, then locked.
-fn doctor_with_locked_keyring(env: &Env, args: &[&str]) -> Run {
+/// `codex doctor ARGS` in a private D-Bus session whose gnome-keyring is unlocked, then locked
+/// when `lock` says so.
+fn doctor_with_keyring(env: &Env, args: &[&str], lock: bool) -> Run {
     const SCRIPT: &str = r#"
 printf %s test-keyring-password | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1 &
 keyring=$!
@@ -510,8 +511,10 @@ for _ in $(seq 400); do
     org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true' && break
   sleep 0.025
 done
-dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
-  org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null || exit 99
+if [ "$LOCK" = yes ]; then
+  dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+    org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null || exit 99
+fi
 "$@"
 status=$?
 kill $keyring
@@ -531,7 +534,8 @@ exit $status
     std::fs::create_dir_all(&run_dir).unwrap();
     common::set_mode(&run_dir, 0o700);
     cmd.env("XDG_RUNTIME_DIR", &run_dir)
-        .env("XDG_DATA_HOME", env.dir.path().join("data"));
+        .env("XDG_DATA_HOME", env.dir.path().join("data"))
+        .env("LOCK", if lock { "yes" } else { "no" });
     run_cmd(cmd, None)
 }
 
@@ -540,13 +544,23 @@ fn a_locked_keyring_is_reported_with_the_way_out() {
     let _ports = shared_ports();
     let env = Env::new();
     env.write_config("cli_auth_credentials_store = \"keyring\"\n");
-    let run = doctor_with_locked_keyring(&env, &["--offline"]);
+    let run = doctor_with_keyring(&env, &["--offline"], false);
+    assert!(
+        run.stdout.contains(
+            "\") answers; it holds no credentials for this CODEX_HOME; `auto` would use it\n"
+        ),
+        "{run:?}"
+    );
+    let run = doctor_with_keyring(&env, &["--offline"], true);
     assert_ne!(run.code, 99, "could not lock the keyring: {run:?}");
     assert_eq!(run.code, 1, "{run:?}");
     let tmp = env.dir.path().display().to_string();
-    let text = normalized(&run.stdout, &[(&tmp, "[TMP]")]);
+    let account = keyring_account(&run.stdout);
+    let text = normalized(&run.stdout, &[(&tmp, "[TMP]"), (&account, "cli|[ACCOUNT]")]);
     assert!(
-        text.contains("✗ OS keyring: the OS keyring (service \"Codex Auth\", account \"cli|"),
+        text.contains(
+            "✗ OS keyring: the OS keyring (service \"Codex Auth\", account \"cli|[ACCOUNT]\")"
+        ),
         "{text}"
     );
     assert!(text.contains(": the keyring is locked and no unlock prompt can be shown\n      → unlock the keyring (for example by signing in to the desktop), or set cli_auth_credentials_store = \"file\" in [TMP]/codex-home/config.toml"), "{text}");
@@ -554,9 +568,15 @@ fn a_locked_keyring_is_reported_with_the_way_out() {
 
     // `auto` works without it, in plain text: a warning that says so.
     env.write_config("cli_auth_credentials_store = \"auto\"\n");
-    let run = doctor_with_locked_keyring(&env, &["--offline"]);
+    let run = doctor_with_keyring(&env, &["--offline"], true);
     let text = normalized(&run.stdout, &[(&tmp, "[TMP]")]);
     assert!(text.contains("the keyring is locked and no unlock prompt can be shown; `auto` therefore keeps credentials in plain text in `[TMP]/codex-home/auth.json`"), "{text}");
+}
+
+/// The keyring account a report names (`cli|` and 16 hex digits of the CODEX_HOME path).
+fn keyring_account(report: &str) -> String {
+    let at = report.find("account \"cli|").expect("a keyring account") + "account \"".len();
+    report[at..at + 20].to_string()
 }
 
 /// A port that accepts connections (the kernel completes them) and never answers.
@@ -800,4 +820,121 @@ fn a_broken_config_is_reported_and_the_local_checks_still_run() {
     assert_eq!(run.code, 1, "{run:?}");
     let tmp = env.dir.path().display().to_string();
     insta::assert_snapshot!("broken_config", normalized(&run.stdout, &[(&tmp, "[TMP]")]));
+}
+
+#[test]
+fn expired_and_wrong_host_certificates_are_explained() {
+    let _ports = shared_ports();
+    let env = Env::new();
+    let ca = Ca::new("codex doctor test CA");
+    let ca_file = env.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    store_key(&env, KEY);
+    let ca_var = [("CODEX_CA_CERTIFICATE", ca_file.to_str().unwrap())];
+    let network_row = |api: &Peer| {
+        api_config(&env, api);
+        let run = doctor(&env, &[], &ca_var);
+        assert_eq!(run.code, 1, "{run:?}");
+        let port = port_of(&api.url);
+        let text = normalized(&run.stdout, &[(&format!(":{port}"), ":[API]")]);
+        text.lines()
+            .skip_while(|l| !l.starts_with("  ✗ model API"))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    let (cert, key) = ca.server(env.dir.path(), "expired", &["127.0.0.1"], true);
+    let api = Peer::responses(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        network_row(&api),
+        "  ✗ model API: https://127.0.0.1:[API]/v1; direct (no proxy set); TCP connected to 127.0.0.1:[API]; the certificate of `127.0.0.1:[API]` expired on 2021-01-01 (by this computer's clock)\n      \
+         → if this computer's date is right, the server (or a proxy in between) must renew its certificate; if it is wrong, fix the clock"
+    );
+
+    let (cert, key) = ca.server(env.dir.path(), "other", &["api.example.invalid"], false);
+    let api = Peer::responses(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        network_row(&api),
+        "  ✗ model API: https://127.0.0.1:[API]/v1; direct (no proxy set); TCP connected to 127.0.0.1:[API]; the certificate presented for `127.0.0.1:[API]` is for `api.example.invalid` (issued by `CN=codex doctor test CA`)\n      \
+         → check the host in openai_base_url (config.toml); if it is right, something in between (a proxy, a captive portal) answers in its place"
+    );
+
+    // An https:// URL on a plain-HTTP server.
+    let api = Peer::responses(&[]);
+    let https = api.url.replace("http://", "https://");
+    env.write_config(&format!("openai_base_url = \"{https}/v1\"\n"));
+    let run = doctor(&env, &[], &ca_var);
+    assert!(
+        run.stdout.contains("→ check that openai_base_url (config.toml) names an HTTPS server (an https:// URL on a plain-HTTP port fails like this)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn file_modes_and_forced_login_method_are_checked() {
+    let _ports = shared_ports();
+    let env = Env::new();
+    store_key(&env, KEY);
+    common::set_mode(&env.auth_path(), 0o644);
+    common::set_mode(&env.home, 0o755);
+    env.write_config("forced_login_method = \"chatgpt\"\n");
+    let run = doctor(&env, &["--offline"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let tmp = env.dir.path().display().to_string();
+    insta::assert_snapshot!(
+        "modes_and_forced_login",
+        normalized(&run.stdout, &[(&tmp, "[TMP]")])
+    );
+    assert_eq!(
+        common::mode_of(&env.auth_path()),
+        0o644,
+        "the doctor changed nothing"
+    );
+}
+
+#[test]
+fn a_refresh_token_that_no_longer_works_is_tried_once() {
+    let _ports = shared_ports();
+    let env = Env::new();
+    let issuer = Peer::fake_issuer(env.dir.path(), &["--scenario", "refresh-reused"]);
+    let api = Peer::responses(&["--accept-jwt"]);
+    let mut auth: Value = serde_json::from_str(&chatgpt_auth(&issuer.url, "x")).unwrap();
+    auth["tokens"]["access_token"] = json!(jwt(json!({"exp": now_secs() - 60, "sub": "user"})));
+    let before = serde_json::to_string_pretty(&auth).unwrap();
+    env.write_auth(&before);
+    env.write_config(&format!(
+        "chatgpt_base_url = \"{}/backend-api/\"\n",
+        api.url
+    ));
+    let run = doctor(&env, &["--refresh"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let refreshes = issuer
+        .requests()
+        .iter()
+        .filter(|r| r["parsed"]["grant_type"] == "refresh_token")
+        .count();
+    assert_eq!(refreshes, 1, "{run:?}");
+    assert_eq!(env.read_auth(), before);
+    assert!(
+        run.stdout.contains("  ✗ refresh token: your ChatGPT sign-in can no longer be refreshed (refresh_token_reused): it expired or was revoked. Run `codex logout` and then `codex login`\n      → codex logout, then codex login\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  - model API: not checked: the access token has expired and the refresh failed (see Credentials)\n"),
+        "{}",
+        run.stdout
+    );
 }

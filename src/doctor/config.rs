@@ -107,6 +107,7 @@ pub fn check(overrides: &[String], rows: &mut Vec<Row>) -> Option<Loaded> {
     rows.push(provider_row(&config, &sources));
     if let Ok(provider) = provider::select(&config, false)
         && provider.requires_openai_auth
+        && config.forced_login_method != Some(crate::config::ForcedLoginMethod::Api)
     {
         rows.push(issuer_row(&config, &sources));
     }
@@ -133,12 +134,12 @@ fn provider_row(config: &Config, sources: &Sources) -> Row {
     )];
     match provider.kind {
         Kind::OpenAi => {
-            for key in ["openai_base_url", "chatgpt_base_url"] {
+            let bases = [
+                ("openai_base_url", &config.models.openai_base_url),
+                ("chatgpt_base_url", &config.models.chatgpt_base_url),
+            ];
+            for (key, value) in bases {
                 if let Some(source) = sources.of(&[key]) {
-                    let value = match key {
-                        "openai_base_url" => &config.models.openai_base_url,
-                        _ => &config.models.chatgpt_base_url,
-                    };
                     parts.push(format!("{key} {value} ({source})"));
                 }
             }

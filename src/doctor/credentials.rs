@@ -244,10 +244,19 @@ fn forced_login_row(config: &Config, doc: Option<&AuthDotJson>) -> Option<Row> {
             format!("\"{value}\" allows only API keys, but a ChatGPT sign-in is stored"),
         )
         .fix("codex logout, then printenv OPENAI_API_KEY | codex login --api-key -"),
-        (_, _) => Row::ok(
+        (ForcedLoginMethod::Chatgpt, Some(Usability::ChatGpt))
+        | (ForcedLoginMethod::Api, Some(Usability::ApiKey { .. })) => Row::ok(
             Group::Config,
             name,
-            format!("\"{value}\": only {allowed} sign-ins are allowed; the stored one agrees"),
+            format!("\"{value}\": only {allowed} sign-ins are allowed; the stored one is one"),
+        ),
+        (
+            ForcedLoginMethod::Chatgpt | ForcedLoginMethod::Api,
+            None | Some(Usability::AgentIdentity | Usability::Unusable { .. }),
+        ) => Row::ok(
+            Group::Config,
+            name,
+            format!("\"{value}\": only {allowed} sign-ins are allowed"),
         ),
     })
 }

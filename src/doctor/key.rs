@@ -286,11 +286,15 @@ pub async fn refresh(
             )
         }
         Err(e) => {
+            use crate::token::TokenError as E;
             let fix = match &e {
-                crate::token::TokenError::Permanent { .. } => {
+                E::Permanent { .. } | E::NoRefreshToken => {
                     Some("codex logout, then codex login".to_string())
                 }
-                _ => None,
+                E::Failed { .. } => Some("see the issuer's row under Network".to_string()),
+                E::NotLoggedIn | E::Unusable { .. } | E::OAuth(_) | E::Store(_) | E::Http(_) => {
+                    None
+                }
             };
             (
                 Row::fail(Group::Credentials, name, e.to_string()).fix_opt(fix),

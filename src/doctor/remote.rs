@@ -70,7 +70,10 @@ impl Remote<'_> {
         rows.push(settings_row(&config.network, &routes));
 
         let mut doc = self.stored.doc.clone();
+        // Set when the one refresh was tried: no second one may follow in this run.
+        let mut refresh_tried = false;
         if self.options.refresh && self.stored.is_chatgpt() {
+            refresh_tried = true;
             let _pending = self.progress.begin("the refresh");
             let current = doc.clone().unwrap_or_default();
             match tokio::time::timeout_at(self.deadline, key::refresh(config, &current, &client))
@@ -120,13 +123,21 @@ impl Remote<'_> {
         };
         // The key check, and (for Bedrock, whose URL needs the credentials) the model probe.
         let key_and_model = async {
-            if needs_refresh && !self.options.refresh {
-                let row = Row::skip(
-                    Group::Key,
-                    "model API",
-                    "not checked: the access token has expired, and using it would refresh it (which changes the stored credentials)",
-                )
-                .fix("codex doctor --refresh");
+            if needs_refresh {
+                let row = if refresh_tried {
+                    Row::skip(
+                        Group::Key,
+                        "model API",
+                        "not checked: the access token has expired and the refresh failed (see Credentials)",
+                    )
+                } else {
+                    Row::skip(
+                        Group::Key,
+                        "model API",
+                        "not checked: the access token has expired, and using it would refresh it (which changes the stored credentials)",
+                    )
+                    .fix("codex doctor --refresh")
+                };
                 let probe = match &model {
                     Some(Ok(target)) => Some(self.probe(target, &cx).await),
                     Some(Err(_)) | None => None,
@@ -309,7 +320,9 @@ fn env_key_row(provider: &Provider, stored: &Stored) -> Option<Row> {
     let fix = match (&provider.env_key_instructions, provider.kind) {
         (Some(text), _) if !text.trim().is_empty() => text.trim().to_string(),
         (_, Kind::Azure) => format!("export {var}=<a key of this Azure resource>"),
-        (_, _) => format!("export {var}=<your API key>"),
+        (_, Kind::OpenAi | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_)) => {
+            format!("export {var}=<your API key>")
+        }
     };
     Some(
         Row::fail(
