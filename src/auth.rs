@@ -45,7 +45,8 @@ pub struct TokenData {
 pub struct OauthProvenance {
     pub issuer: String,
     pub client_id: String,
-    /// Ours: "openai" or "oidc". Absent in files the reference wrote; then the issuer decides.
+    /// Ours: "openai" or "oidc". Absent in files the reference wrote, which speaks only the
+    /// "openai" protocol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     #[serde(flatten)]

@@ -205,9 +205,11 @@ fn issuer_of(config: &Config, tokens: &TokenData) -> AuthSettings {
         Some(p) => {
             let mut settings = config.auth.for_issuer(&p.issuer, &p.client_id);
             match p.protocol.as_deref() {
-                Some("openai") => settings.protocol = Protocol::OpenAi,
+                // No protocol: the reference CLI wrote it, and it speaks only OpenAI's protocol,
+                // whatever the issuer URL.
+                Some("openai") | None => settings.protocol = Protocol::OpenAi,
                 Some("oidc") => settings.protocol = Protocol::Oidc,
-                Some(_) | None => {}
+                Some(_) => {}
             }
             settings
         }
