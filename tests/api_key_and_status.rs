@@ -3,16 +3,10 @@
 
 mod common;
 
-use common::{Env, bare_cmd, mode_of, run_cmd, set_mode};
+use common::{Env, READING, SAVED, api_key_json, bare_cmd, mode_of, run_cmd, set_mode};
 
 const NOTE: &str = "note: a key given on the command line is visible in shell history and to `ps`; prefer `--api-key -` and pipe it in (printenv OPENAI_API_KEY | codex login --api-key -)\n";
-const SAVED: &str = "API key saved. Authentication is checked when you send a request.\n";
-const READING: &str = "Reading API key from stdin...\n";
 const KEY: &str = "sk-proj-canary-0123456789";
-
-fn api_key_json(key: &str) -> String {
-    format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
-}
 
 #[test]
 fn api_key_on_the_command_line_is_saved_with_a_note() {

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Background, Env, Peer, expire_access_token, jwt, now_secs, sign_in_with_oidc};
+use common::{
+    Background, Env, Peer, READING, SAVED, expire_access_token, jwt, now_secs, sign_in_with_oidc,
+};
 use serde_json::{Value, json};
 
 fn refresh_grants(peer: &Peer) -> usize {
@@ -428,7 +430,7 @@ fn a_waiting_process_says_so_and_proceeds_when_the_lock_is_released() {
     assert_eq!(
         run.stderr,
         format!(
-            "Reading API key from stdin...\nwaiting for another `codex` process that is updating the credentials (it holds `{}`)...\nAPI key saved. Authentication is checked when you send a request.\n",
+            "{READING}waiting for another `codex` process that is updating the credentials (it holds `{}`)...\n{SAVED}",
             lock.display()
         )
     );
