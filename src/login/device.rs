@@ -38,6 +38,9 @@ pub struct DeviceCode {
     pub verification_uri_complete: Option<String>,
     pub user_code: String,
     pub expires_in: Duration,
+    /// The issuer's host when it is some other OpenID provider (the heading names it); `None`
+    /// for OpenAI's issuer, where the heading says ChatGPT as the reference does.
+    pub issuer_host: Option<String>,
 }
 
 pub fn run(config: &Config, opts: DeviceOptions, out: &Reporter) -> Result<Outcome, LoginError> {
@@ -141,6 +144,7 @@ async fn openai_flow(
         verification_uri_complete: None,
         user_code: grant.user_code.clone(),
         expires_in: OPENAI_CODE_LIFETIME,
+        issuer_host: None,
     };
     let interval = Duration::from_secs(grant.interval.unwrap_or(5).max(1));
     let progress = out.device_code(&code, opts.show_qr);
@@ -236,9 +240,11 @@ async fn oidc_flow(
             .map(|u| u.secret().to_string()),
         user_code: details.user_code().secret().clone(),
         expires_in: details.expires_in(),
+        issuer_host: Some(host_of(&config.auth.issuer)),
     };
     let progress = out.device_code(&code, opts.show_qr);
     let deadline = Instant::now() + details.expires_in();
+    progress.tick(deadline);
     let ticker = progress.clone();
     let sleep = move |d: Duration| {
         ticker.tick(deadline);
@@ -276,4 +282,12 @@ async fn oidc_flow(
         oauth2::RequestTokenError::Other(text) => LoginError::Device(text),
     })?;
     Ok(Some(oauth::issued(&endpoints.token, response)?))
+}
+
+/// `https://login.example.com/realms/x` -> `login.example.com`.
+fn host_of(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_string))
+        .unwrap_or_else(|| issuer.to_string())
 }

@@ -158,8 +158,12 @@ impl Reporter {
             }));
             return Progress::hidden();
         }
+        let target = match &code.issuer_host {
+            Some(host) => format!("at {host}"),
+            None => "with ChatGPT".to_string(),
+        };
         eprintln!(
-            "Follow these steps to sign in with ChatGPT using device code authorization:\n\n\
+            "Follow these steps to sign in {target} using device code authorization:\n\n\
              1. Open this link in your browser and sign in to your account\n   {}\n\n\
              2. Enter this one-time code (expires in {})\n   {}\n\n\
              Device codes are a common phishing target. Never share this code.\n\
@@ -304,8 +308,13 @@ impl Progress {
     }
 
     fn spinner() -> Progress {
+        // Without a spinner style indicatif draws an empty bar (`░░░ 0/0`) and never the message.
+        // Dropped unfinished (an error ends the polling), it clears itself rather than stay
+        // frozen above the error.
         let bar =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
+                .with_style(indicatif::ProgressStyle::default_spinner())
+                .with_finish(indicatif::ProgressFinish::AndClear);
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Progress(bar)
     }

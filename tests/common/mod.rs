@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod keyring;
+pub mod screen;
+pub mod transcript;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -414,11 +416,15 @@ impl Background {
 
     /// The next JSON line on stdout (waits up to 30 s).
     pub fn next_event(&self) -> serde_json::Value {
-        let line = self
-            .stdout_lines
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no event on stdout; stderr: {}", self.stderr()));
+        let line = self.next_line();
         serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))
+    }
+
+    /// The next line on stdout, as printed (waits up to 30 s).
+    pub fn next_line(&self) -> String {
+        self.stdout_lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no line on stdout; stderr: {}", self.stderr()))
     }
 
     pub fn stderr(&self) -> String {
