@@ -10,9 +10,10 @@ use oauth2::{CsrfToken, PkceCodeChallenge};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::oauth::{self, Endpoints, IssuedTokens};
-use super::{LoginError, Reporter};
-use crate::config::{AuthSettings, Config, Protocol};
+use super::LoginError;
+use crate::config::Config;
+use crate::oauth::{self, AuthSettings, Endpoints, Protocol, TokenSet};
+use crate::report::Reporter;
 use crate::secret::Secret;
 
 /// The ports registered for the ChatGPT client, in order of preference.
@@ -33,7 +34,7 @@ pub fn run(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<(),
 }
 
 async fn sign_in(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<(), LoginError> {
-    let http = crate::http::client(config)?;
+    let http = crate::http::client(&config.network)?;
     let settings = &config.auth;
     let endpoints = Endpoints::resolve(&http, settings).await?;
     let server = CallbackServer::bind(opts.port).await?;
@@ -62,15 +63,14 @@ async fn sign_in(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Resu
         code,
         &redirect_uri,
         Secret::new(verifier.into_secret()),
+        out,
     )
     .await;
     match &result {
-        Ok(_) => respond(&mut browser, 200, &page::success()).await,
+        Ok(()) => respond(&mut browser, 200, &page::success()).await,
         Err(e) => respond(&mut browser, 500, &page::error(&e.to_string())).await,
     }
-    let (doc_store, tokens) = result?;
-    out.logged_in(&tokens, doc_store.as_ref());
-    Ok(())
+    result
 }
 
 /// Everything after the browser handed over a code: exchange, checks, persistence.
@@ -81,22 +81,20 @@ async fn finish(
     code: Secret<String>,
     redirect_uri: &str,
     verifier: Secret<String>,
-) -> Result<(Box<dyn crate::store::CredentialStore>, IssuedTokens), LoginError> {
+    out: &Reporter,
+) -> Result<(), LoginError> {
     let settings = &config.auth;
-    let tokens =
+    let tokens: TokenSet =
         oauth::exchange_code(http, settings, endpoints, code, redirect_uri, verifier).await?;
-    oauth::check_workspace(
-        config.forced_chatgpt_workspace_id.as_deref(),
-        &tokens.id_token,
-    )?;
+    // Before the API-key exchange: no key is minted for a workspace that is refused.
+    super::check_workspace(config.forced_chatgpt_workspace_id.as_deref(), &tokens)?;
     let api_key = match settings.protocol {
         Protocol::OpenAi => {
             oauth::exchange_for_api_key(http, settings, endpoints, &tokens.id_token).await
         }
         Protocol::Oidc => None,
     };
-    let store = super::complete(config, tokens.clone(), api_key)?;
-    Ok((store, tokens))
+    super::complete(config, tokens, api_key, out)
 }
 
 /// The authorize URL with every parameter the protocol wants, in the reference's order.
@@ -111,7 +109,7 @@ fn authorize_url(
     let scopes = match (&settings.scopes, settings.protocol) {
         (Some(scopes), _) => scopes.join(" "),
         (None, Protocol::OpenAi) => OPENAI_SCOPES.to_string(),
-        (None, Protocol::Oidc) => crate::config::OIDC_SCOPES.join(" "),
+        (None, Protocol::Oidc) => oauth::OIDC_SCOPES.join(" "),
     };
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query
