@@ -610,8 +610,8 @@ fn at_oidc(env: &Env) -> (&'static Peer, Transcript) {
 fn browser_sign_in_texts() {
     let env = Env::new();
     let (oidc, mut t) = at_oidc(&env);
-    browser_sign_in(&mut t, &env, &oidc, &[], &[]);
-    browser_sign_in(&mut t, &env, &oidc, &["--json"], &[]);
+    browser_sign_in(&mut t, &env, oidc, &[], &[]);
+    browser_sign_in(&mut t, &env, oidc, &["--json"], &[]);
     insta::assert_snapshot!(t.finish());
 }
 
@@ -620,8 +620,8 @@ fn browser_sign_in_declined() {
     let env = Env::new();
     let (oidc, mut t) = at_oidc(&env);
     t.note("# the user declines in the browser");
-    browser_sign_in(&mut t, &env, &oidc, &[], &["--deny"]);
-    browser_sign_in(&mut t, &env, &oidc, &["--json"], &["--deny"]);
+    browser_sign_in(&mut t, &env, oidc, &[], &["--deny"]);
+    browser_sign_in(&mut t, &env, oidc, &["--json"], &["--deny"]);
     insta::assert_snapshot!(t.finish());
 }
 
@@ -631,7 +631,7 @@ fn browser_sign_in_failures() {
     let (oidc, mut t) = at_oidc(&env);
     env.write_config("forced_chatgpt_workspace_id = \"acct-other\"\n");
     t.note("# forced_chatgpt_workspace_id = \"acct-other\"");
-    browser_sign_in(&mut t, &env, &oidc, &[], &[]);
+    browser_sign_in(&mut t, &env, oidc, &[], &[]);
     env.write_config("");
 
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -717,8 +717,8 @@ fn device_sign_in_at_an_openid_provider() {
         ("CODEX_AUTH_ISSUER", oidc.url.as_str()),
         ("CODEX_AUTH_CLIENT_ID", OIDC_CLIENT),
     ];
-    device_sign_in(&mut t, &env, &vars, &[], approve_at(&oidc, false));
-    device_sign_in(&mut t, &env, &vars, &["--json"], approve_at(&oidc, false));
+    device_sign_in(&mut t, &env, &vars, &[], approve_at(oidc, false));
+    device_sign_in(&mut t, &env, &vars, &["--json"], approve_at(oidc, false));
     insta::assert_snapshot!(t.finish());
 }
 
@@ -731,8 +731,8 @@ fn device_sign_in_declined() {
         ("CODEX_AUTH_CLIENT_ID", OIDC_CLIENT),
     ];
     t.note("# the user declines on the device page");
-    device_sign_in(&mut t, &env, &vars, &[], approve_at(&oidc, true));
-    device_sign_in(&mut t, &env, &vars, &["--json"], approve_at(&oidc, true));
+    device_sign_in(&mut t, &env, &vars, &[], approve_at(oidc, true));
+    device_sign_in(&mut t, &env, &vars, &["--json"], approve_at(oidc, true));
     insta::assert_snapshot!(t.finish());
 }
 
