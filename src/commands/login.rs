@@ -3,6 +3,7 @@
 //! the browser where the issuer has no device sign-in.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::Error;
 use crate::cli::{LoginArgs, LoginCommand};
@@ -11,6 +12,7 @@ use crate::login::api_key::KeySource;
 use crate::login::{self, LoginError};
 use crate::report::Reporter;
 use crate::secret::Secret;
+use crate::store;
 
 use super::status::StatusOptions;
 
@@ -65,11 +67,12 @@ pub fn run(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
 fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<ExitCode, Error> {
     let mut config = Config::load(overrides)?;
     let action = action(args)?;
+    let store = || store::open(&config, Arc::new(*out));
     match action {
         Action::Status(options) => return super::status::run(&config, options),
         Action::Token => return super::token::run(&config),
         Action::ApiKey(source) => {
-            login::api_key::run(&config, source, out)?;
+            login::api_key::run(&config, &store(), source, out)?;
             return Ok(ExitCode::SUCCESS);
         }
         Action::Device { .. } | Action::Browser => {}
@@ -78,9 +81,10 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
         .auth
         .override_with(args.issuer.as_deref(), args.client_id.as_deref())
         .map_err(crate::config::ConfigError::from)?;
+    let store = store::open(&config, Arc::new(*out));
     if let Action::Device { show_qr } = action {
         let options = login::device::DeviceOptions { show_qr };
-        match login::device::run(&config, options, out)? {
+        match login::device::run(&config, &store, options, out)? {
             login::device::Outcome::SignedIn => return Ok(ExitCode::SUCCESS),
             login::device::Outcome::UseBrowser => {}
         }
@@ -90,6 +94,6 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
         port: args.port,
         timeout: std::time::Duration::from_secs(args.timeout),
     };
-    login::browser::run(&config, &options, out)?;
+    login::browser::run(&config, &store, &options, out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use crate::auth::AuthDotJson;
 use crate::config::{Config, ForcedLoginMethod};
 use crate::report::Reporter;
 use crate::secret::Secret;
+use crate::store::Store;
 
 /// Where the key comes from.
 #[derive(Debug)]
@@ -16,7 +17,12 @@ pub enum KeySource {
     Stdin,
 }
 
-pub fn run(config: &Config, source: KeySource, out: &Reporter) -> Result<(), LoginError> {
+pub fn run(
+    config: &Config,
+    store: &Store,
+    source: KeySource,
+    out: &Reporter,
+) -> Result<(), LoginError> {
     match config.forced_login_method {
         Some(ForcedLoginMethod::Chatgpt) => return Err(LoginError::ApiKeyDisabled),
         Some(ForcedLoginMethod::Api) | None => {}
@@ -31,7 +37,7 @@ pub fn run(config: &Config, source: KeySource, out: &Reporter) -> Result<(), Log
         }
         KeySource::Stdin => read_stdin(out)?,
     };
-    super::persist(config, &AuthDotJson::for_api_key(key), out)?;
+    super::persist(store, &AuthDotJson::for_api_key(key), out)?;
     out.note("API key saved. Authentication is checked when you send a request.");
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::oauth::{self, AuthSettings, Endpoints, Protocol, TokenSet};
 use crate::report::Reporter;
 use crate::secret::Secret;
+use crate::store::Store;
 
 /// The ports registered for the ChatGPT client, in order of preference.
 pub const DEFAULT_PORTS: [u16; 2] = [1455, 1457];
@@ -29,11 +30,21 @@ pub struct BrowserOptions {
     pub timeout: Duration,
 }
 
-pub fn run(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<(), LoginError> {
-    super::run_chatgpt_sign_in(config, sign_in(config, opts, out))
+pub fn run(
+    config: &Config,
+    store: &Store,
+    opts: &BrowserOptions,
+    out: &Reporter,
+) -> Result<(), LoginError> {
+    super::run_chatgpt_sign_in(config, store, sign_in(config, store, opts, out))
 }
 
-async fn sign_in(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<(), LoginError> {
+async fn sign_in(
+    config: &Config,
+    store: &Store,
+    opts: &BrowserOptions,
+    out: &Reporter,
+) -> Result<(), LoginError> {
     let http = crate::http::client(&config.network)?;
     let settings = &config.auth;
     let endpoints = Endpoints::resolve(&http, settings).await?;
@@ -56,16 +67,12 @@ async fn sign_in(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Resu
         .await
         .map_err(|_| LoginError::TimedOut(opts.timeout.as_secs()))?;
     let (code, mut browser) = code?;
-    let result = finish(
-        config,
-        &http,
-        &endpoints,
+    let grant = Grant {
         code,
-        &redirect_uri,
-        Secret::new(verifier.into_secret()),
-        out,
-    )
-    .await;
+        redirect_uri: &redirect_uri,
+        verifier: Secret::new(verifier.into_secret()),
+    };
+    let result = finish(config, store, &http, &endpoints, grant, out).await;
     match &result {
         Ok(()) => respond(&mut browser, 200, &page::success()).await,
         Err(e) => respond(&mut browser, 500, &page::error(&e.to_string())).await,
@@ -73,19 +80,32 @@ async fn sign_in(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Resu
     result
 }
 
+/// What the browser handed back, with what proves this process asked for it.
+struct Grant<'a> {
+    code: Secret<String>,
+    redirect_uri: &'a str,
+    verifier: Secret<String>,
+}
+
 /// Everything after the browser handed over a code: exchange, checks, persistence.
 async fn finish(
     config: &Config,
+    store: &Store,
     http: &reqwest::Client,
     endpoints: &Endpoints,
-    code: Secret<String>,
-    redirect_uri: &str,
-    verifier: Secret<String>,
+    grant: Grant<'_>,
     out: &Reporter,
 ) -> Result<(), LoginError> {
     let settings = &config.auth;
-    let tokens: TokenSet =
-        oauth::exchange_code(http, settings, endpoints, code, redirect_uri, verifier).await?;
+    let tokens: TokenSet = oauth::exchange_code(
+        http,
+        settings,
+        endpoints,
+        grant.code,
+        grant.redirect_uri,
+        grant.verifier,
+    )
+    .await?;
     // Before the API-key exchange: no key is minted for a workspace that is refused.
     super::check_workspace(config.forced_chatgpt_workspace_id.as_deref(), &tokens)?;
     let api_key = match settings.protocol {
@@ -94,7 +114,7 @@ async fn finish(
         }
         Protocol::Oidc => None,
     };
-    super::complete(config, tokens, api_key, out)
+    super::complete(config, store, tokens, api_key, out)
 }
 
 /// The authorize URL with every parameter the protocol wants, in the reference's order.

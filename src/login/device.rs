@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::oauth::device::{self, DeviceError};
 use crate::oauth::{Endpoints, Protocol, TokenSet};
 use crate::report::Reporter;
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy)]
 pub struct DeviceOptions {
@@ -24,12 +25,18 @@ pub enum Outcome {
     UseBrowser,
 }
 
-pub fn run(config: &Config, opts: DeviceOptions, out: &Reporter) -> Result<Outcome, LoginError> {
-    super::run_chatgpt_sign_in(config, sign_in(config, opts, out))
+pub fn run(
+    config: &Config,
+    store: &Store,
+    opts: DeviceOptions,
+    out: &Reporter,
+) -> Result<Outcome, LoginError> {
+    super::run_chatgpt_sign_in(config, store, sign_in(config, store, opts, out))
 }
 
 async fn sign_in(
     config: &Config,
+    store: &Store,
     opts: DeviceOptions,
     out: &Reporter,
 ) -> Result<Outcome, LoginError> {
@@ -52,7 +59,7 @@ async fn sign_in(
         return Ok(Outcome::UseBrowser);
     };
     super::check_workspace(config.forced_chatgpt_workspace_id.as_deref(), &tokens)?;
-    super::complete(config, tokens, None, out)?;
+    super::complete(config, store, tokens, None, out)?;
     Ok(Outcome::SignedIn)
 }
 

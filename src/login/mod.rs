@@ -5,8 +5,6 @@ pub mod api_key;
 pub mod browser;
 pub mod device;
 
-use std::sync::Arc;
-
 use thiserror::Error;
 
 use crate::auth::{AuthDotJson, AuthMode, OauthProvenance, TokenData};
@@ -15,7 +13,7 @@ use crate::notice::{Notice, Notify};
 use crate::oauth::{self, AuthSettings, TokenSet};
 use crate::report::Reporter;
 use crate::secret::Secret;
-use crate::store::{self, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Error)]
 pub enum LoginError {
@@ -89,6 +87,7 @@ pub enum LoginError {
 /// then the sign-in runs to its end, or until Ctrl-C.
 pub fn run_chatgpt_sign_in<T>(
     config: &Config,
+    store: &Store,
     sign_in: impl std::future::Future<Output = Result<T, LoginError>>,
 ) -> Result<T, LoginError> {
     match config.forced_login_method {
@@ -97,7 +96,7 @@ pub fn run_chatgpt_sign_in<T>(
     }
     // A store that cannot take the new credentials (no keyring, say) fails now, not after the
     // user has signed in for nothing. An unparseable file is fine: it is kept as a .bak.
-    match store::open(config, Arc::new(crate::notice::Silent)).load() {
+    match store.load() {
         Ok(_) | Err(StoreError::Malformed { .. } | StoreError::KeyringMalformed { .. }) => {}
         Err(other) => return Err(other.into()),
     }
@@ -113,13 +112,14 @@ pub fn run_chatgpt_sign_in<T>(
 /// document, its persistence, and the success line naming the account.
 pub fn complete(
     config: &Config,
+    store: &Store,
     tokens: TokenSet,
     api_key: Option<Secret<String>>,
     out: &Reporter,
 ) -> Result<(), LoginError> {
     let claims = tokens.claims.clone();
     let doc = chatgpt_document(&config.auth, tokens, api_key);
-    let store = persist(config, &doc, out)?;
+    persist(store, &doc, out)?;
     out.logged_in(&claims, store.kind().as_str(), &store.location());
     Ok(())
 }
@@ -166,10 +166,11 @@ fn chatgpt_document(
     }
 }
 
-/// Saves freshly obtained credentials. The old ones stay in place until this point. An existing
-/// auth.json that cannot be parsed is moved to `auth.json.bak` first, and the user is told.
-pub fn persist(config: &Config, auth: &AuthDotJson, out: &Reporter) -> Result<Store, LoginError> {
-    let store = store::open(config, Arc::new(*out));
+/// Saves freshly obtained credentials. The old ones stay in place until this point. The store is
+/// read again under the lock (a sign-in can take minutes, and another process may have written
+/// meanwhile): an auth.json that cannot be parsed is moved to `auth.json.bak` first, and the user
+/// is told.
+pub fn persist(store: &Store, auth: &AuthDotJson, out: &Reporter) -> Result<(), LoginError> {
     let lock = store.lock()?;
     match store.load() {
         Ok(_) => {}
@@ -188,5 +189,5 @@ pub fn persist(config: &Config, auth: &AuthDotJson, out: &Reporter) -> Result<St
         Err(other) => return Err(other.into()),
     }
     store.save(&lock, auth)?;
-    Ok(store)
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! The store `cli_auth_credentials_store` asks for, as one `CredentialStore` over the file and the
+//! The store `cli_auth_credentials_store` asks for: `Store`, the one type over the file and the
 //! keyring. Reading looks in the configured store, then the other, so switching modes keeps the
 //! user signed in (when both hold credentials, auth.json is the newer: see `newest`); the next save moves the credentials to the configured store and removes the old
 //! copy. `auto` uses the keyring while it answers and falls back to the file with one warning.
