@@ -152,14 +152,7 @@ impl Store {
             .map_err(|e| {
                 Err(StoreError::KeyringMalformed {
                     entry: self.keyring.describe(),
-                    message: format!(
-                        "line {}, column {}: {}",
-                        e.line(),
-                        e.column(),
-                        crate::secret::redact_values(&super::file::without_position(
-                            &e.to_string()
-                        ))
-                    ),
+                    message: crate::secret::json_error(&e),
                 })
             })
     }

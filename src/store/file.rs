@@ -155,16 +155,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: crate::secret::redact_values(&without_position(&e.to_string())),
+        message: crate::secret::json_error_message(&e),
     })
-}
-
-/// serde_json appends " at line L column C"; we print the position ourselves.
-pub(super) fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
