@@ -43,7 +43,7 @@ pub enum Command {
     Exec(ExecArgs),
     /// Remove the stored credentials
     Logout,
-    /// Check the configuration, credentials, keyring, network, key and clock, and say what to fix
+    /// Check config, credentials, keyring, network, key and clock; say what to fix
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)

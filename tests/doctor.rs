@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
+use common::keyring::{self, Session};
 use common::proxy::ProxyServer;
 use common::tls::Ca;
 use common::{Env, Peer, Run, jwt, now_secs, run_cmd};
@@ -500,83 +501,52 @@ fn a_held_callback_port_is_reported_with_device_auth() {
     assert_eq!(run.code, 1, "{run:?}");
 }
 
-/// `codex doctor ARGS` in a private D-Bus session whose gnome-keyring is unlocked, then locked
-/// when `lock` says so.
-fn doctor_with_keyring(env: &Env, args: &[&str], lock: bool) -> Run {
-    const SCRIPT: &str = r#"
-printf %s test-keyring-password | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1 &
-keyring=$!
-for _ in $(seq 400); do
-  dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true' && break
-  sleep 0.025
-done
-if [ "$LOCK" = yes ]; then
-  dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
-    org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null || exit 99
-fi
-"$@"
-status=$?
-kill $keyring
-exit $status
-"#;
-    let codex = doctor_cmd(env, args, &[]);
-    let mut cmd = Command::new("dbus-run-session");
-    cmd.args(["--", "sh", "-c", SCRIPT, "sh"]);
-    cmd.arg(codex.get_program()).args(codex.get_args());
-    for (key, value) in codex.get_envs() {
-        match value {
-            Some(value) => cmd.env(key, value),
-            None => cmd.env_remove(key),
-        };
-    }
-    let run_dir = env.dir.path().join("run");
-    std::fs::create_dir_all(&run_dir).unwrap();
-    common::set_mode(&run_dir, 0o700);
-    cmd.env("XDG_RUNTIME_DIR", &run_dir)
-        .env("XDG_DATA_HOME", env.dir.path().join("data"))
-        .env("LOCK", if lock { "yes" } else { "no" });
-    run_cmd(cmd, None)
-}
-
 #[test]
 fn a_locked_keyring_is_reported_with_the_way_out() {
     let _ports = shared_ports();
+    let session = Session::with_keyring();
     let env = Env::new();
     env.write_config("cli_auth_credentials_store = \"keyring\"\n");
-    let run = doctor_with_keyring(&env, &["--offline"], false);
+    let account = keyring::account(&env);
+    let run = session.run(&env, &["doctor", "--offline"]);
     assert!(
-        run.stdout.contains(
-            "\") answers; it holds no credentials for this CODEX_HOME; `auto` would use it\n"
-        ),
+        run.stdout.contains(&format!("✓ OS keyring: the OS keyring (service \"Codex Auth\", account \"{account}\") answers; it holds no credentials for this CODEX_HOME; `auto` would use it\n")),
         "{run:?}"
     );
-    let run = doctor_with_keyring(&env, &["--offline"], true);
-    assert_ne!(run.code, 99, "could not lock the keyring: {run:?}");
+    // Locked with nothing in it: a read finds nothing, but a sign-in could not save.
+    session.lock();
+    let run = session.run(&env, &["doctor", "--offline"]);
     assert_eq!(run.code, 1, "{run:?}");
     let tmp = env.dir.path().display().to_string();
-    let account = keyring_account(&run.stdout);
     let text = normalized(&run.stdout, &[(&tmp, "[TMP]"), (&account, "cli|[ACCOUNT]")]);
-    assert!(
-        text.contains(
-            "✗ OS keyring: the OS keyring (service \"Codex Auth\", account \"cli|[ACCOUNT]\")"
-        ),
-        "{text}"
-    );
-    assert!(text.contains(": the keyring is locked and no unlock prompt can be shown\n      → unlock the keyring (for example by signing in to the desktop), or set cli_auth_credentials_store = \"file\" in [TMP]/codex-home/config.toml"), "{text}");
     insta::assert_snapshot!("keyring_locked", text);
 
     // `auto` works without it, in plain text: a warning that says so.
     env.write_config("cli_auth_credentials_store = \"auto\"\n");
-    let run = doctor_with_keyring(&env, &["--offline"], true);
+    let run = session.run(&env, &["doctor", "--offline"]);
     let text = normalized(&run.stdout, &[(&tmp, "[TMP]")]);
     assert!(text.contains("the keyring is locked and no unlock prompt can be shown; `auto` therefore keeps credentials in plain text in `[TMP]/codex-home/auth.json`"), "{text}");
 }
 
-/// The keyring account a report names (`cli|` and 16 hex digits of the CODEX_HOME path).
-fn keyring_account(report: &str) -> String {
-    let at = report.find("account \"cli|").expect("a keyring account") + "account \"".len();
-    report[at..at + 20].to_string()
+#[test]
+fn a_hung_keyring_is_given_up_on_within_the_bound() {
+    let _ports = shared_ports();
+    let session = Session::with_keyring();
+    let env = Env::new();
+    env.write_config("cli_auth_credentials_store = \"keyring\"\n");
+    session.freeze();
+    let started = Instant::now();
+    let run = session.run(&env, &["doctor", "--offline"]);
+    let took = started.elapsed();
+    session.thaw();
+    assert!(took < Duration::from_secs(10), "the run took {took:?}");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("): the keyring did not answer within ")
+            && run.stdout.contains(" seconds\n      → check that the keyring daemon is responsive, or set cli_auth_credentials_store = \"file\" in "),
+        "{}",
+        run.stdout
+    );
 }
 
 /// A port that accepts connections (the kernel completes them) and never answers.

@@ -1,7 +1,8 @@
 //! Config rows: CODEX_HOME, config.toml (path:line:col when it does not parse), the active
 //! provider and where each of its settings came from (config.toml, `-c`, environment, default).
 
-use crate::config::{Config, DEFAULT_ISSUER};
+use crate::config::Config;
+use crate::oauth::DEFAULT_ISSUER;
 use crate::provider::{self, Kind, Provider};
 
 use super::{Group, Row};

@@ -3,10 +3,12 @@
 //! their values), `forced_login_method` against what is stored, and the OS keyring's state with
 //! what `auto` would do. Reading goes through the configured store, as every command reads.
 
+use std::sync::Arc;
+
 use crate::auth::{AuthDotJson, Usability};
 use crate::config::{Config, ForcedLoginMethod, StoreMode};
 use crate::store::keyring::KeyringError;
-use crate::store::{ConfiguredStore, CredentialStore, StoreError, StoreKind};
+use crate::store::{Store, StoreError, StoreKind};
 
 use super::config::Sources;
 use super::{Group, Row};
@@ -48,7 +50,8 @@ impl Stored {
 
 /// Reads the stored credentials (blocking: the file, and the keyring with its bounded wait).
 pub fn check(config: &Config, sources: &Sources, refresh: bool) -> Stored {
-    let store = ConfiguredStore::new(config);
+    // What the store would say while loading (auto's plain-text fallback) is in the rows below.
+    let store = Store::new(config, Arc::new(crate::notice::Silent));
     let loaded = store.load();
     let mut rows = Vec::new();
     let place = match store.kind() {
@@ -127,7 +130,7 @@ fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: bool, rows: &mut Vec<Ro
                 "sign-in",
                 format!("API key {masked}, in {place}"),
             )
-            .fix(crate::status::API_KEY_GIVES_UP),
+            .fix(crate::auth::API_KEY_GIVES_UP),
         ),
         Usability::ChatGpt => {
             let tokens = doc.tokens.clone().unwrap_or_default();
@@ -143,7 +146,7 @@ fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: bool, rows: &mut Vec<Ro
                     "sign-in",
                     format!("ChatGPT, {account}, in {place}"),
                 )
-                .fix(crate::status::CHATGPT_UNLOCKS),
+                .fix(crate::auth::CHATGPT_UNLOCKS),
             );
             rows.push(access_token_row(doc));
             rows.extend(refresh_token_row(doc, refresh));
@@ -181,14 +184,14 @@ fn access_token_row(doc: &AuthDotJson) -> Row {
             "access token",
             format!(
                 "{}{last}; the next command that needs it refreshes it first",
-                crate::status::describe_time(exp)
+                crate::jwt::describe_time(exp)
             ),
         )
         .fix("codex doctor --refresh (tests the refresh now)"),
         Some(exp) => Row::ok(
             Group::Credentials,
             "access token",
-            format!("expires {}{last}", crate::status::describe_time(exp)),
+            format!("expires {}{last}", crate::jwt::describe_time(exp)),
         ),
         None => Row::ok(
             Group::Credentials,
@@ -375,7 +378,7 @@ fn variable_rows(config: &Config, doc: Option<&AuthDotJson>) -> Vec<Row> {
     rows
 }
 
-fn mode_row(config: &Config, sources: &Sources, store: &ConfiguredStore) -> Row {
+fn mode_row(config: &Config, sources: &Sources, store: &Store) -> Row {
     let mode = config.store_mode;
     let source = sources.shown(&["cli_auth_credentials_store"]);
     let file = store.file().path().display();
@@ -400,7 +403,7 @@ fn mode_row(config: &Config, sources: &Sources, store: &ConfiguredStore) -> Row 
 /// The keyring's state as the load found it (asked again only when the load did not need it).
 fn keyring_row(
     config: &Config,
-    store: &ConfiguredStore,
+    store: &Store,
     loaded: &Result<Option<AuthDotJson>, StoreError>,
     have_doc: bool,
 ) -> Row {

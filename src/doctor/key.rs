@@ -3,11 +3,14 @@
 //! unreachable server and from a provider's own 401 (Azure: which `env_key` to check). And, with
 //! `--refresh` only, the one refresh that tests a ChatGPT refresh token.
 
+use std::sync::{Arc, Mutex};
+
 use crate::auth::AuthDotJson;
 use crate::config::Config;
+use crate::notice::{Notice, Notify};
 use crate::provider::{Credential, Endpoint, KeySource, Kind, OutgoingRequest};
 use crate::secret::mask_api_key;
-use crate::store::{ConfiguredStore, CredentialStore};
+use crate::store::Store;
 
 use super::clock::ServerDate;
 use super::{Group, Row};
@@ -259,8 +262,11 @@ pub async fn refresh(
     client: &reqwest::Client,
 ) -> (Row, Option<AuthDotJson>) {
     let name = "refresh token";
-    let store = ConfiguredStore::new(config);
-    match crate::token::recover_from_unauthorized(config, &store, client, doc).await {
+    let notices = Arc::new(Collected::default());
+    let store = Store::new(config, notices.clone());
+    let refreshed = crate::token::recover_from_unauthorized(config, &store, client, doc).await;
+    let said = notices.joined();
+    match refreshed {
         Ok(fresh) => {
             let expires = fresh
                 .tokens
@@ -269,7 +275,7 @@ pub async fn refresh(
                 .map(|exp| {
                     format!(
                         "; the new access token expires {}",
-                        crate::status::describe_time(exp)
+                        crate::jwt::describe_time(exp)
                     )
                 })
                 .unwrap_or_default();
@@ -278,7 +284,7 @@ pub async fn refresh(
                     Group::Credentials,
                     name,
                     format!(
-                        "works: refreshed once and saved in {}{expires}",
+                        "works: refreshed once and saved in {}{expires}{said}",
                         store.location()
                     ),
                 ),
@@ -297,9 +303,32 @@ pub async fn refresh(
                 }
             };
             (
-                Row::fail(Group::Credentials, name, e.to_string()).fix_opt(fix),
+                Row::fail(Group::Credentials, name, format!("{e}{said}")).fix_opt(fix),
                 None,
             )
+        }
+    }
+}
+
+/// The notices of the one refresh (waiting for the lock, a keyring copy left behind), kept for
+/// its row instead of printed in the middle of the report.
+#[derive(Default)]
+struct Collected(Mutex<Vec<String>>);
+
+impl Notify for Collected {
+    fn notify(&self, notice: Notice) {
+        if let Ok(mut all) = self.0.lock() {
+            all.push(notice.text);
+        }
+    }
+}
+
+impl Collected {
+    /// `` or ` (note: a; b)`.
+    fn joined(&self) -> String {
+        match self.0.lock().map(|all| all.join("; ")) {
+            Ok(text) if !text.is_empty() => format!(" (note: {text})"),
+            Ok(_) | Err(_) => String::new(),
         }
     }
 }

@@ -9,17 +9,16 @@ mod credentials;
 mod key;
 mod network;
 mod remote;
-mod report;
+pub mod render;
 mod signin;
 mod tls;
 mod x509;
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use report::Progress;
+use crate::report::Checking as Progress;
 
 /// The whole run's bound. Checks that have not finished by then are reported as such.
 const RUN_BOUND: Duration = Duration::from_millis(9500);
@@ -149,20 +148,18 @@ impl Row {
     }
 }
 
-/// Runs every check and prints the report. Exit 0 when nothing failed (warnings allowed).
-pub fn run(overrides: &[String], options: &Options) -> ExitCode {
-    let progress = Progress::start();
+/// Runs every check; `progress` names the ones still running.
+pub fn run(overrides: &[String], options: &Options, progress: &Progress) -> Vec<Row> {
     let runtime = crate::http::runtime();
-    let rows = runtime.block_on(collect(overrides, options, &progress));
+    let rows = runtime.block_on(collect(overrides, options, progress));
     // A keyring or DNS call still running on a blocking thread is not waited for.
     runtime.shutdown_background();
-    progress.finish();
-    report::print(&rows, options);
-    if rows.iter().any(|r| r.status == Status::Fail) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    rows
+}
+
+/// True when a check found something broken (warnings do not count).
+pub fn failed(rows: &[Row]) -> bool {
+    rows.iter().any(|r| r.status == Status::Fail)
 }
 
 async fn collect(overrides: &[String], options: &Options, progress: &Progress) -> Vec<Row> {

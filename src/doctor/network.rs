@@ -14,8 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::config::NetworkSettings;
-use crate::http::{Proxy, ProxyRoutes};
+use crate::http::{NetworkSettings, Proxy, ProxyRoutes};
 
 use super::clock::ServerDate;
 use super::{Group, Row};

@@ -10,8 +10,9 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::auth::{AuthDotJson, Usability};
-use crate::config::{Config, ForcedLoginMethod, NetworkSettings, Protocol};
-use crate::http::ProxyRoutes;
+use crate::config::{Config, ForcedLoginMethod};
+use crate::http::{NetworkSettings, ProxyRoutes};
+use crate::oauth::Protocol;
 use crate::provider::{self, Kind, Provider};
 
 use super::clock::{self, ServerDate};
@@ -46,7 +47,7 @@ impl Remote<'_> {
             }
             return rows;
         }
-        let set_up = crate::http::client(config).and_then(|client| {
+        let set_up = crate::http::client(&config.network).and_then(|client| {
             Ok((
                 client,
                 crate::http::trusted_roots(&config.network)?,
@@ -112,7 +113,9 @@ impl Remote<'_> {
         };
         let issuer = issuer_target(config, &provider, doc.as_ref());
         let model = model_target(config, self.sources, &provider, chatgpt);
-        let http = crate::http::Lazy::new(config);
+        let http = crate::http::Lazy::new(&config.network);
+        // Notices of the store read behind the credential are already rows (Credentials).
+        let silent: Arc<dyn crate::notice::Notify> = Arc::new(crate::notice::Silent);
 
         let probe_issuer = async {
             let target = issuer.as_ref()?;
@@ -154,7 +157,7 @@ impl Remote<'_> {
             let resolving = self.progress.begin("the key");
             let endpoint = tokio::time::timeout_at(
                 self.deadline,
-                provider::endpoint(config, provider.clone(), &http),
+                provider::endpoint(config, provider.clone(), &http, &silent),
             )
             .await;
             let endpoint = match endpoint {

@@ -11,7 +11,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::config::{FromEnv, NetworkSettings};
+use crate::http::{FromEnv, NetworkSettings};
 
 use super::x509::{self, CertInfo};
 

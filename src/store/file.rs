@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{CredentialStore, StoreError, StoreKind, StoreLock};
+use super::{StoreError, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::Config;
 
@@ -27,6 +27,10 @@ impl FileStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn codex_home(&self) -> &Path {
+        &self.codex_home
     }
 
     /// The real file behind `auth.json`, following symlinks (also dangling ones).
@@ -84,16 +88,12 @@ impl FileStore {
     }
 }
 
-impl CredentialStore for FileStore {
-    fn kind(&self) -> StoreKind {
-        StoreKind::File
-    }
-
-    fn location(&self) -> String {
+impl FileStore {
+    pub fn location(&self) -> String {
         self.path.display().to_string()
     }
 
-    fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
+    pub fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -103,7 +103,7 @@ impl CredentialStore for FileStore {
         parse(&self.path, &bytes).map(Some)
     }
 
-    fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+    pub fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
         let target = self.target()?;
         let dir = target
             .parent()
@@ -131,7 +131,7 @@ impl CredentialStore for FileStore {
         Ok(())
     }
 
-    fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
+    pub fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
         let target = self.target()?;
         let mut removed = false;
         for path in [&target, &self.path] {
@@ -155,16 +155,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: crate::secret::redact_values(&without_position(&e.to_string())),
+        message: crate::secret::json_error_message(&e),
     })
-}
-
-/// serde_json appends " at line L column C"; we print the position ourselves.
-pub(super) fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

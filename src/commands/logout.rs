@@ -4,25 +4,28 @@
 //! never deleted unseen.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::config::{Config, StoreMode};
-use crate::store::{ConfiguredStore, CredentialStore, FileRemoval, StoreError, StoreLock};
+use crate::report::Reporter;
+use crate::store::{self, FileRemoval, StoreError};
 
 pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
-    let store = ConfiguredStore::new(config);
+    let out = Reporter::text();
+    let store = store::open(config, Arc::new(out));
     // No CODEX_HOME yet: only a keyring entry can exist; the directory is made only to remove it.
     if !config.codex_home.exists() && store.load_for_logout().is_none() {
-        eprintln!("Not logged in");
+        out.line("Not logged in");
         return Ok(ExitCode::SUCCESS);
     }
-    let lock = StoreLock::acquire(&config.codex_home)?;
+    let lock = store.lock()?;
     let unparseable = match store.file().load() {
         Ok(_) => None,
         Err(err @ StoreError::Malformed { .. }) => Some(err),
         Err(other) => return Err(other),
     };
     if let Some(doc) = store.load_for_logout() {
-        revoke_best_effort(config, &doc);
+        revoke_best_effort(config, &doc, &out);
     }
     let file = match unparseable {
         Some(_) => FileRemoval::Keep,
@@ -31,25 +34,22 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
     let removal = store.remove_everywhere(&lock, file)?;
     if let Some(err) = unparseable {
         if removal.removed {
-            eprintln!(
+            out.line(&format!(
                 "Removed the credentials from {}.",
                 store.keyring().describe()
-            );
+            ));
         }
-        eprintln!(
+        out.line(&format!(
             "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
             store.file().location()
-        );
+        ));
         return Ok(ExitCode::FAILURE);
     }
-    eprintln!(
-        "{}",
-        if removal.removed {
-            "Successfully logged out"
-        } else {
-            "Not logged in"
-        }
-    );
+    out.line(if removal.removed {
+        "Successfully logged out"
+    } else {
+        "Not logged in"
+    });
     let Some(cause) = removal.keyring_unreachable else {
         return Ok(ExitCode::SUCCESS);
     };
@@ -59,24 +59,24 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
         match store.mode() {
             // Containers and CI use the file mode and have no keyring: nothing worth saying.
             StoreMode::File => {}
-            StoreMode::Keyring | StoreMode::Auto => {
-                eprintln!("note: the OS keyring was not checked for credentials: {cause}")
-            }
+            StoreMode::Keyring | StoreMode::Auto => out.line(&format!(
+                "note: the OS keyring was not checked for credentials: {cause}"
+            )),
         }
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
+        out.line(&format!(
             "could not check {} for credentials: {cause}; {}, then run `codex logout` again",
             store.keyring().describe(),
             cause.remedy()
-        );
+        ));
         Ok(ExitCode::FAILURE)
     }
 }
 
 /// Revokes the refresh token at its issuer before the local copy goes. Best effort: a failure
 /// is a warning and the local credentials are removed anyway.
-fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson) {
+fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson, out: &Reporter) {
     if doc
         .tokens
         .as_ref()
@@ -84,13 +84,13 @@ fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson) {
     {
         return;
     }
-    let result = crate::http::client(config)
+    let result = crate::http::client(&config.network)
         .map_err(|e| e.to_string())
         .and_then(|http| crate::http::runtime().block_on(crate::token::revoke(config, &http, doc)));
     match result {
         Ok(_) => tracing::debug!("revoked the refresh token"),
-        Err(detail) => eprintln!(
+        Err(detail) => out.line(&format!(
             "warning: could not revoke the sign-in at the issuer ({detail}); the local credentials are removed anyway"
-        ),
+        )),
     }
 }
