@@ -269,7 +269,7 @@ pub struct Checking {
 
 /// A check in progress; dropping it takes it off the spinner.
 pub struct Pending {
-    progress: Checking,
+    checking: Checking,
     what: String,
 }
 
@@ -297,7 +297,7 @@ impl Checking {
     pub fn begin(&self, what: &str) -> Pending {
         self.with_pending(|p| p.push(what.to_string()));
         Pending {
-            progress: self.clone(),
+            checking: self.clone(),
             what: what.to_string(),
         }
     }
@@ -326,7 +326,7 @@ impl Checking {
 impl Drop for Pending {
     fn drop(&mut self) {
         let what = std::mem::take(&mut self.what);
-        self.progress.with_pending(|p| {
+        self.checking.with_pending(|p| {
             if let Some(i) = p.iter().position(|w| *w == what) {
                 p.remove(i);
             }

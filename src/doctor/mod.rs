@@ -1,7 +1,7 @@
 //! `codex doctor`: the guide's "When it doesn't work" table, checked on this machine. Each check
-//! returns rows (✓ / ⚠ / ✗, what was found, and the command or setting that fixes it); the
-//! reporter prints them. Read-only unless `--refresh`; every check has its own deadline and the
-//! whole run is bounded, even when every endpoint hangs.
+//! returns rows (✓ / ⚠ / ✗, what was found, and the command or setting that fixes it), which
+//! `commands::doctor` prints. Read-only unless `--refresh`; every check has its own deadline and
+//! the whole run is bounded, even when every endpoint hangs.
 
 mod clock;
 mod config;
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::report::Checking as Progress;
+use crate::report::Checking;
 
 /// The whole run's bound. Checks that have not finished by then are reported as such.
 const RUN_BOUND: Duration = Duration::from_millis(9500);
@@ -149,7 +149,7 @@ impl Row {
 }
 
 /// Runs every check; `progress` names the ones still running.
-pub fn run(overrides: &[String], options: &Options, progress: &Progress) -> Vec<Row> {
+pub fn run(overrides: &[String], options: &Options, progress: &Checking) -> Vec<Row> {
     let runtime = crate::http::runtime();
     let rows = runtime.block_on(collect(overrides, options, progress));
     // A keyring or DNS call still running on a blocking thread is not waited for.
@@ -162,7 +162,7 @@ pub fn failed(rows: &[Row]) -> bool {
     rows.iter().any(|r| r.status == Status::Fail)
 }
 
-async fn collect(overrides: &[String], options: &Options, progress: &Progress) -> Vec<Row> {
+async fn collect(overrides: &[String], options: &Options, progress: &Checking) -> Vec<Row> {
     let deadline = Instant::now() + RUN_BOUND;
     let signin = {
         let pending = progress.begin("callback ports");

@@ -19,14 +19,14 @@ use super::clock::{self, ServerDate};
 use super::config::Sources;
 use super::credentials::Stored;
 use super::network::{self, Context, Target};
-use super::{Group, Options, Progress, Row, key};
+use super::{Checking, Group, Options, Row, key};
 
 pub struct Remote<'a> {
     pub config: &'a Config,
     pub sources: &'a Sources,
     pub stored: &'a Stored,
     pub options: &'a Options,
-    pub progress: &'a Progress,
+    pub progress: &'a Checking,
     pub deadline: Instant,
 }
 
