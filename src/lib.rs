@@ -1,154 +1,40 @@
 //! codex-auth: the sign-in and credential subsystem of a Codex-style CLI, compatible with the
-//! reference Codex CLI's `auth.json`, `config.toml` and keyring entry.
+//! reference Codex CLI's `auth.json`, `config.toml` and keyring entry. ARCHITECTURE.md maps the
+//! modules; this file declares them and dispatches a parsed command line.
 
 pub mod accounts;
 pub mod auth;
+pub mod choice;
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod exec;
 pub mod http;
 pub mod jwt;
 pub mod login;
-pub mod logout;
+pub mod notice;
+pub mod oauth;
 pub mod provider;
+pub mod report;
 pub mod secret;
-pub mod status;
 pub mod store;
-pub mod switch;
 pub mod token;
 
 use std::process::ExitCode;
 
-use cli::{Cli, Command, LoginArgs, LoginCommand};
+use cli::{Cli, Command};
 use config::Config;
 pub use error::Error;
-use login::api_key::KeySource;
-use secret::Secret;
-
-/// `codex login token`: the bearer credential alone on stdout.
-fn print_token(config: &Config) -> Result<ExitCode, Error> {
-    let store = accounts::open(config)?;
-    let http = http::Lazy::new(config);
-    let doc = http::runtime().block_on(token::fresh(config, store.as_ref(), &http))?;
-    let bearer = match (doc.mode(), &doc.tokens) {
-        (Ok(auth::AuthMode::ApiKey), _) => doc.api_key().map(str::to_string),
-        (Ok(auth::AuthMode::ChatGpt | auth::AuthMode::ChatGptExternalTokens), Some(t)) => {
-            Some(t.access_token.expose().clone())
-        }
-        (Ok(_), _) | (Err(_), _) => None,
-    };
-    match bearer {
-        Some(bearer) => {
-            println!("{bearer}");
-            Ok(ExitCode::SUCCESS)
-        }
-        None => Err(token::TokenError::Unusable {
-            location: store.location(),
-            reason: "it holds no bearer credential".to_string(),
-        }
-        .into()),
-    }
-}
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Completion { shell } => {
-            use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "codex", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Logout(args) => {
-            let config = Config::load(&cli.config_overrides)?;
-            let target = match (args.account, args.all) {
-                (_, true) => logout::Target::All,
-                (Some(name), false) => logout::Target::Account(name),
-                (None, false) => logout::Target::Active,
-            };
-            Ok(logout::run(&config, target)?)
-        }
-        Command::Login(args) => run_login(args, &cli.config_overrides),
-        Command::Exec(args) => {
-            let mut config = Config::load(&cli.config_overrides)?;
-            if let Some(name) = args.account {
-                config.account = Some(name.to_string());
-            }
-            exec::run(
-                &config,
-                exec::ExecOptions {
-                    json: args.json,
-                    model: args.model,
-                    oss: args.oss,
-                    prompt: args.prompt,
-                },
-            )?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Completion { shell } => commands::completion::run(shell),
+        Command::Login(args) => commands::login::run(args, &cli.config_overrides),
+        Command::Logout(args) => commands::logout::run(&Config::load(&cli.config_overrides)?, args),
+        Command::Exec(args) => commands::exec::run(&Config::load(&cli.config_overrides)?, args),
+        Command::Doctor(args) => commands::doctor::run(args, &cli.config_overrides),
     }
-}
-
-fn run_login(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
-    let reporter = login::Reporter { json: args.json };
-    let result = login_command(args, overrides);
-    if let Err(err) = &result {
-        reporter.failed(&err.to_string());
-    }
-    result
-}
-
-fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
-    let mut config = Config::load(overrides)?;
-    match args.action {
-        Some(LoginCommand::Status(status)) => return Ok(status::run(&config, status.json)?),
-        Some(LoginCommand::Token(token)) => {
-            if let Some(name) = token.account {
-                config.account = Some(name.to_string());
-            }
-            return print_token(&config);
-        }
-        Some(LoginCommand::Switch(switch)) => return Ok(switch::run(&config, &switch.name)?),
-        None => {}
-    }
-    // For a sign-in, the name to save it as (CODEX_ACCOUNT only picks what exec and token use).
-    if let Some(name) = &args.account {
-        accounts::Accounts::new(&config).check_new_name(name)?;
-    }
-    config.account = args.account.map(|name| name.to_string());
-    if let Some(Some(word @ ("status" | "token"))) =
-        args.with_api_key.as_ref().map(|v| v.as_deref())
-    {
-        return Err(login::LoginError::SubcommandAfterFlag(word.to_string()).into());
-    }
-    let source = match (args.api_key, args.with_api_key) {
-        (Some(key), _) | (None, Some(Some(key))) if key == "-" => Some(KeySource::Stdin),
-        (Some(key), _) | (None, Some(Some(key))) => Some(KeySource::Argument(Secret::new(key))),
-        (None, Some(None)) => Some(KeySource::Stdin),
-        (None, None) => None,
-    };
-    match source {
-        Some(source) => login::api_key::run(&config, source)?,
-        None => {
-            config
-                .auth
-                .override_with(args.issuer.as_deref(), args.client_id.as_deref())?;
-            let reporter = login::Reporter { json: args.json };
-            if args.device_auth {
-                let options = login::device::DeviceOptions {
-                    show_qr: !args.no_qr,
-                };
-                match login::device::run(&config, options, &reporter)? {
-                    login::device::Outcome::SignedIn => return Ok(ExitCode::SUCCESS),
-                    login::device::Outcome::UseBrowser => {}
-                }
-            }
-            let options = login::browser::BrowserOptions {
-                open_browser: !args.no_browser && login::browser::browser_available(),
-                port: args.port,
-                timeout: std::time::Duration::from_secs(args.timeout),
-            };
-            login::browser::run(&config, &options, &reporter)?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

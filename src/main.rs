@@ -11,6 +11,7 @@ const QUIET_DEPENDENCIES: &str = "aws_sigv4=warn,aws_config=warn,aws_credential_
     aws_runtime=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_smithy_http=warn,\
     aws_sdk_sso=warn,aws_sdk_ssooidc=warn,aws_sdk_sts=warn,aws_sdk_signin=warn";
 
+#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
     let cli = codex_auth::cli::Cli::parse();
     if let Some(filter) = std::env::var_os("RUST_LOG").filter(|v| !v.is_empty()) {

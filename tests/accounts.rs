@@ -7,8 +7,8 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::session::Session;
-use common::{Background, Env, Peer, Run, agent, mode_of, run_cmd};
+use common::keyring::{Session, account as keyring_account};
+use common::{Background, Env, Peer, Run, agent, api_key_json, mode_of, run_cmd};
 use serde_json::{Value, json};
 
 const CLIENT: &str = "codex-test-client";
@@ -151,17 +151,6 @@ impl Home {
             &format!("Switched to account `{name}`: {summary}\n"),
         );
     }
-}
-
-/// The reference's keyring account for this CODEX_HOME (`cli|` + 16 hex of its SHA-256).
-fn keyring_account(env: &Env) -> String {
-    let canonical = std::fs::canonicalize(&env.home).unwrap();
-    let out = Command::new("sh")
-        .args(["-c", "printf %s \"$1\" | sha256sum", "sh"])
-        .arg(&canonical)
-        .output()
-        .unwrap();
-    format!("cli|{}", &String::from_utf8(out.stdout).unwrap()[..16])
 }
 
 /// Refresh grants the issuer answered, as (status, refresh token presented).
@@ -588,10 +577,6 @@ fn the_references_refresh_and_sign_in_over_the_active_account_are_noticed() {
     assert_eq!(home.env.read_auth(), bob_bytes);
 }
 
-fn api_key_json(key: &str) -> String {
-    format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
-}
-
 /// A sign-in from before accounts existed becomes the first account the first time one is
 /// needed, and auth.json is not touched by that.
 #[test]
@@ -610,7 +595,7 @@ fn an_existing_sign_in_becomes_the_first_account_without_touching_auth_json() {
     home.run(&["login", "switch", "nope"]).assert(
         1,
         "",
-        "there is no account named `nope`. Saved accounts: apikey-12345. Add a new one with `codex login --account NAME`\n",
+        "The previous sign-in was saved as account `apikey-12345` (back to it: codex login switch apikey-12345).\nthere is no account named `nope`. Saved accounts: apikey-12345. Add a new one with `codex login --account NAME`\n",
     );
     assert_eq!(home.env.read_auth(), before);
     assert_eq!(mode_of(&home.env.home.join("accounts")), 0o700);

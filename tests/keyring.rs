@@ -6,39 +6,17 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use common::session::Session;
-use common::{Env, Peer, run_cmd};
+use common::keyring::{Session, account};
+use common::{Env, Peer, READING, SAVED, api_key_json, jwt_signed, now_secs, run_cmd, saved};
 
 const KEY: &str = "sk-proj-canary-0123456789";
-const READING: &str = "Reading API key from stdin...\n";
-
-/// The success line of an API-key sign-in saved as account `name`.
-fn saved(name: &str) -> String {
-    format!(
-        "API key saved as account `{name}`. Authentication is checked when you send a request.\n"
-    )
-}
-const SAVED: &str =
-    "API key saved as account `apikey-56789`. Authentication is checked when you send a request.\n";
 const NO_BUS: &str = "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set";
 const NO_SERVICE: &str =
     "no Secret Service on the D-Bus session bus (nothing provides org.freedesktop.secrets)";
 const START_DAEMON: &str = "start a keyring daemon in a D-Bus session (for example gnome-keyring-daemon --unlock --components=secrets)";
 const LOCKED: &str = "the keyring is locked and no unlock prompt can be shown";
 const UNLOCK: &str = "unlock the keyring (for example by signing in to the desktop)";
-
-/// The reference's account for this CODEX_HOME, computed with coreutils' `sha256sum`.
-fn account(env: &Env) -> String {
-    let canonical = std::fs::canonicalize(&env.home).unwrap();
-    let out = Command::new("sh")
-        .args(["-c", "printf %s \"$1\" | sha256sum", "sh"])
-        .arg(&canonical)
-        .output()
-        .unwrap();
-    format!("cli|{}", &String::from_utf8(out.stdout).unwrap()[..16])
-}
 
 fn config_path(env: &Env) -> PathBuf {
     std::fs::canonicalize(&env.home)
@@ -52,10 +30,6 @@ fn auth_path(env: &Env) -> String {
         .join("auth.json")
         .display()
         .to_string()
-}
-
-fn api_key_json(key: &str) -> String {
-    format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
 }
 
 fn compact(key: &str) -> String {
@@ -83,22 +57,6 @@ fn plain_text_warning(env: &Env, cause: &str) -> String {
     )
 }
 
-fn set_mode(env: &Env, mode: &str) {
-    env.write_config(&format!("cli_auth_credentials_store = \"{mode}\"\n"));
-}
-
-/// A base64url JWT with the given claims and a long signature.
-fn jwt(claims: &str, signature_len: usize) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}.{}",
-        b64.encode(r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#),
-        b64.encode(claims),
-        "s".repeat(signature_len)
-    )
-}
-
 const REFRESH_TOKEN: &str = "rt_canary_refresh_0123456789";
 
 /// A ChatGPT sign-in minted by `issuer`, compact as the reference stores it in the keyring:
@@ -106,12 +64,12 @@ const REFRESH_TOKEN: &str = "rt_canary_refresh_0123456789";
 /// a refreshed bundle stays large). `access_exp`: the access token's `exp` claim, if any.
 fn chatgpt_bundle(issuer: &str, access_exp: Option<i64>) -> String {
     let claims = r#"{"email":"user@example.com","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_user_id":"user-abc","chatgpt_account_id":"acc-123","organizations":[{"id":"org-1","role":"owner","title":"Personal"}]}}"#;
-    let id_token = jwt(claims, 342);
+    let id_token = jwt_signed(claims, &"s".repeat(342));
     let access_claims = match access_exp {
         Some(exp) => format!(r#"{{"exp":{exp},"scp":{:?}}}"#, "openid ".repeat(400)),
         None => format!(r#"{{"scp":{:?}}}"#, "openid ".repeat(400)),
     };
-    let access_token = jwt(&access_claims, 342);
+    let access_token = jwt_signed(&access_claims, &"s".repeat(342));
     let doc = format!(
         r#"{{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{{"id_token":"{id_token}","access_token":"{access_token}","refresh_token":"{REFRESH_TOKEN}","oauth_provenance":{{"issuer":"{issuer}","client_id":"app_EMoamEEZ73f0CkXaXp7hrann","protocol":"openai"}},"account_id":"acc-123"}},"last_refresh":"2026-04-25T12:34:56.789Z","future_field":{{"kept":true,"notes":"{notes}"}}}}"#,
         notes = "n".repeat(2500)
@@ -126,18 +84,11 @@ fn chatgpt_status(stored: &str) -> String {
     )
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 #[test]
 fn keyring_login_status_logout_use_the_reference_entry() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -198,7 +149,7 @@ fn keyring_login_status_logout_use_the_reference_entry() {
 fn an_entry_written_by_the_reference_is_read_and_removed() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     let issuer = Peer::fake_issuer(env.dir.path(), &[]);
     session.store_as_reference(&account(&env), &chatgpt_bundle(&issuer.url, None));
     session.run(&env, &["login", "status"]).assert(
@@ -208,7 +159,7 @@ fn an_entry_written_by_the_reference_is_read_and_removed() {
     );
     // Another CODEX_HOME has another entry: it does not see this one.
     let other = Env::new();
-    set_mode(&other, "keyring");
+    other.use_store("keyring");
     session
         .run(&other, &["login", "status"])
         .assert(1, "", "Not logged in\n");
@@ -236,7 +187,7 @@ fn a_refresh_moves_a_large_bundle_into_the_keyring() {
     let before: serde_json::Value =
         serde_json::from_str(&chatgpt_bundle(&issuer.url, Some(now_secs() - 60))).unwrap();
     env.write_auth(&serde_json::to_string_pretty(&before).unwrap());
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     let run = session.run(&env, &["login", "token"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!env.auth_path().exists(), "the plain-text copy is removed");
@@ -269,7 +220,7 @@ fn a_refresh_moves_a_large_bundle_into_the_keyring() {
 fn large_secrets_round_trip_through_the_keyring() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     // An 8 KB key: larger than any token bundle and than Windows' 2560-byte limit.
     let key = format!("sk-proj-{}", "A1b2C3d4".repeat(1000));
     session
@@ -288,7 +239,7 @@ fn large_secrets_round_trip_through_the_keyring() {
 fn auto_uses_the_keyring_when_there_is_one() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "auto");
+    env.use_store("auto");
     session
         .run_stdin(&env, &["login", "--with-api-key"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -311,7 +262,7 @@ fn auto_uses_the_keyring_when_there_is_one() {
 #[test]
 fn auto_without_a_session_bus_uses_the_file_and_says_so() {
     let env = Env::new();
-    set_mode(&env, "auto");
+    env.use_store("auto");
     let warning = plain_text_warning(&env, NO_BUS);
     env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{warning}{SAVED}"));
@@ -348,7 +299,7 @@ fn auto_without_a_session_bus_uses_the_file_and_says_so() {
 fn auto_with_a_bus_but_no_secret_service_uses_the_file_and_says_so() {
     let session = Session::bus_only();
     let env = Env::new();
-    set_mode(&env, "auto");
+    env.use_store("auto");
     let warning = plain_text_warning(&env, NO_SERVICE);
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
@@ -367,7 +318,7 @@ fn auto_with_a_bus_but_no_secret_service_uses_the_file_and_says_so() {
 fn keyring_mode_without_a_keyring_fails_with_one_line() {
     // No session bus at all.
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     let error = keyring_error(&env, NO_BUS, START_DAEMON);
     env.run(&["login", "status"]).assert(1, "", &error);
     env.run(&["login", "status", "--json"])
@@ -412,7 +363,7 @@ fn keyring_mode_without_a_keyring_fails_with_one_line() {
 fn a_locked_keyring_is_a_clear_error_never_a_hang() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -456,7 +407,7 @@ fn a_locked_keyring_is_a_clear_error_never_a_hang() {
 fn a_keyring_without_a_collection_is_a_clear_error() {
     let session = Session::with_gnome_keyring(false);
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session
         .run(&env, &["login", "status"])
         .assert(1, "", "Not logged in\n");
@@ -484,7 +435,7 @@ fn a_keyring_without_a_collection_is_a_clear_error() {
 fn a_hung_secret_service_is_given_up_on() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session.freeze();
     session.run(&env, &["login", "status"]).assert(
         1,
@@ -516,7 +467,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     let env = Env::new();
     let account = account(&env);
 
-    set_mode(&env, "file");
+    env.use_store("file");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -524,7 +475,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     assert_eq!(session.lookup(&account), None);
 
     // keyring: still signed in from the file; the next save moves the credentials.
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session.run(&env, &["login", "status"]).assert(
         0,
         "",
@@ -541,7 +492,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     assert_eq!(session.lookup(&account), Some(compact(second)));
 
     // file again: still signed in from the keyring; the next save moves them back.
-    set_mode(&env, "file");
+    env.use_store("file");
     session.run(&env, &["login", "status"]).assert(
         0,
         "",
@@ -587,7 +538,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
 fn a_broken_keyring_entry_is_reported_and_replaced_by_login() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session.store_as_reference(&account(&env), "not json");
     let entry = format!(
         "the OS keyring (service \"Codex Auth\", account \"{}\")",
@@ -620,7 +571,7 @@ fn no_secret_reaches_the_logs() {
     let bundle = chatgpt_bundle(&issuer.url, None);
     let runs = [
         {
-            set_mode(&env, "keyring");
+            env.use_store("keyring");
             let mut cmd = session.codex(&env, &["login", "--api-key", "-"]);
             cmd.env("RUST_LOG", "trace");
             run_cmd(cmd, Some(KEY.as_bytes()))
@@ -667,7 +618,7 @@ fn no_secret_reaches_the_logs() {
 fn logout_beside_an_unparseable_auth_json_still_clears_the_keyring() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -694,7 +645,7 @@ fn logout_beside_an_unparseable_auth_json_still_clears_the_keyring() {
 fn credentials_saved_while_the_keyring_hung_are_not_shadowed_by_the_older_entry() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "auto");
+    env.use_store("auto");
     let old = "sk-proj-old-key-0000011111";
     let new = "sk-proj-new-key-2222233333";
     session

@@ -2,7 +2,7 @@
 //! which tool wrote the file: accounts are matched to the active credentials by it, never by name.
 
 use crate::auth::{AuthDotJson, AuthMode};
-use crate::store::chunked::digest16;
+use crate::store::keyring::chunked::digest16;
 
 /// The identity key of `doc`, `None` when it holds no usable credentials (nothing to keep).
 ///
@@ -14,8 +14,8 @@ pub fn of(doc: &AuthDotJson) -> Option<String> {
     // By mode rather than `usability`, which masks the key: keys can be large, and this runs
     // several times per command.
     match doc.mode() {
-        Ok(AuthMode::ApiKey) => doc.api_key().map(|key| format!("apikey:{}", digest16(key))),
-        Ok(AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens) => {
+        AuthMode::ApiKey => doc.api_key().map(|key| format!("apikey:{}", digest16(key))),
+        AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens => {
             let tokens = doc
                 .tokens
                 .as_ref()
@@ -37,8 +37,8 @@ pub fn of(doc: &AuthDotJson) -> Option<String> {
             }
             Some(format!("chatgpt:{user}:{account}"))
         }
-        Ok(AuthMode::AgentIdentity) => Some(format!("doc:{}", digest16(&doc.to_compact_json()))),
-        Err(_) => None,
+        AuthMode::AgentIdentity => Some(format!("doc:{}", digest16(&doc.to_compact_json()))),
+        AuthMode::Unknown(_) => None,
     }
 }
 

@@ -73,10 +73,7 @@ pub struct Refused {
 impl Entry {
     /// The entry for credentials `doc` (whose identity is `identity`).
     pub fn describe(doc: &AuthDotJson, identity: String) -> Entry {
-        let mode = doc
-            .mode()
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_else(|_| "unknown".to_string());
+        let mode = doc.mode().as_str().to_string();
         let (mut email, mut plan, mut api_key) = (None, None, None);
         match doc.usability() {
             Usability::ApiKey { masked } => api_key = Some(masked),
@@ -143,13 +140,8 @@ impl Index {
             column,
             message,
         };
-        let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
-            malformed(
-                e.line(),
-                e.column(),
-                crate::store::file::without_position(&e.to_string()),
-            )
-        })?;
+        let index: Index = serde_json::from_slice(&bytes)
+            .map_err(|e| malformed(e.line(), e.column(), crate::secret::json_error_message(&e)))?;
         if let Some(bad) = index
             .accounts
             .keys()
@@ -217,14 +209,14 @@ impl Index {
     /// last 5 characters of a key; `-2`, `-3`, ... when taken.
     pub fn derive_name(&self, doc: &AuthDotJson) -> AccountName {
         let base = match doc.mode() {
-            Ok(AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens) => doc
+            AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens => doc
                 .tokens
                 .as_ref()
                 .and_then(|t| crate::jwt::id_claims(t.id_token.expose()).email)
                 .map(|e| e.to_ascii_lowercase())
                 .and_then(|e| AccountName::derive(&e))
                 .unwrap_or_else(|| AccountName::derive("chatgpt").expect("valid")),
-            Ok(AuthMode::ApiKey) => {
+            AuthMode::ApiKey => {
                 let key = doc.api_key().unwrap_or_default();
                 // The reference shows the last 5 characters of keys longer than 13.
                 let tail: String = if key.chars().nth(13).is_some() {
@@ -240,7 +232,9 @@ impl Index {
                     .filter(|_| !tail.is_empty())
                     .unwrap_or_else(|| AccountName::derive("apikey").expect("valid"))
             }
-            Ok(AuthMode::AgentIdentity) | Err(_) => AccountName::derive("agent").expect("valid"),
+            AuthMode::AgentIdentity | AuthMode::Unknown(_) => {
+                AccountName::derive("agent").expect("valid")
+            }
         };
         let free = |n: &AccountName| {
             !self.accounts.contains_key(n.as_str()) && self.case_twin(n).is_none()

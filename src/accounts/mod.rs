@@ -4,27 +4,27 @@
 //! entry of its own), listed in `accounts/.index.json`. Copies are matched to the active
 //! credentials by who signed in (`identity`), never by name, so a refresh or a sign-in made by the
 //! reference CLI is attributed to the right account the next time it matters. Every change
-//! happens under `auth.lock`, the lock a refresh holds. Nothing here prints: callers get values.
+//! happens under `auth.lock`, the lock a refresh holds. Nothing here prints: what the user should
+//! hear goes to the store's `Notify`.
 
 pub mod identity;
 pub mod index;
+pub mod links;
 pub mod name;
-mod stores;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use thiserror::Error;
 
 use crate::auth::AuthDotJson;
 use crate::config::Config;
-use crate::store::configured::Removal;
+use crate::notice::{Notice, Notify};
 use crate::store::file::FileStore;
 use crate::store::keyring::KeyringStore;
-use crate::store::{ConfiguredStore, CredentialStore, FileRemoval, StoreError, StoreLock};
+use crate::store::{FileRemoval, Removal, Store, StoreError, StoreLock};
 pub use index::{Entry, Index};
 pub use name::{AccountName, NameError};
-pub use stores::{AccountStore, ActiveStore};
 
 /// The folder of CODEX_HOME the saved accounts live in.
 pub const DIR_NAME: &str = "accounts";
@@ -62,82 +62,58 @@ fn known_text(known: &[String]) -> String {
     }
 }
 
-/// Something a command should tell the user about what happened to the accounts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// Credentials that were not saved as an account yet (an older sign-in, or one made by the
-    /// reference CLI) were saved as this account before being replaced.
-    Kept(AccountName),
-    /// The account holding the same sign-in was renamed.
-    Renamed { from: AccountName, to: AccountName },
-}
-
-impl fmt::Display for Notice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Notice::Kept(name) => write!(
-                f,
-                "The previous sign-in was saved as account `{name}` (back to it: codex login switch {name})."
-            ),
-            Notice::Renamed { from, to } => {
-                write!(
-                    f,
-                    "Account `{from}` holds the same sign-in and is now `{to}`."
-                )
-            }
-        }
-    }
+/// Credentials no account held yet (an older sign-in, or one made by the reference CLI) were
+/// saved as account `name` before being replaced.
+fn kept(name: &AccountName) -> Notice {
+    Notice::note(format!(
+        "The previous sign-in was saved as account `{name}` (back to it: codex login switch {name})."
+    ))
 }
 
 /// What `switch` did.
 #[derive(Debug)]
 pub struct Switched {
-    pub name: AccountName,
     pub entry: Entry,
     /// It was the active account already: nothing changed.
     pub already: bool,
-    pub notices: Vec<Notice>,
 }
 
-/// What a sign-in was saved as.
-#[derive(Debug)]
-pub struct SignedIn {
-    pub name: AccountName,
-    pub notices: Vec<Notice>,
-}
-
-/// The accounts of one CODEX_HOME in the configured store.
-pub struct Accounts {
-    active: ConfiguredStore,
-    codex_home: PathBuf,
+/// The accounts of one CODEX_HOME, beside its active credentials (the store the reference
+/// reads: auth.json or the shared keyring entry), in the same store mode.
+pub struct Accounts<'s> {
+    active: &'s Store,
     dir: PathBuf,
 }
 
-impl Accounts {
-    pub fn new(config: &Config) -> Accounts {
+impl<'s> Accounts<'s> {
+    pub fn over(active: &'s Store) -> Accounts<'s> {
         Accounts {
-            active: ConfiguredStore::new(config),
-            codex_home: config.codex_home.clone(),
-            dir: config.codex_home.join(DIR_NAME),
+            active,
+            dir: active.file().codex_home().join(DIR_NAME),
         }
     }
 
-    /// The store the reference reads: auth.json or the shared keyring entry.
-    pub fn active(&self) -> &ConfiguredStore {
-        &self.active
+    /// The store the reference reads.
+    pub fn active(&self) -> &'s Store {
+        self.active
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    fn notify(&self, notice: Notice) {
+        self.active.notifier().notify(notice);
+    }
+
     /// Where account `name` keeps its copy: `accounts/NAME.json`, or the keyring entry
     /// `cli|…|account:NAME`, under the same store policy as the active credentials.
-    pub fn copy(&self, name: &AccountName) -> ConfiguredStore {
-        let file = FileStore::at(&self.dir, self.dir.join(format!("{name}.json")));
+    pub fn copy(&self, name: &AccountName) -> Store {
+        let home = self.active.file().codex_home();
+        let file = FileStore::at(home, &self.dir, self.dir.join(format!("{name}.json")));
         let account = format!("{}|account:{name}", self.active.keyring().account());
-        let keyring = KeyringStore::with_account(&self.codex_home, account);
-        self.active.sibling(file, keyring)
+        self.active
+            .sibling(file, KeyringStore::with_account(home, account))
     }
 
     pub fn index(&self) -> Result<Index, StoreError> {
@@ -177,7 +153,7 @@ impl Accounts {
         doc: &AuthDotJson,
         identity: String,
     ) -> Result<(), StoreError> {
-        self.copy(name).save(lock, doc)?;
+        self.copy(name).save_own(lock, doc)?;
         index.record(name, doc, identity);
         Ok(())
     }
@@ -207,7 +183,7 @@ impl Accounts {
         identity: String,
     ) -> Result<(AccountName, bool), StoreError> {
         if let Some(name) = index.find(&identity) {
-            let copy = self.copy(&name).load().ok().flatten();
+            let copy = self.copy(&name).load_own().ok().flatten();
             if copy.as_ref() != Some(active) {
                 tracing::debug!(account = %name, "syncing the active credentials into their account");
                 self.store_copy(lock, index, &name, active, identity)?;
@@ -220,43 +196,31 @@ impl Accounts {
         Ok((name, true))
     }
 
-    /// The active credentials, for a change that replaces them: one that cannot be read is not
-    /// replaced (it may be the only copy).
-    fn load_active_to_replace(&self) -> Result<Option<AuthDotJson>, AccountError> {
-        match self.active.load() {
-            Ok(doc) => Ok(doc),
-            Err(err @ (StoreError::Malformed { .. } | StoreError::KeyringMalformed { .. })) => {
-                Err(AccountError::ActiveUnreadable(err))
-            }
-            Err(other) => Err(other.into()),
-        }
-    }
-
     /// `codex login switch NAME`: first syncs the outgoing credentials into their account, then
-    /// copies NAME's into the active store. No network call, nothing revoked.
+    /// copies NAME's into the active store. No network call, nothing revoked. Active credentials
+    /// that cannot be read are not replaced (they may be the only copy).
     pub fn switch(&self, lock: &StoreLock, name: &AccountName) -> Result<Switched, AccountError> {
-        let active = self.load_active_to_replace()?;
+        let active = match self.active.load_own() {
+            Ok(doc) => doc,
+            Err(err @ (StoreError::Malformed { .. } | StoreError::KeyringMalformed { .. })) => {
+                return Err(AccountError::ActiveUnreadable(err));
+            }
+            Err(other) => return Err(other.into()),
+        };
         let mut index = self.index()?;
         let before = index.clone();
-        let mut notices = Vec::new();
         let outgoing = match &active {
             Some(doc) => self.adopt(lock, &mut index, doc)?,
             None => None,
         };
-        if let Some((kept, true)) = &outgoing {
-            notices.push(Notice::Kept(kept.clone()));
+        if let Some((name, true)) = &outgoing {
+            self.notify(kept(name));
         }
         let result = self.copy_in(lock, &index, name, outgoing.as_ref().map(|(n, _)| n));
         if index != before {
             self.save_index(lock, &index)?;
         }
-        let (entry, already) = result?;
-        Ok(Switched {
-            name: name.clone(),
-            entry,
-            already,
-            notices,
-        })
+        result
     }
 
     fn copy_in(
@@ -265,48 +229,53 @@ impl Accounts {
         index: &Index,
         name: &AccountName,
         outgoing: Option<&AccountName>,
-    ) -> Result<(Entry, bool), AccountError> {
+    ) -> Result<Switched, AccountError> {
         let entry = index
             .get(name)
             .cloned()
             .ok_or_else(|| self.unknown(index, name))?;
         if outgoing == Some(name) {
-            return Ok((entry, true));
+            return Ok(Switched {
+                entry,
+                already: true,
+            });
         }
         let copy = self.copy(name);
-        let doc = copy.load()?.ok_or_else(|| AccountError::Empty {
+        let doc = copy.load_own()?.ok_or_else(|| AccountError::Empty {
             name: name.to_string(),
-            location: copy.location(),
+            location: copy.own_location(),
         })?;
-        self.active.save(lock, &doc)?;
-        Ok((entry, false))
+        self.active.save_own(lock, &doc)?;
+        Ok(Switched {
+            entry,
+            already: false,
+        })
     }
 
     /// After a sign-in: the credentials that were active (`previous`, as the caller read them
     /// under the lock) are kept as their account, `doc` becomes the active credentials and is
     /// saved as account `requested` (else the account that already holds this sign-in, else a
-    /// name derived from it).
+    /// name derived from it). Returns the name.
     pub fn signed_in(
         &self,
         lock: &StoreLock,
         previous: Option<AuthDotJson>,
         doc: &AuthDotJson,
         requested: Option<&AccountName>,
-    ) -> Result<SignedIn, AccountError> {
+    ) -> Result<AccountName, AccountError> {
         let mut index = self.index()?;
         let before = index.clone();
         if let Some(existing) = requested.and_then(|n| index.case_twin(n)) {
             return Err(AccountError::CaseClash { existing });
         }
         let identity = identity::of(doc);
-        let mut notices = Vec::new();
         if let Some(previous) = &previous
-            && let Some(kept) = identity::of(previous).filter(|p| Some(p) != identity.as_ref())
-            && let (kept, true) = self.adopt_as(lock, &mut index, previous, kept)?
+            && let Some(kept_as) = identity::of(previous).filter(|p| Some(p) != identity.as_ref())
+            && let (name, true) = self.adopt_as(lock, &mut index, previous, kept_as)?
         {
-            notices.push(Notice::Kept(kept));
+            self.notify(kept(&name));
         }
-        self.active.save(lock, doc)?;
+        self.active.save_own(lock, doc)?;
         let holder = identity.as_deref().and_then(|id| index.find(id));
         let name = match (requested, &holder) {
             (Some(requested), _) => requested.clone(),
@@ -316,10 +285,9 @@ impl Accounts {
         // One account per sign-in: the name asked for replaces the one it had.
         if let Some(holder) = holder.filter(|h| *h != name) {
             self.forget(lock, &mut index, &holder)?;
-            notices.push(Notice::Renamed {
-                from: holder,
-                to: name.clone(),
-            });
+            self.notify(Notice::note(format!(
+                "Account `{holder}` holds the same sign-in and is now `{name}`."
+            )));
         }
         if let Some(identity) = identity {
             self.store_copy(lock, &mut index, &name, doc, identity)?;
@@ -327,7 +295,7 @@ impl Accounts {
         if index != before {
             self.save_index(lock, &index)?;
         }
-        Ok(SignedIn { name, notices })
+        Ok(name)
     }
 
     /// After the active credentials were saved (a refresh): their account's copy gets them too.
@@ -400,71 +368,28 @@ impl Accounts {
                 .filter_map(|n| AccountName::parse(n).ok()),
         );
         for name in candidates {
-            if let Some(doc) = self.copy(&name).load().ok().flatten() {
-                self.active.save(lock, &doc)?;
-                let entry = index.get(&name).cloned().expect("listed in the index");
+            if let Some(doc) = self.copy(&name).load_own().ok().flatten() {
+                self.active.save_own(lock, &doc)?;
+                let Some(entry) = index.get(&name).cloned() else {
+                    continue;
+                };
                 return Ok(Some((name, entry)));
             }
         }
         Ok(None)
     }
-}
 
-/// The credentials `codex exec` and `codex login token` use: account `--account NAME` (or
-/// `CODEX_ACCOUNT`) when one is named, else the active credentials. Both keep every account's
-/// copy up to date when they refresh; and while accounts are in use, active credentials that
-/// changed outside this tool (a refresh or a sign-in by the reference CLI) reach their account
-/// here first.
-pub fn open(config: &Config) -> Result<Box<dyn CredentialStore>, AccountError> {
-    let accounts = Accounts::new(config);
-    let named = match &config.account {
-        // `--account` was checked when the command line was parsed: a bad name is CODEX_ACCOUNT's.
-        Some(raw) => Some(AccountName::parse(raw).map_err(AccountError::BadEnvName)?),
-        None => None,
-    };
-    let index = match (accounts.index(), &named) {
-        (Ok(index), _) => index,
-        (Err(err), Some(_)) => return Err(err.into()),
-        // Without a name the saved accounts are not needed: a broken index must not stop a run.
-        (Err(err), None) => {
-            tracing::debug!(%err, "the accounts index cannot be read");
-            return Ok(Box::new(ActiveStore::new(accounts)));
-        }
-    };
-    let unknown = named.as_ref().is_some_and(|n| index.get(n).is_none());
-    // An unknown name may be that of the sign-in made before accounts existed: save it first.
-    if unknown || (!index.accounts.is_empty() && accounts.active_changed(&index)) {
-        let lock = StoreLock::acquire(&config.codex_home)?;
-        let mut index = accounts.index()?;
-        if let Ok(Some(active)) = accounts.active.load() {
-            let before = index.clone();
-            accounts.adopt(&lock, &mut index, &active)?;
-            if index != before {
-                accounts.save_index(&lock, &index)?;
-            }
-        }
-        if let Some(name) = named.as_ref().filter(|n| index.get(n).is_none()) {
-            return Err(accounts.unknown(&index, name));
-        }
-    }
-    Ok(match named {
-        Some(name) => Box::new(AccountStore::new(accounts, name)),
-        None => Box::new(ActiveStore::new(accounts)),
-    })
-}
-
-impl Accounts {
     /// Whether the active credentials are not what their account holds (read without the lock:
     /// a hint that `adopt` has something to do).
     fn active_changed(&self, index: &Index) -> bool {
-        let Ok(Some(active)) = self.active.load() else {
+        let Ok(Some(active)) = self.active.load_own() else {
             return false;
         };
         let Some(identity) = identity::of(&active) else {
             return false;
         };
         match index.find(&identity) {
-            Some(name) => self.copy(&name).load().ok().flatten().as_ref() != Some(&active),
+            Some(name) => self.copy(&name).load_own().ok().flatten().as_ref() != Some(&active),
             None => true,
         }
     }
@@ -477,4 +402,48 @@ impl Accounts {
             None => Ok(()),
         }
     }
+}
+
+/// The credentials `codex exec` and `codex login token` use: account `--account NAME` (or
+/// `CODEX_ACCOUNT`) when one is named, else the active credentials. A refresh of either reaches
+/// the account's copy; and while accounts are in use, active credentials that changed outside
+/// this tool (a refresh or a sign-in by the reference CLI) reach their account here first.
+pub fn open(config: &Config, notify: Arc<dyn Notify>) -> Result<Store, AccountError> {
+    let store = crate::store::open(config, notify);
+    let named = match &config.account {
+        // `--account` was checked when the command line was parsed: a bad name is CODEX_ACCOUNT's.
+        Some(raw) => Some(AccountName::parse(raw).map_err(AccountError::BadEnvName)?),
+        None => None,
+    };
+    let accounts = Accounts::over(&store);
+    let index = match (accounts.index(), &named) {
+        (Ok(index), _) => index,
+        (Err(err), Some(_)) => return Err(err.into()),
+        // Without a name the saved accounts are not needed: a broken index must not stop a run.
+        (Err(err), None) => {
+            tracing::debug!(%err, "the accounts index cannot be read");
+            return Ok(store);
+        }
+    };
+    let unknown = named.as_ref().is_some_and(|n| index.get(n).is_none());
+    // An unknown name may be that of the sign-in made before accounts existed: save it first.
+    if unknown || (!index.accounts.is_empty() && accounts.active_changed(&index)) {
+        let lock = store.lock()?;
+        let mut index = accounts.index()?;
+        if let Ok(Some(active)) = store.load_own() {
+            let before = index.clone();
+            accounts.adopt(&lock, &mut index, &active)?;
+            if index != before {
+                accounts.save_index(&lock, &index)?;
+            }
+        }
+        if let Some(name) = named.as_ref().filter(|n| index.get(n).is_none()) {
+            return Err(accounts.unknown(&index, name));
+        }
+    }
+    let link: Box<dyn crate::store::Linked> = match named {
+        Some(name) => Box::new(links::Selected::new(&accounts, name)),
+        None => Box::new(links::Mirror),
+    };
+    Ok(store.linked(link))
 }

@@ -14,7 +14,6 @@ use rustls::pki_types::pem::PemObject;
 use thiserror::Error;
 use url::Url;
 
-use crate::config::{Config, FromEnv, NetworkSettings};
 use crate::secret::Secret;
 
 pub const USER_AGENT: &str = concat!("codex-auth/", env!("CARGO_PKG_VERSION"));
@@ -76,8 +75,7 @@ pub enum HttpError {
 }
 
 /// Builds the HTTP client for this run.
-pub fn client(config: &Config) -> Result<reqwest::Client, HttpError> {
-    let net = &config.network;
+pub fn client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
     let roots = root_store(net)?;
     let routes = ProxyRoutes::new(net)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -122,23 +120,38 @@ static ACTIVE: OnceLock<Active> = OnceLock::new();
 mod describe;
 mod proxy;
 mod roots;
+mod settings;
 
 use describe::*;
-pub use describe::{describe, innermost};
+pub use describe::{describe, innermost, presented_name};
 pub use proxy::{Proxy, ProxyRoutes};
 use roots::*;
+pub use settings::{FromEnv, NetworkSettings};
+
+/// The roots a client of this run trusts (the system's plus the user's bundle), for a TLS
+/// handshake made outside reqwest (`codex doctor` reads the chain a server presents).
+pub fn trusted_roots(net: &NetworkSettings) -> Result<rustls::RootCertStore, HttpError> {
+    root_store(net)
+}
+
+/// The certificates of a PEM bundle, read and checked like `CODEX_CA_CERTIFICATE`.
+pub fn bundle_certificates(
+    bundle: &FromEnv<PathBuf>,
+) -> Result<Vec<CertificateDer<'static>>, HttpError> {
+    read_bundle(bundle)
+}
 
 /// The client, built on first use: loading the system roots costs milliseconds, and most runs
 /// of a fast path (`codex login token` with a valid token) make no request at all.
 pub struct Lazy<'a> {
-    config: &'a Config,
+    net: &'a NetworkSettings,
     client: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl<'a> Lazy<'a> {
-    pub fn new(config: &'a Config) -> Lazy<'a> {
+    pub fn new(net: &'a NetworkSettings) -> Lazy<'a> {
         Lazy {
-            config,
+            net,
             client: std::sync::OnceLock::new(),
         }
     }
@@ -147,7 +160,7 @@ impl<'a> Lazy<'a> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
-        let built = client(self.config)?;
+        let built = client(self.net)?;
         Ok(self.client.get_or_init(|| built))
     }
 }

@@ -5,6 +5,7 @@
 pub mod azure;
 pub mod bedrock;
 pub mod oss;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,9 +14,13 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use thiserror::Error;
 
 use crate::auth::{AuthDotJson, Usability};
-use crate::config::{AwsToml, Config, OssProvider, ProviderToml, WireApi};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::notice::Notify;
 use crate::secret::Secret;
 use crate::store::StoreError;
+use schema::{AwsToml, OssProvider, ProviderToml, WireApi};
 
 pub const DEFAULT_REQUEST_MAX_RETRIES: u64 = 4;
 pub const DEFAULT_STREAM_MAX_RETRIES: u64 = 5;
@@ -274,6 +279,7 @@ pub async fn endpoint(
     config: &Config,
     provider: Provider,
     http: &crate::http::Lazy<'_>,
+    notify: &Arc<dyn Notify>,
 ) -> Result<Endpoint, ProviderError> {
     match provider.kind {
         Kind::AmazonBedrock => {
@@ -297,7 +303,7 @@ pub async fn endpoint(
         }
         Kind::OpenAi | Kind::Azure | Kind::Custom => {
             let openai = if provider.requires_openai_auth {
-                openai_credential(config, http).await?
+                openai_credential(config, http, notify).await?
             } else {
                 None
             };
@@ -311,24 +317,8 @@ pub async fn endpoint(
                     None => Credential::None,
                 },
             };
-            let base_url = match (&provider.kind, &credential, &provider.base_url) {
-                (_, _, Some(url)) => checked_url(
-                    url,
-                    &format!("base_url of [model_providers.{}]", provider.id),
-                )?,
-                (Kind::OpenAi, Credential::ChatGpt { .. }, None) => {
-                    let base = checked_url(&config.models.chatgpt_base_url, "chatgpt_base_url")?;
-                    format!("{base}/codex")
-                }
-                (Kind::OpenAi, _, None) => {
-                    checked_url(&config.models.openai_base_url, "openai_base_url")?
-                }
-                (Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_), _, None) => {
-                    return Err(ProviderError::MissingBaseUrl {
-                        id: provider.id.clone(),
-                    });
-                }
-            };
+            let chatgpt = matches!(credential, Credential::ChatGpt { .. });
+            let base_url = base_url(config, &provider, chatgpt)?;
             Ok(Endpoint {
                 default_model: match provider.kind {
                     Kind::OpenAi => Some(DEFAULT_OPENAI_MODEL),
@@ -337,6 +327,33 @@ pub async fn endpoint(
                 provider,
                 base_url,
                 credential,
+            })
+        }
+    }
+}
+
+/// The base URL of an OpenAI-style provider (built-in `openai`, Azure, custom), for a ChatGPT
+/// sign-in (`chatgpt`) or a key. Bedrock and local servers compute theirs in `endpoint`.
+pub fn base_url(
+    config: &Config,
+    provider: &Provider,
+    chatgpt: bool,
+) -> Result<String, ProviderError> {
+    match (&provider.kind, chatgpt, &provider.base_url) {
+        (_, _, Some(url)) => checked_url(
+            url,
+            &format!("base_url of [model_providers.{}]", provider.id),
+        ),
+        (Kind::OpenAi, true, None) => {
+            let base = checked_url(&config.models.chatgpt_base_url, "chatgpt_base_url")?;
+            Ok(format!("{base}/codex"))
+        }
+        (Kind::OpenAi, false, None) => {
+            checked_url(&config.models.openai_base_url, "openai_base_url")
+        }
+        (Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_), _, None) => {
+            Err(ProviderError::MissingBaseUrl {
+                id: provider.id.clone(),
             })
         }
     }
@@ -360,6 +377,7 @@ pub(crate) fn env_value(name: &str) -> Option<String> {
 async fn openai_credential(
     config: &Config,
     http: &crate::http::Lazy<'_>,
+    notify: &Arc<dyn Notify>,
 ) -> Result<Option<Credential>, ProviderError> {
     if let Some(key) = env_value(CODEX_API_KEY_ENV) {
         return Ok(Some(Credential::ApiKey {
@@ -367,7 +385,7 @@ async fn openai_credential(
             source: KeySource::CodexApiKeyEnv,
         }));
     }
-    let store = crate::accounts::open(config)?;
+    let store = crate::accounts::open(config, notify.clone())?;
     let Some(doc) = store.load()? else {
         return Ok(None);
     };
@@ -377,7 +395,7 @@ async fn openai_credential(
             source: KeySource::Stored,
         })),
         Usability::ChatGpt => {
-            let doc = crate::token::fresh(config, store.as_ref(), http).await?;
+            let doc = crate::token::fresh(config, &store, http).await?;
             Ok(Some(chatgpt_credential(doc)))
         }
         Usability::AgentIdentity => Err(ProviderError::AgentIdentity),
@@ -573,6 +591,7 @@ pub async fn recover_chatgpt_after_unauthorized(
     config: &Config,
     client: &reqwest::Client,
     refused: &Credential,
+    notify: &Arc<dyn Notify>,
 ) -> Result<Option<Credential>, ProviderError> {
     let signed_in = match refused {
         Credential::ChatGpt { signed_in, .. } => signed_in,
@@ -582,9 +601,8 @@ pub async fn recover_chatgpt_after_unauthorized(
         | Credential::BedrockToken(_)
         | Credential::SigV4(_) => return Ok(None),
     };
-    let store = crate::accounts::open(config)?;
-    let doc =
-        crate::token::recover_from_unauthorized(config, store.as_ref(), client, signed_in).await?;
+    let store = crate::accounts::open(config, notify.clone())?;
+    let doc = crate::token::recover_from_unauthorized(config, &store, client, signed_in).await?;
     match doc.usability() {
         Usability::ChatGpt => Ok(Some(chatgpt_credential(doc))),
         Usability::ApiKey { .. } | Usability::AgentIdentity | Usability::Unusable { .. } => {

@@ -4,7 +4,8 @@
 
 use thiserror::Error;
 
-use crate::config::{ModelSettings, OssProvider};
+use super::schema::OssProvider;
+use crate::config::ModelSettings;
 
 #[derive(Debug, Error)]
 pub enum OssError {

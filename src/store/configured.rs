@@ -1,4 +1,4 @@
-//! The store `cli_auth_credentials_store` asks for, as one `CredentialStore` over the file and the
+//! The store `cli_auth_credentials_store` asks for: `Store`, the one type over the file and the
 //! keyring. Reading looks in the configured store, then the other, so switching modes keeps the
 //! user signed in (when both hold credentials, auth.json is the newer: see `newest`); the next save moves the credentials to the configured store and removes the old
 //! copy. `auto` uses the keyring while it answers and falls back to the file with one warning.
@@ -8,12 +8,14 @@ use std::rc::Rc;
 
 use super::file::FileStore;
 use super::keyring::{KeyringError, KeyringStore};
-use super::{CredentialStore, StoreError, StoreKind, StoreLock};
+use super::{Linked, StoreError, StoreKind, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::{Config, StoreMode};
+use crate::notice::{Notice, Notify};
 use crate::secret::Secret;
+use std::sync::Arc;
 
-pub struct ConfiguredStore {
+pub struct Store {
     mode: StoreMode,
     file: FileStore,
     keyring: KeyringStore,
@@ -23,6 +25,9 @@ pub struct ConfiguredStore {
     /// with `sibling` stores, so a hung keyring costs one wait and one warning per process.
     keyring_down: Rc<RefCell<Option<KeyringError>>>,
     warned: Rc<Cell<bool>>,
+    notify: Arc<dyn Notify>,
+    /// Saved accounts this store also serves (see `Linked`); `None`: just its own place.
+    linked: Option<Box<dyn Linked>>,
 }
 
 /// What `remove_everywhere` did.
@@ -34,29 +39,61 @@ pub struct Removal {
     pub keyring_unreachable: Option<KeyringError>,
 }
 
-impl ConfiguredStore {
-    pub fn new(config: &Config) -> ConfiguredStore {
-        ConfiguredStore {
+impl Store {
+    pub fn new(config: &Config, notify: Arc<dyn Notify>) -> Store {
+        Store {
             mode: config.store_mode,
             file: FileStore::new(config),
             keyring: KeyringStore::new(&config.codex_home),
             found: Cell::new(None),
             keyring_down: Rc::new(RefCell::new(None)),
             warned: Rc::new(Cell::new(false)),
+            notify,
+            linked: None,
         }
     }
 
-    /// The same policy over another file and keyring entry (a saved account's copy), sharing
-    /// what this store has learned about the keyring.
-    pub fn sibling(&self, file: FileStore, keyring: KeyringStore) -> ConfiguredStore {
-        ConfiguredStore {
+    /// The same policy over another file and keyring entry of this CODEX_HOME (a saved
+    /// account's copy), sharing what this store has learned about the keyring.
+    pub fn sibling(&self, file: FileStore, keyring: KeyringStore) -> Store {
+        Store {
             mode: self.mode,
             file,
             keyring,
             found: Cell::new(None),
             keyring_down: Rc::clone(&self.keyring_down),
             warned: Rc::clone(&self.warned),
+            notify: self.notify.clone(),
+            linked: None,
         }
+    }
+
+    /// This store, also serving saved accounts as `linked` says.
+    pub fn linked(mut self, linked: Box<dyn Linked>) -> Store {
+        self.linked = Some(linked);
+        self
+    }
+
+    /// The saved account this store was opened for, if one was named.
+    pub fn account(&self) -> Option<String> {
+        self.linked.as_ref().and_then(|l| l.account())
+    }
+
+    /// Records that the issuer refused the refresh token of `doc` for good (for `login status`).
+    pub fn refresh_refused(&self, lock: &StoreLock, doc: &AuthDotJson, code: &str) {
+        if let Some(linked) = &self.linked {
+            linked.refresh_refused(self, lock, doc, code);
+        }
+    }
+
+    /// Takes the cross-process lock of this CODEX_HOME (see `lock.rs`).
+    pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        StoreLock::acquire(self.file.codex_home(), self.notify.as_ref())
+    }
+
+    /// Where this store's notices go (for work done on another thread).
+    pub fn notifier(&self) -> Arc<dyn Notify> {
+        self.notify.clone()
     }
 
     pub fn mode(&self) -> StoreMode {
@@ -78,6 +115,11 @@ impl ConfiguredStore {
             .borrow()
             .clone()
             .filter(|cause| !cause.is_absent())
+    }
+
+    /// Why the keyring could not be used, once a call to it has failed (absent keyrings too).
+    pub fn keyring_state(&self) -> Option<KeyringError> {
+        self.keyring_down.borrow().clone()
     }
 
     /// True once the plain-text warning of `auto` mode has been printed.
@@ -113,10 +155,10 @@ impl ConfiguredStore {
             return;
         }
         if let Some(cause) = self.keyring_down.borrow().as_ref() {
-            eprintln!(
+            self.notify.notify(Notice::warning(format!(
                 "warning: the OS keyring is not available ({cause}), so credentials are stored in plain text in {}",
                 self.file.path().display()
-            );
+            )));
         }
     }
 
@@ -153,14 +195,7 @@ impl ConfiguredStore {
             .map_err(|e| {
                 Err(StoreError::KeyringMalformed {
                     entry: self.keyring.describe(),
-                    message: format!(
-                        "line {}, column {}: {}",
-                        e.line(),
-                        e.column(),
-                        crate::secret::redact_values(&super::file::without_position(
-                            &e.to_string()
-                        ))
-                    ),
+                    message: crate::secret::json_error(&e),
                 })
             })
     }
@@ -225,20 +260,53 @@ pub enum FileRemoval {
     Keep,
 }
 
-impl CredentialStore for ConfiguredStore {
+impl Store {
     /// Where the credentials were found, else where they would be saved.
-    fn kind(&self) -> StoreKind {
+    pub fn kind(&self) -> StoreKind {
+        match self.linked.as_ref().and_then(|l| l.elsewhere()) {
+            Some((kind, _)) => kind,
+            None => self.own_kind(),
+        }
+    }
+
+    pub fn location(&self) -> String {
+        match self.linked.as_ref().and_then(|l| l.elsewhere()) {
+            Some((_, location)) => location,
+            None => self.own_location(),
+        }
+    }
+
+    /// `kind` of this store's own place.
+    pub fn own_kind(&self) -> StoreKind {
         self.found.get().unwrap_or_else(|| self.target())
     }
 
-    fn location(&self) -> String {
-        match self.kind() {
+    /// `location` of this store's own place.
+    pub fn own_location(&self) -> String {
+        match self.own_kind() {
             StoreKind::File => self.file.location(),
             StoreKind::Keyring => self.keyring.describe(),
         }
     }
 
-    fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
+    /// The credentials this store serves: its own place's, or what `Linked` makes of them.
+    pub fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
+        match &self.linked {
+            Some(linked) => linked.load(self),
+            None => self.load_own(),
+        }
+    }
+
+    /// Saves where the credentials belong: its own place, and what `Linked` adds.
+    pub fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+        match &self.linked {
+            Some(linked) => linked.save(self, lock, auth),
+            None => self.save_own(lock, auth),
+        }
+    }
+
+    /// Reads this store's own place (auth.json and the keyring entry, by the mode's policy).
+    pub fn load_own(&self) -> Result<Option<AuthDotJson>, StoreError> {
         self.found.set(None);
         match self.mode {
             StoreMode::File => {
@@ -277,7 +345,8 @@ impl CredentialStore for ConfiguredStore {
         }
     }
 
-    fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+    /// Writes this store's own place, by the mode's policy.
+    pub fn save_own(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
         let to_keyring = match self.mode {
             StoreMode::File => false,
             StoreMode::Keyring => true,
@@ -305,16 +374,16 @@ impl CredentialStore for ConfiguredStore {
         if self.found.replace(Some(StoreKind::File)) == Some(StoreKind::Keyring) {
             // Moving from the keyring to the file: the old copy must not linger.
             if let Err(cause) = self.keyring.remove() {
-                eprintln!(
+                self.notify.notify(Notice::warning(format!(
                     "warning: could not remove the old copy of the credentials from {}: {cause}",
                     self.keyring.describe()
-                );
+                )));
             }
         }
         Ok(())
     }
 
-    fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError> {
+    pub fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError> {
         let removal = self.remove_everywhere(lock, FileRemoval::Remove)?;
         match (removal.keyring_unreachable, self.mode) {
             (Some(cause), StoreMode::Keyring) => Err(self.unavailable(cause)),

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{CredentialStore, StoreError, StoreKind, StoreLock};
+use super::{StoreError, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::Config;
 
@@ -15,6 +15,8 @@ const TEMP_PREFIX: &str = ".auth.json.tmp.";
 pub struct FileStore {
     codex_home: PathBuf,
     path: PathBuf,
+    /// The folder kept private (0700) on save: CODEX_HOME, or the saved accounts' folder.
+    private_dir: PathBuf,
 }
 
 impl FileStore {
@@ -22,20 +24,26 @@ impl FileStore {
         FileStore {
             codex_home: config.codex_home.clone(),
             path: config.auth_file(),
+            private_dir: config.codex_home.clone(),
         }
     }
 
-    /// A credentials file other than auth.json (a saved account's copy), in `dir`, which is kept
-    /// private (0700) like CODEX_HOME.
-    pub fn at(dir: &Path, path: PathBuf) -> FileStore {
+    /// A credentials file of CODEX_HOME other than auth.json (a saved account's copy), in
+    /// `dir`, which is kept private like CODEX_HOME.
+    pub fn at(codex_home: &Path, dir: &Path, path: PathBuf) -> FileStore {
         FileStore {
-            codex_home: dir.to_path_buf(),
+            codex_home: codex_home.to_path_buf(),
             path,
+            private_dir: dir.to_path_buf(),
         }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn codex_home(&self) -> &Path {
+        &self.codex_home
     }
 
     /// The real file behind `auth.json`, following symlinks (also dangling ones).
@@ -93,16 +101,12 @@ impl FileStore {
     }
 }
 
-impl CredentialStore for FileStore {
-    fn kind(&self) -> StoreKind {
-        StoreKind::File
-    }
-
-    fn location(&self) -> String {
+impl FileStore {
+    pub fn location(&self) -> String {
         self.path.display().to_string()
     }
 
-    fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
+    pub fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -112,20 +116,20 @@ impl CredentialStore for FileStore {
         parse(&self.path, &bytes).map(Some)
     }
 
-    fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+    pub fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
         let target = self.target()?;
         let dir = target
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.codex_home.clone());
-        super::lock::ensure_private_dir(&self.codex_home)?;
+        super::lock::ensure_private_dir(&self.private_dir)?;
         Self::remove_stale_temp_files(&dir);
         replace_atomically(&dir, &target, auth.to_pretty_json().as_bytes())?;
         tracing::debug!(path = %target.display(), "saved credentials");
         Ok(())
     }
 
-    fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
+    pub fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
         let target = self.target()?;
         let mut removed = false;
         for path in [&target, &self.path] {
@@ -152,16 +156,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: crate::secret::redact_values(&without_position(&e.to_string())),
+        message: crate::secret::json_error_message(&e),
     })
-}
-
-/// serde_json appends " at line L column C"; we print the position ourselves.
-pub(crate) fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 /// Replaces `target` (in `dir`) by `bytes`: a 0600 temp file, fsync, rename, fsync of `dir`. The

@@ -1,9 +1,9 @@
-//! Where credentials live. One trait, one backend per file (`file.rs`, `keyring.rs`); the policy
-//! of `cli_auth_credentials_store` over them lives in one place (`configured.rs`, via `open`).
-//! Every read-modify-write holds the cross-process lock (`auth.lock` in CODEX_HOME, the same file
-//! the reference CLI locks).
+//! Where credentials live: one backend per folder or file (`file.rs`, `keyring/`), and the one
+//! store type the rest of the program uses (`Store`, in `configured.rs`), which applies
+//! `cli_auth_credentials_store` over them. Every read-modify-write holds the cross-process lock
+//! (`auth.lock` in CODEX_HOME, the same file the reference CLI locks). Nothing here prints: what
+//! the user should hear goes to the `Notify` the store was opened with.
 
-pub mod chunked;
 pub mod configured;
 pub mod file;
 pub mod keyring;
@@ -15,7 +15,8 @@ use thiserror::Error;
 
 use crate::auth::AuthDotJson;
 use crate::config::Config;
-pub use configured::{ConfiguredStore, FileRemoval};
+use crate::notice::Notify;
+pub use configured::{FileRemoval, Removal, Store};
 use keyring::KeyringError;
 pub use lock::StoreLock;
 
@@ -78,27 +79,25 @@ impl StoreError {
     }
 }
 
-pub trait CredentialStore {
-    fn kind(&self) -> StoreKind;
-    /// Where the credentials are, for people: a path or a keyring entry.
-    fn location(&self) -> String;
-    /// `Ok(None)` when nothing is stored.
-    fn load(&self) -> Result<Option<AuthDotJson>, StoreError>;
-    /// Replaces the stored credentials. The lock proves the caller holds `auth.lock`.
-    fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError>;
-    /// Removes the stored credentials; `Ok(false)` when there were none.
-    fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError>;
-    /// The saved account these credentials belong to, when known (see `accounts`).
-    fn account(&self) -> Option<String> {
-        None
-    }
-    /// Records that the refresh token of `doc` was refused for good (`code`), so status can say
-    /// so. Best effort: the refresh error itself is what the user sees now.
-    fn refresh_refused(&self, _lock: &StoreLock, _doc: &AuthDotJson, _code: &str) {}
+/// Saved accounts beside the active credentials (see `accounts`): what a store opened for them
+/// does on top of reading and writing its own place. Declared here so that `Store` stays the one
+/// store type of the program; `accounts` implements it.
+pub trait Linked {
+    /// The credentials the store serves; `own.load_own()` reads its own place.
+    fn load(&self, own: &Store) -> Result<Option<AuthDotJson>, StoreError>;
+    /// Saves `doc` where it belongs; `own.save_own()` writes the store's own place.
+    fn save(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson) -> Result<(), StoreError>;
+    /// Where the last `load` found the credentials, when not in the store's own place.
+    fn elsewhere(&self) -> Option<(StoreKind, String)>;
+    /// The saved account named for this run, if any.
+    fn account(&self) -> Option<String>;
+    /// The issuer refused the refresh token of `doc` for good (`code`): best effort, recorded
+    /// for `login status`.
+    fn refresh_refused(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson, code: &str);
 }
 
 /// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is
 /// first contacted when the credentials are read or written.
-pub fn open(config: &Config) -> Result<Box<dyn CredentialStore>, StoreError> {
-    Ok(Box::new(ConfiguredStore::new(config)))
+pub fn open(config: &Config, notify: std::sync::Arc<dyn Notify>) -> Store {
+    Store::new(config, notify)
 }

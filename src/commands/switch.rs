@@ -2,30 +2,34 @@
 //! nothing revoked; the account switched away from is synced into its copy first.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use crate::accounts::{AccountError, AccountName, Accounts};
+use crate::Error;
+use crate::accounts::{AccountName, Accounts};
 use crate::config::Config;
-use crate::store::StoreLock;
+use crate::report::Reporter;
+use crate::store;
 
-pub fn run(config: &Config, name: &AccountName) -> Result<ExitCode, AccountError> {
-    let accounts = Accounts::new(config);
-    let lock = StoreLock::acquire(&config.codex_home)?;
+pub fn run(config: &Config, name: &AccountName) -> Result<ExitCode, Error> {
+    let out = Reporter::text();
+    let store = store::open(config, Arc::new(out));
+    let accounts = Accounts::over(&store);
+    let lock = store.lock()?;
     let switched = accounts.switch(&lock, name)?;
     drop(lock);
-    for notice in &switched.notices {
-        eprintln!("{notice}");
-    }
     let summary = switched.entry.summary();
     if switched.already {
-        eprintln!("Account `{name}` is already the active one: {summary}");
+        out.line(&format!(
+            "Account `{name}` is already the active one: {summary}"
+        ));
     } else {
-        eprintln!("Switched to account `{name}`: {summary}");
+        out.line(&format!("Switched to account `{name}`: {summary}"));
     }
     if let Some(refused) = &switched.entry.refresh_refused {
-        eprintln!(
+        out.line(&format!(
             "note: its refresh token no longer works ({}): sign in to it again with `codex login --account {name}`",
             refused.code
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,12 +5,16 @@
 //! active; `--account NAME` removes one saved account, `--all` every one.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use crate::Error;
 use crate::accounts::{AccountError, AccountName, Accounts};
 use crate::auth::AuthDotJson;
+use crate::cli::LogoutArgs;
 use crate::config::{Config, StoreMode};
+use crate::report::Reporter;
 use crate::store::keyring::KeyringError;
-use crate::store::{CredentialStore, FileRemoval, StoreError, StoreLock};
+use crate::store::{self, FileRemoval, StoreError};
 
 /// What to sign out of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,35 +25,49 @@ pub enum Target {
     All,
 }
 
-pub fn run(config: &Config, target: Target) -> Result<ExitCode, AccountError> {
-    let accounts = Accounts::new(config);
-    match target {
-        Target::Active => log_out_active(config, &accounts),
-        Target::Account(name) => log_out_account(config, &accounts, &name),
-        Target::All => log_out_all(config, &accounts),
-    }
+pub fn run(config: &Config, args: LogoutArgs) -> Result<ExitCode, Error> {
+    let target = match (args.account, args.all) {
+        (_, true) => Target::All,
+        (Some(name), false) => Target::Account(name),
+        (None, false) => Target::Active,
+    };
+    let out = Reporter::text();
+    let store = store::open(config, Arc::new(out));
+    let accounts = Accounts::over(&store);
+    let done = match target {
+        Target::Active => log_out_active(config, &accounts, &out),
+        Target::Account(name) => log_out_account(config, &accounts, &name, &out),
+        Target::All => log_out_all(config, &accounts, &out),
+    };
+    Ok(done?)
 }
 
-fn log_out_active(config: &Config, accounts: &Accounts) -> Result<ExitCode, AccountError> {
+fn log_out_active(
+    config: &Config,
+    accounts: &Accounts,
+    out: &Reporter,
+) -> Result<ExitCode, AccountError> {
     let store = accounts.active();
     // No CODEX_HOME yet: only a keyring entry can exist; the directory is made only to remove it.
     if !config.codex_home.exists() && store.load_for_logout().is_none() {
-        eprintln!("Not logged in");
+        out.line("Not logged in");
         return Ok(ExitCode::SUCCESS);
     }
-    let lock = StoreLock::acquire(&config.codex_home)?;
+    let lock = accounts.active().lock()?;
     let unparseable = unparseable_file(accounts)?;
     let doc = store.load_for_logout();
     // A broken index must not stop a logout; it is left as it is.
     let mut index = match accounts.index() {
         Ok(index) => Some(index),
         Err(err) => {
-            eprintln!("note: {err}; the saved accounts were left as they are");
+            out.line(&format!(
+                "note: {err}; the saved accounts were left as they are"
+            ));
             None
         }
     };
     if let Some(doc) = &doc {
-        revoke_best_effort(config, doc, None);
+        revoke_best_effort(config, doc, None, out);
     }
     let file = match unparseable {
         Some(_) => FileRemoval::Keep,
@@ -58,15 +76,15 @@ fn log_out_active(config: &Config, accounts: &Accounts) -> Result<ExitCode, Acco
     let removal = store.remove_everywhere(&lock, file)?;
     if let Some(err) = unparseable {
         if removal.removed {
-            eprintln!(
+            out.line(&format!(
                 "Removed the credentials from {}.",
                 store.keyring().describe()
-            );
+            ));
         }
-        eprintln!(
+        out.line(&format!(
             "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
             store.file().location()
-        );
+        ));
         return Ok(ExitCode::FAILURE);
     }
     let mut unreachable = removal.keyring_unreachable;
@@ -85,56 +103,59 @@ fn log_out_active(config: &Config, accounts: &Accounts) -> Result<ExitCode, Acco
         }
     }
     drop(lock);
-    eprintln!(
-        "{}",
-        if removal.removed {
-            "Successfully logged out"
-        } else {
-            "Not logged in"
-        }
-    );
+    out.line(if removal.removed {
+        "Successfully logged out"
+    } else {
+        "Not logged in"
+    });
     if let Some((name, entry)) = next {
-        eprintln!(
+        out.line(&format!(
             "Account `{name}` is now active: {} (codex login switch NAME picks another)",
             entry.summary()
-        );
+        ));
     }
-    Ok(report_keyring(accounts, config, unreachable))
+    Ok(report_keyring(accounts, config, unreachable, out))
 }
 
 fn log_out_account(
     config: &Config,
     accounts: &Accounts,
     name: &AccountName,
+    out: &Reporter,
 ) -> Result<ExitCode, AccountError> {
-    let lock = StoreLock::acquire(&config.codex_home)?;
+    let lock = accounts.active().lock()?;
     let mut index = accounts.index()?;
     let Some(entry) = index.get(name).cloned() else {
         return Err(accounts.unknown(&index, name));
     };
-    let active = accounts.active().load().ok().flatten();
+    let active = accounts.active().load_own().ok().flatten();
     if active
         .is_some_and(|doc| crate::accounts::identity::of(&doc).as_deref() == Some(&entry.identity))
     {
         drop(lock);
-        return log_out_active(config, accounts);
+        return log_out_active(config, accounts, out);
     }
     if let Some(doc) = accounts.copy(name).load_for_logout() {
-        revoke_best_effort(config, &doc, Some(name));
+        revoke_best_effort(config, &doc, Some(name), out);
     }
     let removal = accounts.forget(&lock, &mut index, name)?;
     accounts.save_index(&lock, &index)?;
     drop(lock);
-    eprintln!("Logged out of account `{name}`");
+    out.line(&format!("Logged out of account `{name}`"));
     Ok(report_keyring(
         accounts,
         config,
         removal.keyring_unreachable,
+        out,
     ))
 }
 
-fn log_out_all(config: &Config, accounts: &Accounts) -> Result<ExitCode, AccountError> {
-    let lock = StoreLock::acquire(&config.codex_home)?;
+fn log_out_all(
+    config: &Config,
+    accounts: &Accounts,
+    out: &Reporter,
+) -> Result<ExitCode, AccountError> {
+    let lock = accounts.active().lock()?;
     let unparseable = unparseable_file(accounts)?;
     // A broken index is left alone, and so are the accounts it would list.
     let (mut index, broken_index) = match accounts.index() {
@@ -159,7 +180,7 @@ fn log_out_all(config: &Config, accounts: &Accounts) -> Result<ExitCode, Account
             docs.push((Some(name.clone()), doc));
         }
     }
-    revoke_all(config, docs);
+    revoke_all(config, docs, out);
     let mut unreachable: Option<KeyringError> = None;
     if let Some(index) = index.as_mut() {
         for name in &names {
@@ -183,26 +204,28 @@ fn log_out_all(config: &Config, accounts: &Accounts) -> Result<ExitCode, Account
     match (unparseable.is_some(), removal.removed, names.is_empty()) {
         // Said below: auth.json is still there.
         (true, _, true) => {}
-        (true, _, false) => eprintln!("Logged out of every saved account ({list})"),
-        (false, false, true) => eprintln!("Not logged in"),
-        (false, true, true) => eprintln!("Successfully logged out"),
-        (false, _, false) => eprintln!("Successfully logged out of every account ({list})"),
+        (true, _, false) => out.line(&format!("Logged out of every saved account ({list})")),
+        (false, false, true) => out.line("Not logged in"),
+        (false, true, true) => out.line("Successfully logged out"),
+        (false, _, false) => out.line(&format!(
+            "Successfully logged out of every account ({list})"
+        )),
     }
     let mut failed = false;
     if let Some(err) = unparseable {
-        eprintln!(
+        out.line(&format!(
             "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
             accounts.active().file().location()
-        );
+        ));
         failed = true;
     }
     if let Some(err) = broken_index {
-        eprintln!(
+        out.line(&format!(
             "{err}. The saved accounts it lists were not removed: fix or remove it, then run `codex logout --all` again."
-        );
+        ));
         failed = true;
     }
-    let code = report_keyring(accounts, config, unreachable);
+    let code = report_keyring(accounts, config, unreachable, out);
     Ok(if failed { ExitCode::FAILURE } else { code })
 }
 
@@ -222,6 +245,7 @@ fn report_keyring(
     accounts: &Accounts,
     config: &Config,
     unreachable: Option<KeyringError>,
+    out: &Reporter,
 ) -> ExitCode {
     let Some(cause) = unreachable else {
         return ExitCode::SUCCESS;
@@ -230,17 +254,17 @@ fn report_keyring(
         match config.store_mode {
             // Containers and CI use the file mode and have no keyring: nothing worth saying.
             StoreMode::File => {}
-            StoreMode::Keyring | StoreMode::Auto => {
-                eprintln!("note: the OS keyring was not checked for credentials: {cause}")
-            }
+            StoreMode::Keyring | StoreMode::Auto => out.line(&format!(
+                "note: the OS keyring was not checked for credentials: {cause}"
+            )),
         }
         ExitCode::SUCCESS
     } else {
-        eprintln!(
+        out.line(&format!(
             "could not check {} for credentials: {cause}; {}, then run `codex logout` again",
             accounts.active().keyring().describe(),
             cause.remedy()
-        );
+        ));
         ExitCode::FAILURE
     }
 }
@@ -251,32 +275,37 @@ fn has_refresh_token(doc: &AuthDotJson) -> bool {
         .is_some_and(|t| !t.refresh_token.expose().is_empty())
 }
 
-fn revoke_warning(account: Option<&AccountName>, detail: &str) {
+fn revoke_warning(account: Option<&AccountName>, detail: &str, out: &Reporter) {
     let whose = account
         .map(|name| format!(" of account `{name}`"))
         .unwrap_or_default();
-    eprintln!(
+    out.line(&format!(
         "warning: could not revoke the sign-in{whose} at the issuer ({detail}); the local credentials are removed anyway"
-    );
+    ));
 }
 
 /// Revokes the refresh token at its issuer before the local copy goes. Best effort: a failure
 /// is a warning and the local credentials are removed anyway.
-fn revoke_best_effort(config: &Config, doc: &AuthDotJson, account: Option<&AccountName>) {
+fn revoke_best_effort(
+    config: &Config,
+    doc: &AuthDotJson,
+    account: Option<&AccountName>,
+    out: &Reporter,
+) {
     if !has_refresh_token(doc) {
         return;
     }
-    let result = crate::http::client(config)
+    let result = crate::http::client(&config.network)
         .map_err(|e| e.to_string())
         .and_then(|http| crate::http::runtime().block_on(crate::token::revoke(config, &http, doc)));
     match result {
         Ok(_) => tracing::debug!("revoked the refresh token"),
-        Err(detail) => revoke_warning(account, &detail),
+        Err(detail) => revoke_warning(account, &detail, out),
     }
 }
 
 /// Revokes every distinct refresh token at once, so `--all` waits for the slowest issuer only.
-fn revoke_all(config: &Config, docs: Vec<(Option<AccountName>, AuthDotJson)>) {
+fn revoke_all(config: &Config, docs: Vec<(Option<AccountName>, AuthDotJson)>, out: &Reporter) {
     let mut seen = std::collections::HashSet::new();
     let docs: Vec<_> = docs
         .into_iter()
@@ -292,10 +321,10 @@ fn revoke_all(config: &Config, docs: Vec<(Option<AccountName>, AuthDotJson)>) {
     if docs.is_empty() {
         return;
     }
-    let http = match crate::http::client(config) {
+    let http = match crate::http::client(&config.network) {
         Ok(http) => http,
         Err(err) => {
-            revoke_warning(None, &err.to_string());
+            revoke_warning(None, &err.to_string(), out);
             return;
         }
     };
@@ -319,6 +348,6 @@ fn revoke_all(config: &Config, docs: Vec<(Option<AccountName>, AuthDotJson)>) {
         failures
     });
     for (account, detail) in failures {
-        revoke_warning(account.as_ref(), &detail);
+        revoke_warning(account.as_ref(), &detail, out);
     }
 }

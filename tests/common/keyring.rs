@@ -1,5 +1,6 @@
-//! A private D-Bus session for one test, with or without a real Secret Service
-//! (gnome-keyring) on it: what the keyring tests and the accounts tests run the binary against.
+//! A private D-Bus session for keyring tests: a `dbus-daemon` of its own and, where a test needs
+//! one, an unlocked `gnome-keyring-daemon` (a real Secret Service); `secret-tool` looks at what
+//! the binary stored. Dropping the session stops both.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -24,7 +25,7 @@ const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bu
 /// A private D-Bus session, with or without a Secret Service on it. Dropping it stops both.
 pub struct Session {
     dir: tempfile::TempDir,
-    pub address: String,
+    address: String,
     bus: Child,
     keyring: Option<Child>,
 }
@@ -225,4 +226,15 @@ pub fn signal(name: &str, pid: u32) -> bool {
         .args(["-c", &format!("kill -{name} {pid}")])
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The reference's account for this CODEX_HOME, computed with coreutils' `sha256sum`.
+pub fn account(env: &Env) -> String {
+    let canonical = std::fs::canonicalize(&env.home).unwrap();
+    let out = Command::new("sh")
+        .args(["-c", "printf %s \"$1\" | sha256sum", "sh"])
+        .arg(&canonical)
+        .output()
+        .unwrap();
+    format!("cli|{}", &String::from_utf8(out.stdout).unwrap()[..16])
 }

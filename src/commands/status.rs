@@ -3,21 +3,28 @@
 //! say which store holds the credentials (text: a second line unless it is the plain file mode).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::Error;
 use crate::accounts::{self, AccountName, Index};
-use crate::auth::{AuthDotJson, Usability};
+use crate::auth::{API_KEY_GIVES_UP, AuthDotJson, CHATGPT_UNLOCKS, Usability};
 use crate::config::{Config, StoreMode};
-use crate::store::{ConfiguredStore, CredentialStore, StoreError, StoreKind};
+use crate::jwt::{describe_time, rfc3339};
+use crate::report::Reporter;
+use crate::store::{self, StoreError, StoreKind};
 
-/// The guide's table of what an API key gives up, for the current sign-in (no network call).
-const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
-const CHATGPT_UNLOCKS: &str =
-    "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
+/// `codex login status [--json]`.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusOptions {
+    pub json: bool,
+}
 
-pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
-    let store = ConfiguredStore::new(config);
+pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
+    let json_output = options.json;
+    let out = Reporter::text();
+    let store = store::open(config, Arc::new(out));
     let loaded = store.load();
     let place = match store.kind() {
         StoreKind::File => format!("`{}`", store.location()),
@@ -73,7 +80,7 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
             format!("Not logged in: {err}. Run `codex login` to replace them."),
             Some(err.to_string()),
         ),
-        Err(_) => return loaded.map(|_| ExitCode::FAILURE),
+        Err(_) => return Ok(loaded.map(|_| ExitCode::FAILURE)?),
     };
     let kind = store.kind();
     let unchecked = match &loaded {
@@ -107,7 +114,7 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
             },
         });
         if kind == StoreKind::Keyring {
-            object["keyring_service"] = json!(crate::store::keyring::SERVICE);
+            object["keyring_service"] = json!(store::keyring::SERVICE);
             object["keyring_account"] = json!(store.keyring().account());
         }
         if let Some(reason) = reason {
@@ -119,27 +126,27 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
         if let Some(cause) = &unchecked {
             object["keyring_unchecked"] = json!(cause.to_string());
         }
-        object["accounts"] = saved.json();
-        println!("{object}");
+        object["accounts"] = saved.json(unchecked.is_none());
+        out.object(&object).map_err(Error::Stdout)?;
     } else {
-        eprintln!("{text}");
+        out.line(&text);
         // The plain file mode keeps the reference's exact output; the auto-mode warning has
         // already said where the credentials are.
         let plain_file = store.mode() == StoreMode::File && kind == StoreKind::File;
         if logged_in && !plain_file && !store.warned() {
-            eprintln!("Stored in {}", store.location());
+            out.line(&format!("Stored in {}", store.location()));
         }
         if let Some(cause) = &unchecked {
-            eprintln!(
+            out.line(&format!(
                 "note: {} was not checked for credentials: {cause}; {}",
                 store.keyring().describe(),
                 cause.remedy()
-            );
+            ));
         }
         // Which of them is active cannot be told while the keyring cannot be read.
         let list = unchecked.is_none();
         for line in saved.lines(list, config.account.as_deref()) {
-            eprintln!("{line}");
+            out.line(&line);
         }
     }
     Ok(if logged_in {
@@ -174,7 +181,8 @@ impl Saved {
         }
     }
 
-    fn json(&self) -> serde_json::Value {
+    /// `known`: whether the active credentials could be read (else `active` is null).
+    fn json(&self, known: bool) -> serde_json::Value {
         let list: Vec<_> = self
             .index
             .accounts
@@ -182,7 +190,7 @@ impl Saved {
             .map(|(name, e)| {
                 json!({
                     "name": name,
-                    "active": self.active.as_ref().is_some_and(|a| a.as_str() == name),
+                    "active": known.then(|| self.active.as_ref().is_some_and(|a| a.as_str() == name)),
                     "mode": e.mode,
                     "email": e.email,
                     "plan": e.plan,
@@ -300,31 +308,4 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
         ("issuer", json!(issuer)),
     ];
     d
-}
-
-fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| secs.to_string())
-}
-
-/// `2026-11-26T23:20:00Z (in 12 min)` or `(expired 3 min ago)`.
-fn describe_time(exp: i64) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let delta = exp.saturating_sub(now);
-    let span = |s: i64| match s {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{} min", s / 60),
-        s if s < 172_800 => format!("{} h", s / 3600),
-        s => format!("{} days", s / 86_400),
-    };
-    if delta >= 0 {
-        format!("{} (in {})", rfc3339(exp), span(delta))
-    } else {
-        format!(
-            "{} (expired {} ago)",
-            rfc3339(exp),
-            span(delta.saturating_neg())
-        )
-    }
 }

@@ -1,0 +1,43 @@
+//! `codex login token`: the bearer credential alone on stdout (the API key, or a ChatGPT access
+//! token refreshed first when it is due), for `curl -H "Authorization: Bearer $(codex login token)"`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::Error;
+use crate::accounts::{self, AccountName};
+use crate::auth::AuthMode;
+use crate::config::Config;
+use crate::http;
+use crate::report::Reporter;
+use crate::token::{self, TokenError};
+
+/// `account`: `--account NAME` (else `CODEX_ACCOUNT`, else the active credentials).
+pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, Error> {
+    let out = Reporter::text();
+    let mut config = config.clone();
+    if let Some(name) = account {
+        config.account = Some(name.to_string());
+    }
+    let config = &config;
+    let store = accounts::open(config, Arc::new(out))?;
+    let lazy = http::Lazy::new(&config.network);
+    let doc = http::runtime().block_on(token::fresh(config, &store, &lazy))?;
+    let bearer = match (doc.mode(), &doc.tokens) {
+        (AuthMode::ApiKey, _) => doc.api_key().map(str::to_string),
+        (AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens, Some(t)) => {
+            Some(t.access_token.expose().clone())
+        }
+        (AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens, None)
+        | (AuthMode::AgentIdentity | AuthMode::Unknown(_), _) => None,
+    };
+    let Some(bearer) = bearer else {
+        return Err(TokenError::Unusable {
+            location: store.location(),
+            reason: "it holds no bearer credential".to_string(),
+        }
+        .into());
+    };
+    crate::report::stdout_line(&bearer).map_err(Error::Stdout)?;
+    Ok(ExitCode::SUCCESS)
+}
