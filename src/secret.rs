@@ -65,6 +65,32 @@ pub fn mask_api_key(key: &str) -> String {
     format!("{head}***{tail}")
 }
 
+/// A JSON parse error for people: `line L, column C: what` (serde_json's own " at line L column C"
+/// suffix dropped), with any quoted value removed.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let message = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    };
+    format!(
+        "line {}, column {}: {}",
+        e.line(),
+        e.column(),
+        redact_values(message)
+    )
+}
+
+/// The message of a JSON parse error without its position (for errors that place it
+/// themselves), with any quoted value removed.
+pub fn json_error_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    redact_values(match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    })
+}
+
 /// Removes quoted string values from a parser's message. serde-based parsers (serde_json, toml)
 /// quote the offending value (`invalid type: string "sk-...", expected a map`), and in a
 /// credentials or config file that value may be a key or a token.

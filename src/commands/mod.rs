@@ -2,8 +2,10 @@
 //! runs, and returns the exit code; the messages it shows go through `report::Reporter`.
 
 pub mod completion;
+pub mod doctor;
 pub mod exec;
 pub mod login;
 pub mod logout;
 pub mod status;
+pub mod switch;
 pub mod token;

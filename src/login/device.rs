@@ -110,6 +110,7 @@ async fn oidc_flow(
     };
     let progress = out.device_code(&grant.code, &config.auth.display_name(), opts.show_qr);
     let deadline = Instant::now() + grant.code.expires_in;
+    progress.tick(deadline);
     let ticker = progress.clone();
     let sleep = move |d: Duration| {
         ticker.tick(deadline);

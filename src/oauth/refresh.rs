@@ -87,14 +87,8 @@ pub fn read_openai_answer(status: u16, bytes: &[u8]) -> Result<Refreshed, TokenF
             None => TokenFailure::Status(status),
         });
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        TokenFailure::BadResponse(format!(
-            "line {}, column {}: {}",
-            e.line(),
-            e.column(),
-            crate::secret::redact_values(&e.to_string())
-        ))
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| TokenFailure::BadResponse(crate::secret::json_error(&e)))
 }
 
 /// Standard issuers: form-encoded, through the `oauth2` crate.

@@ -134,11 +134,12 @@ impl AuthSettings {
         }
     }
 
-    /// How the issuer is named to people: "ChatGPT" for OpenAI's, else its host.
+    /// How the issuer is named to people: "ChatGPT" for one that speaks OpenAI's protocol
+    /// (whatever its URL: a ChatGPT sign-in all the same), else its host.
     pub fn display_name(&self) -> String {
         match self.protocol {
-            Protocol::OpenAi if self.issuer == DEFAULT_ISSUER => "ChatGPT".to_string(),
-            Protocol::OpenAi | Protocol::Oidc => url::Url::parse(&self.issuer)
+            Protocol::OpenAi => "ChatGPT".to_string(),
+            Protocol::Oidc => url::Url::parse(&self.issuer)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string))
                 .unwrap_or_else(|| self.issuer.clone()),

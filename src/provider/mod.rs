@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::notice::Notify;
 use crate::secret::Secret;
-use crate::store::{self, StoreError};
+use crate::store::StoreError;
 use schema::{AwsToml, OssProvider, ProviderToml, WireApi};
 
 pub const DEFAULT_REQUEST_MAX_RETRIES: u64 = 4;
@@ -170,6 +170,8 @@ pub enum ProviderError {
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
     #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
     Http(#[from] crate::http::HttpError),
 }
 
@@ -315,24 +317,8 @@ pub async fn endpoint(
                     None => Credential::None,
                 },
             };
-            let base_url = match (&provider.kind, &credential, &provider.base_url) {
-                (_, _, Some(url)) => checked_url(
-                    url,
-                    &format!("base_url of [model_providers.{}]", provider.id),
-                )?,
-                (Kind::OpenAi, Credential::ChatGpt { .. }, None) => {
-                    let base = checked_url(&config.models.chatgpt_base_url, "chatgpt_base_url")?;
-                    format!("{base}/codex")
-                }
-                (Kind::OpenAi, _, None) => {
-                    checked_url(&config.models.openai_base_url, "openai_base_url")?
-                }
-                (Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_), _, None) => {
-                    return Err(ProviderError::MissingBaseUrl {
-                        id: provider.id.clone(),
-                    });
-                }
-            };
+            let chatgpt = matches!(credential, Credential::ChatGpt { .. });
+            let base_url = base_url(config, &provider, chatgpt)?;
             Ok(Endpoint {
                 default_model: match provider.kind {
                     Kind::OpenAi => Some(DEFAULT_OPENAI_MODEL),
@@ -341,6 +327,33 @@ pub async fn endpoint(
                 provider,
                 base_url,
                 credential,
+            })
+        }
+    }
+}
+
+/// The base URL of an OpenAI-style provider (built-in `openai`, Azure, custom), for a ChatGPT
+/// sign-in (`chatgpt`) or a key. Bedrock and local servers compute theirs in `endpoint`.
+pub fn base_url(
+    config: &Config,
+    provider: &Provider,
+    chatgpt: bool,
+) -> Result<String, ProviderError> {
+    match (&provider.kind, chatgpt, &provider.base_url) {
+        (_, _, Some(url)) => checked_url(
+            url,
+            &format!("base_url of [model_providers.{}]", provider.id),
+        ),
+        (Kind::OpenAi, true, None) => {
+            let base = checked_url(&config.models.chatgpt_base_url, "chatgpt_base_url")?;
+            Ok(format!("{base}/codex"))
+        }
+        (Kind::OpenAi, false, None) => {
+            checked_url(&config.models.openai_base_url, "openai_base_url")
+        }
+        (Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_), _, None) => {
+            Err(ProviderError::MissingBaseUrl {
+                id: provider.id.clone(),
             })
         }
     }
@@ -372,7 +385,7 @@ async fn openai_credential(
             source: KeySource::CodexApiKeyEnv,
         }));
     }
-    let store = store::open(config, notify.clone());
+    let store = crate::accounts::open(config, notify.clone())?;
     let Some(doc) = store.load()? else {
         return Ok(None);
     };
@@ -588,7 +601,7 @@ pub async fn recover_chatgpt_after_unauthorized(
         | Credential::BedrockToken(_)
         | Credential::SigV4(_) => return Ok(None),
     };
-    let store = store::open(config, notify.clone());
+    let store = crate::accounts::open(config, notify.clone())?;
     let doc = crate::token::recover_from_unauthorized(config, &store, client, signed_in).await?;
     match doc.usability() {
         Usability::ChatGpt => Ok(Some(chatgpt_credential(doc))),

@@ -15,6 +15,8 @@ const TEMP_PREFIX: &str = ".auth.json.tmp.";
 pub struct FileStore {
     codex_home: PathBuf,
     path: PathBuf,
+    /// The folder kept private (0700) on save: CODEX_HOME, or the saved accounts' folder.
+    private_dir: PathBuf,
 }
 
 impl FileStore {
@@ -22,6 +24,17 @@ impl FileStore {
         FileStore {
             codex_home: config.codex_home.clone(),
             path: config.auth_file(),
+            private_dir: config.codex_home.clone(),
+        }
+    }
+
+    /// A credentials file of CODEX_HOME other than auth.json (a saved account's copy), in
+    /// `dir`, which is kept private like CODEX_HOME.
+    pub fn at(codex_home: &Path, dir: &Path, path: PathBuf) -> FileStore {
+        FileStore {
+            codex_home: codex_home.to_path_buf(),
+            path,
+            private_dir: dir.to_path_buf(),
         }
     }
 
@@ -109,24 +122,9 @@ impl FileStore {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.codex_home.clone());
-        super::lock::ensure_private_dir(&self.codex_home)?;
+        super::lock::ensure_private_dir(&self.private_dir)?;
         Self::remove_stale_temp_files(&dir);
-        let temp = dir.join(format!(
-            "{TEMP_PREFIX}{}.{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        ));
-        let result = write_synced(&temp, auth.to_pretty_json().as_bytes()).and_then(|()| {
-            std::fs::rename(&temp, &target).map_err(|e| StoreError::io("replace", &target, e))
-        });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        result?;
-        sync_dir(&dir)?;
+        replace_atomically(&dir, &target, auth.to_pretty_json().as_bytes())?;
         tracing::debug!(path = %target.display(), "saved credentials");
         Ok(())
     }
@@ -143,7 +141,10 @@ impl FileStore {
         }
         if let Some(dir) = target.parent() {
             Self::remove_stale_temp_files(dir);
-            sync_dir(dir)?;
+            // Nothing removed: nothing to make durable (and the folder may not exist).
+            if removed {
+                sync_dir(dir)?;
+            }
         }
         Ok(removed)
     }
@@ -155,16 +156,29 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: crate::secret::redact_values(&without_position(&e.to_string())),
+        message: crate::secret::json_error_message(&e),
     })
 }
 
-/// serde_json appends " at line L column C"; we print the position ourselves.
-pub(super) fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
+/// Replaces `target` (in `dir`) by `bytes`: a 0600 temp file, fsync, rename, fsync of `dir`. The
+/// caller holds the lock; a crash leaves the old or the new content, never a mix.
+pub fn replace_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let temp = dir.join(format!(
+        "{TEMP_PREFIX}{}.{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    ));
+    let result = write_synced(&temp, bytes).and_then(|()| {
+        std::fs::rename(&temp, target).map_err(|e| StoreError::io("replace", target, e))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
+    result?;
+    sync_dir(dir)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

@@ -41,6 +41,14 @@ impl KeyringStore {
         }
     }
 
+    /// Another entry of the same service (a saved account's copy), under `account`.
+    pub fn with_account(codex_home: &Path, account: String) -> KeyringStore {
+        KeyringStore {
+            codex_home: codex_home.to_path_buf(),
+            account: OnceLock::from(account),
+        }
+    }
+
     pub fn account(&self) -> &str {
         self.account.get_or_init(|| account_for(&self.codex_home))
     }
@@ -79,6 +87,14 @@ impl KeyringStore {
         );
         session_bus_check()?;
         bounded(move || chunked::write(&OsSlots, &account, secret.expose(), MAX_UNITS))
+    }
+
+    /// Whether a save would be accepted now, without writing anything. On Linux the default
+    /// collection must exist and be unlocked: a locked one answers a read of a missing entry
+    /// as "nothing stored", and refuses the save that follows.
+    pub fn check_writable(&self) -> Result<(), KeyringError> {
+        session_bus_check()?;
+        bounded(default_collection_unlocked)
     }
 
     /// `Ok(false)` when there was no entry.
@@ -184,6 +200,23 @@ fn session_bus_check() -> Result<(), KeyringError> {
 
 #[cfg(not(target_os = "linux"))]
 fn session_bus_check() -> Result<(), KeyringError> {
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn default_collection_unlocked() -> Result<(), KeyringError> {
+    use dbus_secret_service::{EncryptionType, SecretService};
+    let platform = |e: dbus_secret_service::Error| classify_platform(Box::new(e));
+    let service = SecretService::connect(EncryptionType::Plain).map_err(platform)?;
+    let collection = service.get_default_collection().map_err(platform)?;
+    match collection.is_locked().map_err(platform)? {
+        true => Err(KeyringError::Locked),
+        false => Ok(()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn default_collection_unlocked() -> Result<(), KeyringError> {
     Ok(())
 }
 
