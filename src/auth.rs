@@ -104,7 +104,11 @@ impl AuthDotJson {
             Some("chatgpt") => Ok(AuthMode::ChatGpt),
             Some("chatgptAuthTokens") => Ok(AuthMode::ChatGptExternalTokens),
             Some("agentIdentity") => Ok(AuthMode::AgentIdentity),
-            Some(other) => Err(format!("unknown `auth_mode` \"{other}\"")),
+            // A long value here is likely a pasted secret: shown masked.
+            Some(other) => Err(format!(
+                "unknown `auth_mode` {}",
+                crate::secret::shown_value(other)
+            )),
             None if self.api_key().is_some() => Ok(AuthMode::ApiKey),
             None => Ok(AuthMode::ChatGpt),
         }

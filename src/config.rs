@@ -122,7 +122,7 @@ fn default_protocol(issuer: &str) -> Protocol {
 fn checked_issuer(raw: &str, source: &str) -> Result<String, ConfigError> {
     crate::http::http_url(raw).ok_or_else(|| ConfigError::BadIssuer {
         source_name: source.to_string(),
-        value: raw.to_string(),
+        value: crate::secret::shown_url(raw),
     })
 }
 
@@ -230,7 +230,8 @@ fn choice<'de, D: serde::Deserializer<'de>, T: Choice>(d: D) -> Result<Option<T>
         .ok_or_else(|| {
             let allowed: Vec<String> = T::CHOICES.iter().map(|(n, _)| format!("\"{n}\"")).collect();
             serde::de::Error::custom(format!(
-                "unknown value \"{text}\"; expected one of {}",
+                "unknown value {}; expected one of {}",
+                crate::secret::shown_value(&text),
                 allowed.join(", ")
             ))
         })
@@ -325,6 +326,11 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
+    #[error("Error loading configuration: {path}: it {problem}")]
+    NotAFile {
+        path: String,
+        problem: crate::fsutil::ReadError,
+    },
     #[error("Error loading configuration: {path}:{line}:{column}: {message}")]
     Invalid {
         path: String,
@@ -332,11 +338,12 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
+    /// `value` is shown masked (`secret::shown_url`): a pasted secret must not be echoed.
     #[error(
-        "{source_name} is `{value}`, which is not an http(s) URL; expected an issuer such as https://auth.example.com"
+        "{source_name} is {value}, which is not an http(s) URL; expected an issuer such as https://auth.example.com"
     )]
     BadIssuer { source_name: String, value: String },
-    #[error("{name} is `{value}`; expected \"openai\" or \"oidc\"")]
+    #[error("{name} is {value}; expected \"openai\" or \"oidc\"")]
     BadProtocol { name: &'static str, value: String },
     #[error("Error loading configuration: -c `{override_text}`: {message}")]
     BadOverride {
@@ -351,8 +358,10 @@ impl Config {
     pub fn load(overrides: &[String]) -> Result<Config, ConfigError> {
         let (codex_home, codex_home_is_default) = resolve_codex_home()?;
         let path = codex_home.join("config.toml");
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => Some(String::from_utf8(bytes).map_err(|e| {
+        // config.toml is read under the file rules (see `fsutil`): a FIFO, a device or a
+        // huge file is named and refused instead of hanging or filling the memory.
+        let text = match crate::fsutil::read(&path, crate::fsutil::CONFIG_TOML_CAP) {
+            Ok((bytes, _)) => Some(String::from_utf8(bytes).map_err(|e| {
                 ConfigError::Invalid {
                     path: path.display().to_string(),
                     line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
@@ -363,12 +372,22 @@ impl Config {
                     message: "the file is not valid UTF-8".to_string(),
                 }
             })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => None,
-            Err(source) => {
+            Err(crate::fsutil::ReadError::NotFound) => None,
+            Err(crate::fsutil::ReadError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotADirectory =>
+            {
+                None
+            }
+            Err(crate::fsutil::ReadError::Io(source)) => {
                 return Err(ConfigError::Unreadable {
                     path: path.display().to_string(),
                     source,
+                });
+            }
+            Err(problem) => {
+                return Err(ConfigError::NotAFile {
+                    path: path.display().to_string(),
+                    problem,
                 });
             }
         };
@@ -470,9 +489,9 @@ fn resolve_auth(file: AuthToml) -> Result<AuthSettings, ConfigError> {
                 .iter()
                 .find(|(name, _)| *name == raw.trim())
                 .map(|(_, p)| *p)
-                .ok_or(ConfigError::BadProtocol {
+                .ok_or_else(|| ConfigError::BadProtocol {
                     name: "CODEX_AUTH_PROTOCOL",
-                    value: raw,
+                    value: crate::secret::shown_value(&raw),
                 })?,
         ),
         None => file.protocol,
@@ -613,14 +632,24 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// How an override is named in errors: its key only, since its value may be a secret.
+/// How an override is named in errors: its key only, since its value may be a secret, and only
+/// its first 39 characters when it is longer.
 fn override_key(raw: &str) -> String {
-    match raw.split_once('=') {
-        Some((key, _)) if !key.trim().is_empty() => key.trim().to_string(),
-        Some(_) => "=...".to_string(),
-        None => raw.to_string(),
+    let key = match raw.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => key.trim(),
+        Some(_) => return "=...".to_string(),
+        None => raw,
+    };
+    let shown = crate::output::printable(key);
+    match shown.char_indices().nth(39) {
+        Some((at, _)) => format!("{}...", &shown[..at]),
+        None => shown.into_owned(),
     }
 }
+
+/// The deepest dotted key `-c` takes: the limit the TOML parser puts on config.toml, so that
+/// neither building nor reading the table can overflow the stack.
+const MAX_KEY_PARTS: usize = 80;
 
 /// Applies one `-c key=value` override. The value is TOML (`-c model="o3"`, `-c x=[1,2]`); a
 /// value that is not valid TOML is taken as a plain string, as the reference CLI does.
@@ -635,6 +664,12 @@ fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), ConfigError>
     let key = key.trim();
     if key.is_empty() || key.split('.').any(|part| part.trim().is_empty()) {
         return Err(bad("the key is empty; expected key=value"));
+    }
+    let parts = key.split('.').count();
+    if parts > MAX_KEY_PARTS {
+        return Err(bad(&format!(
+            "the key has {parts} parts; at most {MAX_KEY_PARTS} are allowed"
+        )));
     }
     let value_text = value.trim();
     let value = toml::from_str::<toml::Table>(&format!("v = {value_text}"))

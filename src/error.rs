@@ -15,4 +15,7 @@ pub enum Error {
     Exec(#[from] crate::exec::ExecError),
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
+    /// Writing the command's output failed (not a closed pipe: that ends quietly).
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
 }

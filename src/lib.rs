@@ -6,10 +6,12 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod exec;
+pub mod fsutil;
 pub mod http;
 pub mod jwt;
 pub mod login;
 pub mod logout;
+pub mod output;
 pub mod provider;
 pub mod secret;
 pub mod status;
@@ -25,26 +27,39 @@ use login::api_key::KeySource;
 use secret::Secret;
 
 /// `codex login token`: the bearer credential alone on stdout.
-fn print_token(config: &Config) -> Result<ExitCode, token::TokenError> {
+fn print_token(config: &Config) -> Result<ExitCode, Error> {
     let store = store::open(config)?;
     let http = http::Lazy::new(config);
-    let doc = http::runtime().block_on(token::fresh(config, store.as_ref(), &http))?;
+    let fresh = http::runtime().block_on(token::fresh(config, store.as_ref(), &http));
+    for notice in store.take_notices() {
+        crate::say!("{notice}");
+    }
+    let doc = fresh?;
     let bearer = match (doc.mode(), &doc.tokens) {
-        (Ok(auth::AuthMode::ApiKey), _) => doc.api_key().map(str::to_string),
+        (Ok(auth::AuthMode::ApiKey), _) => doc.api_key().map(|k| ("API key", k.to_string())),
         (Ok(auth::AuthMode::ChatGpt | auth::AuthMode::ChatGptExternalTokens), Some(t)) => {
-            Some(t.access_token.expose().clone())
+            Some(("access token", t.access_token.expose().clone()))
         }
         (Ok(_), _) | (Err(_), _) => None,
     };
     match bearer {
-        Some(bearer) => {
-            println!("{bearer}");
+        // A line break in it would end the header a script builds from it.
+        Some((what, bearer)) if secret::has_control(&bearer) => {
+            Err(token::TokenError::Unsendable {
+                what,
+                location: store.location(),
+            }
+            .into())
+        }
+        Some((_, bearer)) => {
+            output::print(format!("{bearer}\n").as_bytes()).map_err(Error::Stdout)?;
             Ok(ExitCode::SUCCESS)
         }
         None => Err(token::TokenError::Unusable {
             location: store.location(),
             reason: "it holds no bearer credential".to_string(),
-        }),
+        }
+        .into()),
     }
 }
 
@@ -53,7 +68,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Completion { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "codex", &mut std::io::stdout());
+            // Generated in memory: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "codex", &mut script);
+            output::print(&script).map_err(Error::Stdout)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Logout => {
@@ -89,8 +107,8 @@ fn run_login(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
 fn login_command(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
     let mut config = Config::load(overrides)?;
     match args.action {
-        Some(LoginCommand::Status(status)) => return Ok(status::run(&config, status.json)?),
-        Some(LoginCommand::Token) => return Ok(print_token(&config)?),
+        Some(LoginCommand::Status(status)) => return status::run(&config, status.json),
+        Some(LoginCommand::Token) => return print_token(&config),
         None => {}
     }
     if let Some(Some(word @ ("status" | "token"))) =

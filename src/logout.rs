@@ -1,7 +1,8 @@
 //! `codex logout`: revokes the refresh token (best effort), then removes the credentials from
 //! every store it can reach (auth.json and the OS keyring, whatever `cli_auth_credentials_store`
 //! says) and names a store it could not reach. A file it cannot parse is left in place and named,
-//! never deleted unseen.
+//! never deleted unseen; so is anything that is not a credentials file (a link to `/dev/null` or
+//! to someone's `package.json`, a FIFO): we only delete what we wrote.
 
 use std::process::ExitCode;
 
@@ -12,13 +13,20 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
     let store = ConfiguredStore::new(config);
     // No CODEX_HOME yet: only a keyring entry can exist; the directory is made only to remove it.
     if !config.codex_home.exists() && store.load_for_logout().is_none() {
-        eprintln!("Not logged in");
+        crate::say!("Not logged in");
         return Ok(ExitCode::SUCCESS);
     }
     let lock = StoreLock::acquire(&config.codex_home)?;
+    // What is not ours (a link to /dev/null or to someone's package.json, a FIFO) holds no
+    // credentials of ours: it is left in place, said once, and is no failure.
+    let mut not_ours = None;
     let unparseable = match store.file().load() {
         Ok(_) => None,
         Err(err @ StoreError::Malformed { .. }) => Some(err),
+        Err(StoreError::NotOurs { problem, .. }) => {
+            not_ours = Some(problem);
+            None
+        }
         Err(other) => return Err(other),
     };
     if let Some(doc) = store.load_for_logout() {
@@ -31,18 +39,18 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
     let removal = store.remove_everywhere(&lock, file)?;
     if let Some(err) = unparseable {
         if removal.removed {
-            eprintln!(
+            crate::say!(
                 "Removed the credentials from {}.",
                 store.keyring().describe()
             );
         }
-        eprintln!(
+        crate::say!(
             "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
             store.file().location()
         );
         return Ok(ExitCode::FAILURE);
     }
-    eprintln!(
+    crate::say!(
         "{}",
         if removal.removed {
             "Successfully logged out"
@@ -50,6 +58,9 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
             "Not logged in"
         }
     );
+    if let Some(problem) = not_ours {
+        crate::say!("note: {problem}; it was left in place");
+    }
     let Some(cause) = removal.keyring_unreachable else {
         return Ok(ExitCode::SUCCESS);
     };
@@ -60,12 +71,12 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
             // Containers and CI use the file mode and have no keyring: nothing worth saying.
             StoreMode::File => {}
             StoreMode::Keyring | StoreMode::Auto => {
-                eprintln!("note: the OS keyring was not checked for credentials: {cause}")
+                crate::say!("note: the OS keyring was not checked for credentials: {cause}")
             }
         }
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
+        crate::say!(
             "could not check {} for credentials: {cause}; {}, then run `codex logout` again",
             store.keyring().describe(),
             cause.remedy()
@@ -89,7 +100,7 @@ fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson) {
         .and_then(|http| crate::http::runtime().block_on(crate::token::revoke(config, &http, doc)));
     match result {
         Ok(_) => tracing::debug!("revoked the refresh token"),
-        Err(detail) => eprintln!(
+        Err(detail) => crate::say!(
             "warning: could not revoke the sign-in at the issuer ({detail}); the local credentials are removed anyway"
         ),
     }

@@ -12,6 +12,22 @@ const QUIET_DEPENDENCIES: &str = "aws_sigv4=warn,aws_config=warn,aws_credential_
     aws_sdk_sso=warn,aws_sdk_ssooidc=warn,aws_sdk_sts=warn,aws_sdk_signin=warn";
 
 fn main() -> ExitCode {
+    // No panic reaches the user as a crash: a bug ends with one line and exit 1 (and with a
+    // closed or full stderr, quietly).
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        codex_auth::say!("internal error{at}: {what}. This is a bug in codex; please report it");
+        std::process::exit(1);
+    }));
     let cli = codex_auth::cli::Cli::parse();
     if let Some(filter) = std::env::var_os("RUST_LOG").filter(|v| !v.is_empty()) {
         let filter = tracing_subscriber::EnvFilter::new(format!(
@@ -27,7 +43,7 @@ fn main() -> ExitCode {
     match codex_auth::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{err}");
+            codex_auth::say!("{err}");
             ExitCode::FAILURE
         }
     }

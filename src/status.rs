@@ -15,9 +15,13 @@ const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the
 const CHATGPT_UNLOCKS: &str =
     "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
 
-pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
+pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, crate::Error> {
     let store = ConfiguredStore::new(config);
     let loaded = store.load();
+    // A read-only command never chmods: a credentials file others can read is warned about.
+    for notice in store.take_notices() {
+        crate::say!("{notice}");
+    }
     let place = match store.kind() {
         StoreKind::File => format!("`{}`", store.location()),
         StoreKind::Keyring => store.location(),
@@ -72,7 +76,14 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
             format!("Not logged in: {err}. Run `codex login` to replace them."),
             Some(err.to_string()),
         ),
-        Err(_) => return loaded.map(|_| ExitCode::FAILURE),
+        Err(err @ StoreError::NotOurs { .. }) => (
+            false,
+            None,
+            None,
+            format!("Not logged in: {err}"),
+            Some(err.to_string()),
+        ),
+        Err(_) => return loaded.map(|_| ExitCode::FAILURE).map_err(Into::into),
     };
     let kind = store.kind();
     let unchecked = match &loaded {
@@ -117,17 +128,17 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, StoreError> {
         if let Some(cause) = &unchecked {
             object["keyring_unchecked"] = json!(cause.to_string());
         }
-        println!("{object}");
+        crate::output::print(format!("{object}\n").as_bytes()).map_err(crate::Error::Stdout)?;
     } else {
-        eprintln!("{text}");
+        crate::say!("{text}");
         // The plain file mode keeps the reference's exact output; the auto-mode warning has
         // already said where the credentials are.
         let plain_file = store.mode() == StoreMode::File && kind == StoreKind::File;
         if logged_in && !plain_file && !store.warned() {
-            eprintln!("Stored in {}", store.location());
+            crate::say!("Stored in {}", store.location());
         }
         if let Some(cause) = &unchecked {
-            eprintln!(
+            crate::say!(
                 "note: {} was not checked for credentials: {cause}; {}",
                 store.keyring().describe(),
                 cause.remedy()
@@ -154,7 +165,10 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
         return d;
     };
     let claims = crate::jwt::id_claims(tokens.id_token.expose());
-    match (&claims.email, &claims.plan) {
+    // Claims are the issuer's text: shown with control characters escaped (JSON escapes them).
+    let email = claims.email.as_deref().map(crate::output::printable);
+    let plan = claims.plan.as_deref().map(crate::output::printable);
+    match (email, plan) {
         (Some(email), Some(plan)) => d
             .lines
             .push(format!("  Account: {email} (ChatGPT {plan} plan)")),
@@ -167,7 +181,10 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
             .push(format!("  Access token expires: {}", describe_time(exp)));
     }
     if let Some(last) = &doc.last_refresh {
-        d.lines.push(format!("  Last refreshed: {last}"));
+        d.lines.push(format!(
+            "  Last refreshed: {}",
+            crate::output::printable(last)
+        ));
     }
     let issuer = tokens.oauth_provenance.as_ref().map(|p| p.issuer.clone());
     d.fields = vec![

@@ -4,7 +4,7 @@
 
 pub mod sse;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,6 +23,11 @@ const STREAM_TOTAL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(10);
+/// All the waiting one command's retries may do, together: without it `request_max_retries =
+/// 100` would mean a quarter of an hour of backoff. A retry that would wait past it is not made.
+const RETRY_WAIT_BUDGET: Duration = Duration::from_secs(60);
+/// The most a prompt read from standard input may be (`< /dev/zero` must not fill the memory).
+const PROMPT_CAP: crate::fsutil::Cap = crate::fsutil::Cap::new(16 << 20, "a prompt");
 
 pub struct ExecOptions {
     pub json: bool,
@@ -44,6 +49,8 @@ pub enum ExecError {
     Stdin(std::io::Error),
     #[error("the prompt read from standard input is not valid UTF-8 text")]
     StdinNotUtf8,
+    #[error("the prompt read from standard input is longer than {0}, the most a prompt may be")]
+    StdinTooLong(crate::fsutil::Cap),
     #[error(
         "no model is configured for provider `{0}`: pass -m MODEL, or set model = \"...\" in config.toml"
     )]
@@ -78,11 +85,14 @@ fn read_prompt(arg: Option<&str>) -> Result<String, ExecError> {
             if arg.is_none() && stdin.is_terminal() {
                 return Err(ExecError::NoPrompt);
             }
-            let mut bytes = Vec::new();
-            stdin
-                .lock()
-                .read_to_end(&mut bytes)
-                .map_err(ExecError::Stdin)?;
+            let bytes = match crate::fsutil::read_capped(stdin.lock(), PROMPT_CAP) {
+                Ok(bytes) => bytes,
+                Err(crate::fsutil::ReadError::TooLarge(cap)) => {
+                    return Err(ExecError::StdinTooLong(cap));
+                }
+                Err(crate::fsutil::ReadError::Io(e)) => return Err(ExecError::Stdin(e)),
+                Err(other) => return Err(ExecError::Stdin(std::io::Error::other(other.to_string()))),
+            };
             String::from_utf8(bytes).map_err(|_| ExecError::StdinNotUtf8)?
         }
     };
@@ -175,7 +185,7 @@ async fn run_async(
                 if !out.wrote && stream_retries < endpoint.provider.stream_max_retries =>
             {
                 stream_retries += 1;
-                eprintln!(
+                crate::say!(
                     "note: {why}; retrying ({stream_retries}/{})",
                     endpoint.provider.stream_max_retries
                 );
@@ -219,14 +229,18 @@ enum Failure {
         text: String,
         retries: u64,
         retry_after: Option<Duration>,
+        /// Retrying stopped because the retries had waited `RETRY_WAIT_BUDGET`.
+        out_of_budget: bool,
     },
     Transport {
         err: reqwest::Error,
         retries: u64,
+        out_of_budget: bool,
     },
     /// No response headers within the idle timeout.
     Silent {
         retries: u64,
+        out_of_budget: bool,
     },
     Provider(ProviderError),
 }
@@ -241,6 +255,7 @@ async fn send(
     let max = endpoint.provider.request_max_retries;
     let idle = endpoint.provider.stream_idle_timeout;
     let mut retries = 0;
+    let mut waited = Duration::ZERO;
     loop {
         let mut attempt = request.clone();
         endpoint
@@ -269,12 +284,14 @@ async fn send(
                     Some(asked) if status == reqwest::StatusCode::TOO_MANY_REQUESTS => asked,
                     Some(_) | None => backoff(retries),
                 };
-                if !transient || retries >= max || wait > MAX_RETRY_AFTER {
+                let over_budget = waited + wait > RETRY_WAIT_BUDGET;
+                if !transient || retries >= max || wait > MAX_RETRY_AFTER || over_budget {
                     return Err(Failure::Status {
                         status,
                         text,
                         retries,
                         retry_after,
+                        out_of_budget: transient && retries < max && over_budget,
                     });
                 }
                 let reason = match retry_after {
@@ -295,8 +312,13 @@ async fn send(
             Ok(Err(err)) => {
                 let local_refused =
                     matches!(endpoint.provider.kind, Kind::Oss(_)) && err.is_connect();
-                if local_refused || retries >= max {
-                    return Err(Failure::Transport { err, retries });
+                let over_budget = waited + backoff(retries) > RETRY_WAIT_BUDGET;
+                if local_refused || retries >= max || over_budget {
+                    return Err(Failure::Transport {
+                        err,
+                        retries,
+                        out_of_budget: !local_refused && retries < max,
+                    });
                 }
                 (
                     format!("{}; retrying", http::describe(&err)),
@@ -304,8 +326,12 @@ async fn send(
                 )
             }
             Err(_) => {
-                if retries >= max {
-                    return Err(Failure::Silent { retries });
+                let over_budget = waited + backoff(retries) > RETRY_WAIT_BUDGET;
+                if retries >= max || over_budget {
+                    return Err(Failure::Silent {
+                        retries,
+                        out_of_budget: retries < max,
+                    });
                 }
                 (
                     format!(
@@ -318,7 +344,8 @@ async fn send(
             }
         };
         retries += 1;
-        eprintln!("note: {reason} ({retries}/{max})");
+        crate::say!("note: {reason} ({retries}/{max})");
+        waited += wait;
         tokio::time::sleep(wait).await;
     }
 }
@@ -334,29 +361,45 @@ impl Failure {
     /// The final message: what happened, where, and what to do.
     fn explain(&self, endpoint: &Endpoint, model: &str, refreshed: bool) -> String {
         let name = &endpoint.provider.name;
-        let after = |retries: u64| match retries {
-            0 => String::new(),
-            1 => " (after 1 retry)".to_string(),
-            n => format!(" (after {n} retries)"),
+        let after = |retries: u64, out_of_budget: bool| {
+            let count = match retries {
+                1 => "1 retry".to_string(),
+                n => format!("{n} retries"),
+            };
+            match (retries, out_of_budget) {
+                (0, false) => String::new(),
+                (_, false) => format!(" (after {count})"),
+                (_, true) => format!(
+                    " (after {count}; the retries of one command wait at most {} s in all)",
+                    RETRY_WAIT_BUDGET.as_secs()
+                ),
+            }
         };
+        let base_url = shown_base_url(endpoint);
         match self {
             Failure::Provider(err) => err.to_string(),
-            Failure::Silent { retries } => format!(
-                "no response from {name} at {} within {} ms{}; check the network, or raise stream_idle_timeout_ms in [model_providers.{}]",
-                endpoint.base_url,
+            Failure::Silent {
+                retries,
+                out_of_budget,
+            } => format!(
+                "no response from {name} at {base_url} within {} ms{}; check the network, or raise stream_idle_timeout_ms in [model_providers.{}]",
                 endpoint.provider.stream_idle_timeout.as_millis(),
-                after(*retries),
+                after(*retries, *out_of_budget),
                 endpoint.provider.id
             ),
-            Failure::Transport { err, retries } => match endpoint.provider.kind {
+            Failure::Transport {
+                err,
+                retries,
+                out_of_budget,
+            } => match endpoint.provider.kind {
                 Kind::Oss(which) if err.is_connect() => {
-                    provider::oss::not_running(which, &endpoint.base_url, model)
+                    provider::oss::not_running(which, &base_url, model)
                 }
                 Kind::Oss(_) | Kind::OpenAi | Kind::Azure | Kind::AmazonBedrock | Kind::Custom => {
                     format!(
                         "cannot reach {name}: {}{}",
                         http::describe(err),
-                        after(*retries)
+                        after(*retries, *out_of_budget)
                     )
                 }
             },
@@ -365,6 +408,7 @@ impl Failure {
                 text,
                 retries,
                 retry_after,
+                out_of_budget,
             } => {
                 let message = server_message(text, &endpoint.credential.secrets());
                 let detail = if message.is_empty() {
@@ -386,9 +430,8 @@ impl Failure {
                         )
                     }
                     (reqwest::StatusCode::NOT_FOUND, _) => format!(
-                        "{name} answered {}{detail}; check base_url ({}) and the model name (`{model}`)",
+                        "{name} answered {}{detail}; check base_url ({base_url}) and the model name (`{model}`)",
                         status_text(*status),
-                        endpoint.base_url
                     ),
                     (reqwest::StatusCode::FORBIDDEN, _)
                         if matches!(endpoint.credential, Credential::SigV4(_)) =>
@@ -401,7 +444,7 @@ impl Failure {
                     _ => format!(
                         "{name} answered {}{detail}{}",
                         status_text(*status),
-                        after(*retries)
+                        after(*retries, *out_of_budget)
                     ),
                 }
             }
@@ -409,9 +452,17 @@ impl Failure {
     }
 }
 
+/// The base URL for a message: a user name, password or query in it (a key may hide there)
+/// masked.
+fn shown_base_url(endpoint: &Endpoint) -> String {
+    crate::secret::masked_url(&endpoint.base_url)
+        .unwrap_or_else(|| crate::output::printable(&endpoint.base_url).into_owned())
+}
+
 /// The 401 texts: the guide's "API key invalid" row, its Azure row, and what fixes each source.
 fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
     let provider = &endpoint.provider;
+    let base_url = shown_base_url(endpoint);
     let detail = if message.is_empty() {
         String::new()
     } else {
@@ -430,8 +481,8 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
             source: KeySource::EnvKey(var),
             ..
         } => format!(
-            "{} refused the key in {var} (401 Unauthorized){detail}; check that {var} holds a valid key for {}",
-            provider.name, endpoint.base_url
+            "{} refused the key in {var} (401 Unauthorized){detail}; check that {var} holds a valid key for {base_url}",
+            provider.name
         ),
         Credential::AzureKey { env_key, .. } => {
             provider::azure::unauthorized(&provider.id, Some(env_key), message)
@@ -440,8 +491,8 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
             provider::azure::unauthorized(&provider.id, None, message)
         }
         Credential::None => format!(
-            "{} at {} asks for a key (401 Unauthorized){detail}; set env_key in [model_providers.{}] to the variable that holds it",
-            provider.name, endpoint.base_url, provider.id
+            "{} at {base_url} asks for a key (401 Unauthorized){detail}; set env_key in [model_providers.{}] to the variable that holds it",
+            provider.name, provider.id
         ),
         Credential::ChatGpt { .. } if refreshed => format!(
             "the ChatGPT sign-in was rejected (401 Unauthorized) even after a refresh{detail}. Run `codex login` to sign in again."
@@ -558,7 +609,7 @@ impl Output {
         let value: Value = serde_json::from_str(&event.data).map_err(|_| {
             StreamEnd::Failed(format!(
                 "{provider} sent an event that is not valid JSON (`{}`); the stream cannot be read",
-                excerpt(&event.data, 80)
+                crate::output::printable(&excerpt(&event.data, 80))
             ))
         })?;
         let kind = value
@@ -594,7 +645,8 @@ impl Output {
                     .and_then(Value::as_str)
                     .unwrap_or("no reason given");
                 Err(StreamEnd::Failed(format!(
-                    "{provider} stopped the response before it was complete ({reason})"
+                    "{provider} stopped the response before it was complete ({})",
+                    crate::output::printable(reason)
                 )))
             }
             "error" => Err(StreamEnd::Failed(format!(
@@ -606,22 +658,25 @@ impl Output {
     }
 }
 
-/// The root cause of an error that broke a stream (the URL is already named around it).
-/// `message (code `x`)` from an error object.
+/// `message (code `x`)` from an error object, with control characters escaped (it is the
+/// provider's text).
 fn error_text(error: &Value) -> String {
     let message = error
         .get("message")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
         .unwrap_or("no message given");
+    let message = crate::output::printable(message);
     match error.get("code").and_then(Value::as_str) {
-        Some(code) if !code.is_empty() => format!("{message} (code `{code}`)"),
-        Some(_) | None => message.to_string(),
+        Some(code) if !code.is_empty() => {
+            format!("{message} (code `{}`)", crate::output::printable(code))
+        }
+        Some(_) | None => message.into_owned(),
     }
 }
 
 /// The human part of an error body (`error.message`, AWS `message`, or short plain text),
-/// one line, without any secret of ours in it.
+/// one line, without any secret of ours in it and with control characters escaped.
 fn server_message(body: &str, secrets: &[String]) -> String {
     let text = match serde_json::from_str::<Value>(body) {
         Ok(v) => v
@@ -639,7 +694,7 @@ fn server_message(body: &str, secrets: &[String]) -> String {
     for secret in secrets.iter().filter(|s| s.len() >= 8) {
         text = text.replace(secret.as_str(), "****");
     }
-    text
+    crate::output::printable(&text).into_owned()
 }
 
 fn excerpt(text: &str, max: usize) -> String {

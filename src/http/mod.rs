@@ -34,6 +34,14 @@ pub enum HttpError {
         variable: &'static str,
         path: String,
     },
+    #[error(
+        "{variable} points to `{path}`, which {problem}. Point it at your CA's certificate in PEM format, or unset it."
+    )]
+    CaNotAFile {
+        variable: &'static str,
+        path: String,
+        problem: crate::fsutil::ReadError,
+    },
     #[error("cannot read `{path}` (from {variable}): {source}")]
     CaUnreadable {
         variable: &'static str,

@@ -1,10 +1,11 @@
 //! API-key sign-in: `--api-key KEY`, `--api-key -` and `--with-api-key` (stdin).
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 use super::LoginError;
 use crate::auth::AuthDotJson;
 use crate::config::{Config, ForcedLoginMethod};
+use crate::fsutil;
 use crate::secret::Secret;
 
 /// Where the key comes from.
@@ -22,7 +23,7 @@ pub fn run(config: &Config, source: KeySource) -> Result<(), LoginError> {
     }
     let key = match source {
         KeySource::Argument(key) => {
-            eprintln!(
+            crate::say!(
                 "note: a key given on the command line is visible in shell history and to `ps`; \
                  prefer `--api-key -` and pipe it in (printenv OPENAI_API_KEY | codex login --api-key -)"
             );
@@ -31,7 +32,7 @@ pub fn run(config: &Config, source: KeySource) -> Result<(), LoginError> {
         KeySource::Stdin => read_stdin()?,
     };
     super::persist(config, &AuthDotJson::for_api_key(key))?;
-    eprintln!("API key saved. Authentication is checked when you send a request.");
+    crate::say!("API key saved. Authentication is checked when you send a request.");
     Ok(())
 }
 
@@ -40,22 +41,31 @@ fn read_stdin() -> Result<Secret<String>, LoginError> {
     if stdin.is_terminal() {
         return Err(LoginError::StdinIsTerminal);
     }
-    eprintln!("Reading API key from stdin...");
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .read_to_end(&mut bytes)
-        .map_err(LoginError::StdinRead)?;
+    crate::say!("Reading API key from stdin...");
+    // An API key is a few hundred bytes; `< /dev/zero` must not fill the memory.
+    let bytes = match fsutil::read_capped(stdin.lock(), STDIN_CAP) {
+        Ok(bytes) => bytes,
+        Err(fsutil::ReadError::TooLarge(cap)) => return Err(LoginError::StdinTooLong(cap)),
+        Err(fsutil::ReadError::Io(e)) => return Err(LoginError::StdinRead(e)),
+        Err(other) => return Err(LoginError::StdinRead(std::io::Error::other(other.to_string()))),
+    };
     let text = String::from_utf8(bytes).map_err(|_| LoginError::StdinNotUtf8)?;
     check_key(text, LoginError::EmptyStdin)
 }
 
+const STDIN_CAP: fsutil::Cap = fsutil::Cap::new(16 << 10, "an API key");
+
+/// The key without surrounding whitespace or a byte-order mark (a key saved by a Windows
+/// editor starts with one); refused when anything else would go out with it.
 fn check_key(raw: String, if_empty: LoginError) -> Result<Secret<String>, LoginError> {
-    let key = raw.trim();
+    let key = crate::secret::clean_key(&raw);
     if key.is_empty() {
         return Err(if_empty);
     }
-    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if key
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\u{feff}')
+    {
         return Err(LoginError::KeyNotOneToken);
     }
     Ok(Secret::new(key.to_string()))

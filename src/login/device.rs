@@ -226,7 +226,8 @@ async fn oidc_flow(
         .map_err(|e| match e {
             oauth2::RequestTokenError::Request(e) => LoginError::Device(e.to_string()),
             other => LoginError::Device(format!(
-                "`{device_url}` refused the device code request: {other}"
+                "`{device_url}` refused the device code request: {}",
+                crate::output::printable(&other.to_string())
             )),
         })?;
     let code = DeviceCode {
@@ -259,7 +260,7 @@ async fn oidc_flow(
             other => LoginError::Device(format!(
                 "`{}` refused the sign-in: {}",
                 endpoints.token,
-                other.as_ref()
+                crate::output::printable(other.as_ref())
             )),
         },
         oauth2::RequestTokenError::Request(e) => LoginError::Device(e.to_string()),

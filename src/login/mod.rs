@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::auth::AuthDotJson;
 use crate::config::Config;
+use crate::output::printable;
 use crate::store::{self, CredentialStore, StoreError, StoreLock};
 
 #[derive(Debug, Error)]
@@ -30,6 +31,10 @@ pub enum LoginError {
     StdinRead(std::io::Error),
     #[error("the API key read from standard input is not valid UTF-8 text; check what is piped in")]
     StdinNotUtf8,
+    #[error(
+        "the text read from standard input is longer than {0}, the most an API key may be; pipe in the key alone"
+    )]
+    StdinTooLong(crate::fsutil::Cap),
     #[error(
         "the API key contains whitespace or control characters inside it; pass exactly one key"
     )]
@@ -58,8 +63,11 @@ pub enum LoginError {
         "Login cancelled: another `codex login` took over the callback port. Your previous credentials were kept."
     )]
     CancelledByAnotherLogin,
+    /// Both come from the issuer (through the browser): shown with control characters escaped.
     #[error(
-        "the sign-in was refused: {description} ({error}). Your previous credentials were kept"
+        "the sign-in was refused: {} ({}). Your previous credentials were kept",
+        crate::output::printable(description),
+        crate::output::printable(error)
     )]
     Denied { error: String, description: String },
     #[error(
@@ -105,7 +113,7 @@ impl Reporter {
         } else {
             "Open this URL in a browser to authenticate:"
         };
-        eprintln!(
+        crate::say!(
             "Starting local login server on http://127.0.0.1:{port}.\n{lead}\n\n{url}\n\n\
              On a remote or headless machine? Use `codex login --device-auth` instead.\n\
              Waiting up to {} for the sign-in (Ctrl-C to cancel)...",
@@ -127,12 +135,15 @@ impl Reporter {
             }));
             return;
         }
-        match (&claims.email, &claims.plan) {
+        // Claims are the issuer's text: shown with control characters escaped.
+        let email = claims.email.as_deref().map(printable);
+        let plan = claims.plan.as_deref().map(printable);
+        match (email, plan) {
             (Some(email), Some(plan)) => {
-                eprintln!("Successfully logged in as {email} (ChatGPT {plan} plan)")
+                crate::say!("Successfully logged in as {email} (ChatGPT {plan} plan)")
             }
-            (Some(email), None) => eprintln!("Successfully logged in as {email}"),
-            (None, _) => eprintln!("Successfully logged in"),
+            (Some(email), None) => crate::say!("Successfully logged in as {email}"),
+            (None, _) => crate::say!("Successfully logged in"),
         }
     }
 
@@ -141,7 +152,7 @@ impl Reporter {
         if self.json {
             self.emit(serde_json::json!({"event": "note", "message": text}));
         } else {
-            eprintln!("{text}");
+            crate::say!("{text}");
         }
     }
 
@@ -158,15 +169,15 @@ impl Reporter {
             }));
             return Progress::hidden();
         }
-        eprintln!(
+        crate::say!(
             "Follow these steps to sign in with ChatGPT using device code authorization:\n\n\
              1. Open this link in your browser and sign in to your account\n   {}\n\n\
              2. Enter this one-time code (expires in {})\n   {}\n\n\
              Device codes are a common phishing target. Never share this code.\n\
              Continue only if you started this login in Codex. If a website or another person gave you this code, cancel.\n",
-            code.verification_uri,
+            printable(&code.verification_uri),
             human_duration(code.expires_in),
-            code.user_code
+            printable(&code.user_code)
         );
         if show_qr {
             let target = code
@@ -244,6 +255,9 @@ pub fn persist(
     let lock = StoreLock::acquire(&config.codex_home)?;
     keep_unparseable(store.as_ref(), config, &lock)?;
     store.save(&lock, auth)?;
+    for notice in store.take_notices() {
+        crate::say!("{notice}");
+    }
     Ok(store)
 }
 
@@ -257,14 +271,14 @@ fn keep_unparseable(
         Err(err @ StoreError::Malformed { .. }) => {
             let file = store::file::FileStore::new(config);
             let backup = file.back_up_unparseable(lock)?;
-            eprintln!(
+            crate::say!(
                 "warning: {err}; it was kept as `{}` and replaced by the new credentials",
                 backup.display()
             );
             Ok(())
         }
         Err(err @ StoreError::KeyringMalformed { .. }) => {
-            eprintln!("warning: {err}; they are replaced by the new credentials");
+            crate::say!("warning: {err}; they are replaced by the new credentials");
             Ok(())
         }
         Err(other) => Err(other.into()),
@@ -288,7 +302,8 @@ fn print_qr(url: &str) {
     let height = art.lines().count();
     match term.size_checked() {
         Some((rows, cols)) if usize::from(cols) >= width && usize::from(rows) > height => {
-            println!("{art}\n");
+            // A QR code that cannot be written changes nothing: the link is printed above.
+            let _ = crate::output::print(format!("{art}\n\n").as_bytes());
         }
         Some(_) | None => {}
     }

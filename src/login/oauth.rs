@@ -238,10 +238,14 @@ pub async fn send(
         .map_err(|e| TokenHttpError::Build(e.to_string()))
 }
 
-/// The error code of an error body: `error.code`, `error` (a string) or `code`.
+/// The error code of an error body: `error.code`, `error` (a string) or `code`; the issuer's
+/// text, so control characters come back escaped.
 pub fn error_code(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(|s| crate::output::printable(s).into_owned())
+    };
     value
         .get("error")
         .and_then(|e| e.get("code").and_then(text).or_else(|| text(e)))
@@ -256,10 +260,11 @@ pub fn token_error(
     match err {
         RequestTokenError::ServerResponse(e) => OAuthError::Refused {
             url: url.to_string(),
-            detail: match e.error_description() {
+            detail: crate::output::printable(&match e.error_description() {
                 Some(d) => format!("{} ({d})", e.error()),
                 None => e.error().to_string(),
-            },
+            })
+            .into_owned(),
         },
         RequestTokenError::Request(e @ TokenHttpError::Status { .. }) => OAuthError::Refused {
             url: url.to_string(),

@@ -102,7 +102,9 @@ pub async fn resolve(
         .filter(|r| !r.is_empty())
         .map(str::to_string);
     if let Some(token) = env_value(BEARER_TOKEN_ENV) {
-        let token = token.trim().to_string();
+        let token = super::sendable_env_key(BEARER_TOKEN_ENV, &token)?
+            .expose()
+            .clone();
         let region = configured_region
             .or_else(|| region_from_bearer_token(&token))
             .or_else(|| env_value("AWS_REGION"))

@@ -98,7 +98,7 @@ impl ConfiguredStore {
             return;
         }
         if let Some(cause) = self.keyring_down.borrow().as_ref() {
-            eprintln!(
+            crate::say!(
                 "warning: the OS keyring is not available ({cause}), so credentials are stored in plain text in {}",
                 self.file.path().display()
             );
@@ -242,7 +242,16 @@ impl CredentialStore for ConfiguredStore {
             }
             StoreMode::Keyring => match self.load_keyring() {
                 Ok(Some(doc)) => Ok(self.newest(doc)),
-                Ok(None) => Ok(self.note_found(self.file.load()?, StoreKind::File)),
+                // An auth.json that is not ours (a link to /dev/null, say) is how a file is
+                // disabled; in keyring mode that is the point, not a problem.
+                Ok(None) => match self.file.load() {
+                    Ok(doc) => Ok(self.note_found(doc, StoreKind::File)),
+                    Err(StoreError::NotOurs { problem, .. }) => {
+                        tracing::debug!(%problem, "auth.json is not ours; not read");
+                        Ok(None)
+                    }
+                    Err(other) => Err(other),
+                },
                 Err(Ok(cause)) => Err(self.unavailable(cause)),
                 Err(Err(err)) => Err(err),
             },
@@ -290,13 +299,17 @@ impl CredentialStore for ConfiguredStore {
         if self.found.replace(Some(StoreKind::File)) == Some(StoreKind::Keyring) {
             // Moving from the keyring to the file: the old copy must not linger.
             if let Err(cause) = self.keyring.remove() {
-                eprintln!(
+                crate::say!(
                     "warning: could not remove the old copy of the credentials from {}: {cause}",
                     self.keyring.describe()
                 );
             }
         }
         Ok(())
+    }
+
+    fn take_notices(&self) -> Vec<String> {
+        self.file.take_notices()
     }
 
     fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError> {

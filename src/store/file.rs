@@ -2,19 +2,44 @@
 //! directory, fsync, rename, fsync of the directory) while holding the lock. A symlinked
 //! auth.json is followed: the file at the end of the link is the store, so a save updates it and
 //! a delete removes it (the reference leaves the target holding the key).
+//!
+//! What this store touches (the file rules of `fsutil`, applied to a credentials file):
+//! - It reads auth.json only through `fsutil::read`: a regular file, opened without blocking, at
+//!   most 1 MiB. A link to a device (`/dev/null`), a FIFO or a huge file is named and refused.
+//! - It only deletes or replaces a credentials document. Through a link, that means a file that
+//!   parses and has one of `auth_mode`, `OPENAI_API_KEY`, `tokens`; anything else there (a
+//!   `package.json`, an unparseable file) is neither overwritten, moved nor removed, and the
+//!   error says why. An unparseable auth.json in CODEX_HOME itself is moved aside to a backup.
+//! - It only changes the modes of what it creates: its temp file and backups (0600) and a
+//!   CODEX_HOME it creates (0700). A credentials file or directory others can reach gets a
+//!   warning (returned as a notice, see `take_notices`), never a silent chmod.
 
+use std::cell::RefCell;
+use std::fs::Metadata;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{CredentialStore, StoreError, StoreKind, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::Config;
+use crate::fsutil::{self, ReadError};
 
 const TEMP_PREFIX: &str = ".auth.json.tmp.";
+/// The keys of which a credentials document has at least one.
+const CREDENTIAL_KEYS: [&str; 3] = ["auth_mode", "OPENAI_API_KEY", "tokens"];
 
 pub struct FileStore {
     codex_home: PathBuf,
     path: PathBuf,
+    /// Warnings for the user (loose permissions), for the command layer to print.
+    notices: RefCell<Vec<String>>,
+}
+
+/// What auth.json holds, when it can be used.
+struct Read {
+    doc: AuthDotJson,
+    meta: Metadata,
+    target: PathBuf,
 }
 
 impl FileStore {
@@ -22,11 +47,24 @@ impl FileStore {
         FileStore {
             codex_home: config.codex_home.clone(),
             path: config.auth_file(),
+            notices: RefCell::new(Vec::new()),
         }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Warnings gathered so far (each once), emptied.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.borrow_mut())
+    }
+
+    fn notice(&self, text: String) {
+        let mut notices = self.notices.borrow_mut();
+        if !notices.contains(&text) {
+            notices.push(text);
+        }
     }
 
     /// The real file behind `auth.json`, following symlinks (also dangling ones).
@@ -52,10 +90,74 @@ impl FileStore {
         ))
     }
 
+    /// "`auth.json` is ..." or, through a link, "`auth.json` is a link to `x`, which is ...".
+    fn describe(&self, target: &Path, clause: &str) -> String {
+        if target == self.path {
+            format!("`{}` {clause}", self.path.display())
+        } else {
+            format!(
+                "`{}` is a link to `{}`, which {clause}",
+                self.path.display(),
+                target.display()
+            )
+        }
+    }
+
+    fn not_ours(&self, target: &Path, clause: &str, remedy: String) -> StoreError {
+        StoreError::NotOurs {
+            problem: self.describe(target, clause),
+            remedy,
+        }
+    }
+
+    fn keep_it_or_remove_it(&self) -> String {
+        format!(
+            "credentials are kept only in a regular file: remove it (rm {}) and sign in again, or keep it and set cli_auth_credentials_store = \"keyring\"",
+            self.path.display()
+        )
+    }
+
+    /// Reads auth.json (following links) under the file rules. `Ok(None)`: there is none.
+    fn read(&self) -> Result<Option<Read>, StoreError> {
+        let target = self.target()?;
+        let (bytes, meta) = match fsutil::read(&self.path, fsutil::AUTH_JSON_CAP) {
+            Ok(read) => read,
+            Err(ReadError::NotFound) => return Ok(None),
+            Err(ReadError::Io(e)) => return Err(StoreError::io("read", &self.path, e)),
+            Err(e @ (ReadError::NotRegular(_) | ReadError::TooLarge(_))) => {
+                return Err(self.not_ours(&target, &e.to_string(), self.keep_it_or_remove_it()));
+            }
+        };
+        tracing::trace!(path = %self.path.display(), bytes = bytes.len(), "read credentials");
+        let doc = parse(&self.path, &bytes)?;
+        if target != self.path && !is_credentials_document(&bytes) {
+            return Err(self.not_ours(
+                &target,
+                "is not a credentials file (it has none of `auth_mode`, `OPENAI_API_KEY`, `tokens`)",
+                format!(
+                    "codex neither reads nor overwrites it: point the link at your credentials file, or remove the link (rm {}) and sign in again",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(Some(Read { doc, meta, target }))
+    }
+
     /// Moves an unparseable auth.json aside to `auth.json.bak` (0600) so that a new sign-in does
-    /// not destroy what may be the user's only copy. Returns the backup's path.
+    /// not destroy what may be the user's only copy. Returns the backup's path. Only a regular
+    /// file in CODEX_HOME is moved: the file behind a link is not ours to rename.
     pub fn back_up_unparseable(&self, _lock: &StoreLock) -> Result<PathBuf, StoreError> {
         let target = self.target()?;
+        if target != self.path {
+            return Err(self.not_ours(
+                &target,
+                "cannot be parsed",
+                format!(
+                    "codex does not move or overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
+                    self.path.display()
+                ),
+            ));
+        }
         // An earlier backup is never overwritten: the next free `.bak`, `.bak.1`, `.bak.2`, ...
         let backup = (0..)
             .map(|n| match n {
@@ -70,18 +172,27 @@ impl FileStore {
     }
 
     /// Removes temp files left by a writer that died mid-write: they may hold a secret. Only
-    /// called under the lock, when no other writer can be mid-write.
+    /// called under the lock, when no other writer can be mid-write; only regular files with
+    /// our prefix, which only we write.
     fn remove_stale_temp_files(dir: &Path) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let ours = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+                && entry.file_type().is_ok_and(|t| t.is_file());
+            if ours {
                 tracing::debug!(path = %entry.path().display(), "removing a stale temp file");
                 let _ = std::fs::remove_file(entry.path());
             }
         }
     }
+}
+
+/// Whether auth.json text is a credentials document (not, say, a `package.json` behind a link).
+fn is_credentials_document(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes)
+        .is_ok_and(|map| CREDENTIAL_KEYS.iter().any(|k| map.contains_key(*k)))
 }
 
 impl CredentialStore for FileStore {
@@ -94,22 +205,50 @@ impl CredentialStore for FileStore {
     }
 
     fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StoreError::io("read", &self.path, e)),
+        let Some(read) = self.read()? else {
+            return Ok(None);
         };
-        tracing::trace!(path = %self.path.display(), bytes = bytes.len(), "read credentials");
-        parse(&self.path, &bytes).map(Some)
+        if let Some(mode) = fsutil::loose_mode(&read.meta) {
+            let who = if mode & 0o044 != 0 {
+                "can be read by other users"
+            } else {
+                "can be changed by other users"
+            };
+            self.notice(format!(
+                "warning: `{}` {who} (mode {mode:04o}); make it private: chmod 600 {}",
+                read.target.display(),
+                read.target.display()
+            ));
+        }
+        Ok(Some(read.doc))
     }
 
     fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+        // Only a credentials document (or an unparseable auth.json in CODEX_HOME, already
+        // backed up by the caller) is replaced; anything else is refused here, whoever calls.
+        match self.read() {
+            Ok(_) => {}
+            Err(StoreError::Malformed { .. }) if self.target()? == self.path => {}
+            Err(StoreError::Malformed { .. }) => {
+                return Err(self.not_ours(
+                    &self.target()?,
+                    "cannot be parsed",
+                    format!(
+                        "codex does not overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
+                        self.path.display()
+                    ),
+                ));
+            }
+            Err(other) => return Err(other),
+        }
         let target = self.target()?;
         let dir = target
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.codex_home.clone());
-        super::lock::ensure_private_dir(&self.codex_home)?;
+        if let Some(warning) = super::lock::ensure_dir(&self.codex_home)? {
+            self.notice(warning);
+        }
         Self::remove_stale_temp_files(&dir);
         let temp = dir.join(format!(
             "{TEMP_PREFIX}{}.{}",
@@ -131,8 +270,16 @@ impl CredentialStore for FileStore {
         Ok(())
     }
 
+    /// Removes auth.json when it holds credentials (through a link: the file behind it, then
+    /// the link). Anything else is left in place: `Ok(false)`. The caller that must say why
+    /// (logout) reads the file first.
     fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
-        let target = self.target()?;
+        let target = match self.read() {
+            Ok(Some(read)) => read.target,
+            Ok(None) => return Ok(false),
+            Err(StoreError::Malformed { .. } | StoreError::NotOurs { .. }) => return Ok(false),
+            Err(other) => return Err(other),
+        };
         let mut removed = false;
         for path in [&target, &self.path] {
             match std::fs::remove_file(path) {

@@ -66,6 +66,11 @@ pub enum StoreError {
     },
     #[error("cannot parse the credentials in {entry} ({message})")]
     KeyringMalformed { entry: String, message: String },
+    /// auth.json (or the file behind its link, or auth.lock) is not a file of ours: a device, a
+    /// FIFO, a file too large to hold credentials, someone else's document. It is neither read
+    /// nor replaced nor removed; `problem` says what it is, `remedy` what to do.
+    #[error("{problem}; {remedy}")]
+    NotOurs { problem: String, remedy: String },
 }
 
 impl StoreError {
@@ -88,6 +93,11 @@ pub trait CredentialStore {
     fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError>;
     /// Removes the stored credentials; `Ok(false)` when there were none.
     fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError>;
+    /// Warnings for the user gathered by the calls so far (a credentials file others can
+    /// read, say), each once; the command layer prints them.
+    fn take_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is
