@@ -89,9 +89,11 @@ fn thirty_two_processes_refresh_once() {
 #[test]
 fn short_lived_access_tokens_refresh_once_per_command() {
     let env = Env::new();
-    let oidc = Peer::oidc(env.dir.path(), &[("ACCESS_TTL", "3")]);
+    let oidc = Peer::oidc(env.dir.path(), &[("ACCESS_TTL", "2")]);
     sign_in_with_oidc(&env, &oidc);
     for round in 1..=3 {
+        // A 2-second token is due in the second half of its life: by then, it has expired.
+        std::thread::sleep(std::time::Duration::from_secs(2));
         let run = env.run(&["login", "token"]);
         assert_eq!(run.code, 0, "{run:?}");
         assert_eq!(

@@ -32,7 +32,35 @@ pub struct FileStore {
     codex_home: PathBuf,
     path: PathBuf,
     /// Warnings for the user (loose permissions), for the command layer to print.
-    notices: RefCell<Vec<String>>,
+    notices: RefCell<Vec<Notice>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Notice {
+    /// The credentials file others can read or change, until a save replaces it.
+    LooseFile { path: PathBuf, mode: u32 },
+    /// Any other warning, as it is to be shown.
+    Text(String),
+}
+
+impl Notice {
+    fn text(&self) -> String {
+        match self {
+            Notice::LooseFile { path, mode } => {
+                let who = if mode & 0o044 != 0 {
+                    "can be read by other users"
+                } else {
+                    "can be changed by other users"
+                };
+                format!(
+                    "warning: `{}` {who} (mode {mode:04o}); make it private: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                )
+            }
+            Notice::Text(text) => text.clone(),
+        }
+    }
 }
 
 /// What auth.json holds, when it can be used.
@@ -58,12 +86,15 @@ impl FileStore {
     /// Warnings gathered so far (each once), emptied.
     pub fn take_notices(&self) -> Vec<String> {
         std::mem::take(&mut *self.notices.borrow_mut())
+            .iter()
+            .map(Notice::text)
+            .collect()
     }
 
-    fn notice(&self, text: String) {
+    fn notice(&self, notice: Notice) {
         let mut notices = self.notices.borrow_mut();
-        if !notices.contains(&text) {
-            notices.push(text);
+        if !notices.contains(&notice) {
+            notices.push(notice);
         }
     }
 
@@ -209,16 +240,10 @@ impl CredentialStore for FileStore {
             return Ok(None);
         };
         if let Some(mode) = fsutil::loose_mode(&read.meta) {
-            let who = if mode & 0o044 != 0 {
-                "can be read by other users"
-            } else {
-                "can be changed by other users"
-            };
-            self.notice(format!(
-                "warning: `{}` {who} (mode {mode:04o}); make it private: chmod 600 {}",
-                read.target.display(),
-                read.target.display()
-            ));
+            self.notice(Notice::LooseFile {
+                path: read.target,
+                mode,
+            });
         }
         Ok(Some(read.doc))
     }
@@ -247,7 +272,7 @@ impl CredentialStore for FileStore {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.codex_home.clone());
         if let Some(warning) = super::lock::ensure_dir(&self.codex_home)? {
-            self.notice(warning);
+            self.notice(Notice::Text(warning));
         }
         Self::remove_stale_temp_files(&dir);
         let temp = dir.join(format!(
@@ -266,6 +291,10 @@ impl CredentialStore for FileStore {
         }
         result?;
         sync_dir(&dir)?;
+        // The file others could read is gone: ours replaced it, 0600.
+        self.notices
+            .borrow_mut()
+            .retain(|n| !matches!(n, Notice::LooseFile { .. }));
         tracing::debug!(path = %target.display(), "saved credentials");
         Ok(())
     }
