@@ -16,8 +16,9 @@ use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::Path;
 
-/// Size caps, each named in the error when a file exceeds it.
-pub const AUTH_JSON_CAP: Cap = Cap::new(1 << 20, "a credentials file");
+/// Size caps, each named in the error when a file exceeds it: far above what the file holds
+/// (credentials are a few KiB), far below what would hurt.
+pub const AUTH_JSON_CAP: Cap = Cap::new(8 << 20, "a credentials file");
 pub const CONFIG_TOML_CAP: Cap = Cap::new(4 << 20, "a configuration file");
 pub const CA_BUNDLE_CAP: Cap = Cap::new(16 << 20, "a CA bundle");
 
@@ -222,7 +223,7 @@ mod tests {
 
     #[test]
     fn caps_read_as_units() {
-        assert_eq!(AUTH_JSON_CAP.to_string(), "1 MiB");
+        assert_eq!(AUTH_JSON_CAP.to_string(), "8 MiB");
         assert_eq!(Cap::new(16 << 10, "x").to_string(), "16 KiB");
         assert_eq!(Cap::new(1000, "x").to_string(), "1000 bytes");
         assert_eq!(

@@ -219,7 +219,10 @@ mod tests {
             masked_url("http://127.0.0.1:9/v1").as_deref(),
             Some("http://127.0.0.1:9/v1")
         );
-        assert_eq!(shown_url("sk-proj:SECRETSECRETSECRETSECRET"), "sk-p*** (32 characters, masked)");
+        assert_eq!(
+            shown_url("sk-proj:SECRETSECRETSECRETSECRET"),
+            "sk-p*** (32 characters, masked)"
+        );
     }
 
     #[test]

@@ -349,10 +349,14 @@ async fn refresh_openai(
         .await
         .map_err(|e| Failure::Transient(crate::http::describe(&e)))?;
     let status = response.status().as_u16();
-    let bytes = response
-        .bytes()
+    let bytes = crate::http::read_body(response)
         .await
-        .map_err(|e| Failure::Transient(crate::http::describe(&e)))?;
+        .map_err(|e| match e {
+            crate::http::BodyError::Transport(e) => Failure::Transient(crate::http::describe(&e)),
+            too_large @ crate::http::BodyError::TooLarge { .. } => {
+                Failure::Final(too_large.to_string())
+            }
+        })?;
     if !(200..300).contains(&status) {
         return Err(classify(status, oauth::error_code(&bytes)));
     }
@@ -496,14 +500,32 @@ mod tests {
     fn short_lived_tokens_are_due_in_the_second_half_of_their_life() {
         let now = 1_000_000;
         // 2 minutes: due with less than 1 minute left.
-        assert!(!refresh_due(&doc_with(&jwt_iat_exp(now, now + 120), None), now));
-        assert!(!refresh_due(&doc_with(&jwt_iat_exp(now - 59, now + 61), None), now));
-        assert!(refresh_due(&doc_with(&jwt_iat_exp(now - 61, now + 59), None), now));
+        assert!(!refresh_due(
+            &doc_with(&jwt_iat_exp(now, now + 120), None),
+            now
+        ));
+        assert!(!refresh_due(
+            &doc_with(&jwt_iat_exp(now - 59, now + 61), None),
+            now
+        ));
+        assert!(refresh_due(
+            &doc_with(&jwt_iat_exp(now - 61, now + 59), None),
+            now
+        ));
         // An hour: due with less than 5 minutes left, as before.
-        assert!(!refresh_due(&doc_with(&jwt_iat_exp(now - 3000, now + 301), None), now));
-        assert!(refresh_due(&doc_with(&jwt_iat_exp(now - 3000, now + 299), None), now));
+        assert!(!refresh_due(
+            &doc_with(&jwt_iat_exp(now - 3000, now + 301), None),
+            now
+        ));
+        assert!(refresh_due(
+            &doc_with(&jwt_iat_exp(now - 3000, now + 299), None),
+            now
+        ));
         // A nonsense iat falls back to 5 minutes.
-        assert!(refresh_due(&doc_with(&jwt_iat_exp(now + 500, now + 200), None), now));
+        assert!(refresh_due(
+            &doc_with(&jwt_iat_exp(now + 500, now + 200), None),
+            now
+        ));
     }
 
     #[test]

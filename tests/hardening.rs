@@ -218,7 +218,9 @@ fn a_link_to_a_device_is_never_replaced() {
         login.stderr.contains(&format!(
             "`{auth}` is a link to `{shown}`, which is a character device, not a regular file"
         )) && login.stderr.contains(&format!("rm {auth}"))
-            && login.stderr.contains("cli_auth_credentials_store = \"keyring\""),
+            && login
+                .stderr
+                .contains("cli_auth_credentials_store = \"keyring\""),
         "{login:?}"
     );
     let after = std::fs::metadata(&device).unwrap();
@@ -229,7 +231,9 @@ fn a_link_to_a_device_is_never_replaced() {
     }
     let parent = device.parent().unwrap();
     assert!(
-        !entries(parent).iter().any(|n| n.contains(".bak") || n.contains(".tmp")),
+        !entries(parent)
+            .iter()
+            .any(|n| n.contains(".bak") || n.contains(".tmp")),
         "{:?}",
         entries(parent)
     );
@@ -406,7 +410,7 @@ fn reads_are_capped_and_devices_refused() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr
-            .contains(&format!("`{auth}` is larger than 1 MiB, the most")),
+            .contains(&format!("`{auth}` is larger than 8 MiB, the most")),
         "{run:?}"
     );
     std::fs::remove_file(env.auth_path()).unwrap();
@@ -471,14 +475,11 @@ fn reads_are_capped_and_devices_refused() {
     // Standard input is bounded too.
     let run = bounded(
         &env.cmd(&["login", "--api-key", "-"]),
-        Some(&vec![b'k'; 1 << 20]),
+        Some(&vec![b'k'; 5 << 20]),
         20,
     );
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.contains("longer than 16 KiB"),
-        "{run:?}"
-    );
+    assert!(run.stderr.contains("longer than 4 MiB"), "{run:?}");
 }
 
 // ------------------------------------------------------------------ item 7: output errors
@@ -531,11 +532,15 @@ fn output_errors_never_panic() {
 
     // A full stderr: nothing can be said, but nothing panics either.
     let mut cmd = limited(&env.cmd(&["login", "status"]));
-    cmd.stderr(dev_full()).stdout(Stdio::null()).stdin(Stdio::null());
+    cmd.stderr(dev_full())
+        .stdout(Stdio::null())
+        .stdin(Stdio::null());
     let status = cmd.status().unwrap();
     assert_eq!(status.code(), Some(0));
     let mut cmd = limited(&env.cmd(&["logout"]));
-    cmd.stderr(closed_pipe()).stdout(Stdio::null()).stdin(Stdio::null());
+    cmd.stderr(closed_pipe())
+        .stdout(Stdio::null())
+        .stdin(Stdio::null());
     assert_eq!(cmd.status().unwrap().code(), Some(0));
 }
 
@@ -653,8 +658,9 @@ fn control_characters_from_tokens_and_servers_never_reach_the_terminal() {
     let run = env.run(&["login", "status"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stderr
-            .contains("Account: mallory\\u{1b}[2J\\r@example.com (ChatGPT pro\\u{1b}]0;owned\\u{7} plan)"),
+        run.stderr.contains(
+            "Account: mallory\\u{1b}[2J\\r@example.com (ChatGPT pro\\u{1b}]0;owned\\u{7} plan)"
+        ),
         "{run:?}"
     );
 
@@ -675,10 +681,7 @@ fn control_characters_from_tokens_and_servers_never_reach_the_terminal() {
     );
 
     // An issuer's error code at refresh.
-    let issuer = Peer::fake_issuer(
-        env.dir.path(),
-        &["--seed-refresh-token", "rt-1"],
-    );
+    let issuer = Peer::fake_issuer(env.dir.path(), &["--seed-refresh-token", "rt-1"]);
     let script = json!([{"path": "/oauth/token", "status": 400,
         "json": {"error": {"code": "nope\u{1b}[5m"}}, "repeat": -1}]);
     let request = format!("{}/_fake/script", issuer.url);
@@ -708,7 +711,10 @@ fn post_json(url: &str, body: &str) {
     .unwrap();
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+        "{answer}"
+    );
 }
 
 #[test]
@@ -729,9 +735,8 @@ fn retries_of_one_command_wait_a_bounded_time() {
     assert!(started.elapsed() < Duration::from_secs(45), "{run:?}");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.ends_with(
-            "(after 1 retry; the retries of one command wait at most 60 s in all)\n"
-        ),
+        run.stderr
+            .ends_with("(after 1 retry; the retries of one command wait at most 60 s in all)\n"),
         "{run:?}"
     );
     assert_eq!(fake.requests().len(), 2);
@@ -754,7 +759,10 @@ fn possible_secrets_in_bad_settings_are_masked() {
     );
     env.write_auth(r#"{"auth_mode":"chatgtp","OPENAI_API_KEY":null}"#);
     let run = env.run(&["login", "status"]);
-    assert!(run.stderr.contains("unknown `auth_mode` \"chatgtp\""), "{run:?}");
+    assert!(
+        run.stderr.contains("unknown `auth_mode` \"chatgtp\""),
+        "{run:?}"
+    );
 
     env.write_auth(&api_key_json(KEY));
     for (value, shown) in [
@@ -770,8 +778,9 @@ fn possible_secrets_in_bad_settings_are_masked() {
         assert_eq!(run.code, 1, "{run:?}");
         assert!(!run.stderr.contains("PASTEDSECRET"), "{run:?}");
         assert!(
-            run.stderr
-                .starts_with(&format!("openai_base_url is {shown}, which is not an http(s) URL")),
+            run.stderr.starts_with(&format!(
+                "openai_base_url is {shown}, which is not an http(s) URL"
+            )),
             "{run:?}"
         );
     }
@@ -794,4 +803,96 @@ fn a_credentials_file_others_can_read_is_warned_about_never_chmodded() {
     assert_eq!(run.stderr, warning);
     assert_eq!(mode_of(&env.auth_path()), 0o644);
     assert!(BIN.ends_with("codex"));
+}
+
+// ------------------------------------------------------------------ the rest of the class
+
+/// A server on loopback that answers every request with `head` and then a body that never
+/// ends: 64 KiB chunks of `filler`, until the client goes away.
+fn endless_server(head: &'static str, filler: u8) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let chunk = vec![filler; 64 << 10];
+                let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+                framed.extend_from_slice(&chunk);
+                framed.extend_from_slice(b"\r\n");
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                while stream.write_all(&framed).is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn endless_answers_are_cut_off() {
+    // A token endpoint that never stops answering.
+    let issuer = endless_server(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b' ',
+    );
+    let env = Env::new();
+    let doc = json!({"auth_mode": "chatgpt", "OPENAI_API_KEY": null, "tokens": {
+        "id_token": jwt(json!({"email": "a@b.c"})),
+        "access_token": jwt(json!({"exp": now_secs() - 60})),
+        "refresh_token": "rt-1", "account_id": null,
+        "oauth_provenance": {"issuer": issuer, "client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "protocol": "openai"}}});
+    env.write_auth(&doc.to_string());
+    let run = bounded(&env.cmd(&["login", "token"]), None, 25);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "the answer of `{issuer}/oauth/token` is larger than 1 MiB"
+        )),
+        "{run:?}"
+    );
+
+    // A model stream whose first line never ends.
+    let api = endless_server(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b'a',
+    );
+    let env = Env::new();
+    env.write_config(&format!("openai_base_url = \"{api}/v1\"\n"));
+    let mut cmd = env.cmd(&["exec", "hello"]);
+    cmd.env("CODEX_API_KEY", KEY);
+    let run = bounded(&cmd, None, 25);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            "OpenAI sent an event larger than 16 MiB; the stream cannot be read\n"
+        )
+    );
+}
+
+#[test]
+fn aws_files_that_would_block_are_refused() {
+    let env = Env::new();
+    env.write_config(
+        "model_provider = \"amazon-bedrock\"\nmodel = \"openai.gpt-oss-120b\"\n[model_providers.amazon-bedrock.aws]\nregion = \"us-east-1\"\n",
+    );
+    let fifo = env.dir.path().join("aws-config");
+    mkfifo(&fifo);
+    for variable in ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
+        let mut cmd = env.cmd(&["exec", "hello"]);
+        cmd.env(variable, &fifo);
+        let run = bounded(&cmd, None, 25);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.starts_with(&format!(
+                "the AWS file `{}` is a FIFO (named pipe), not a regular file, so it cannot be read; point {variable} at",
+                fifo.display()
+            )),
+            "{run:?}"
+        );
+    }
 }

@@ -28,6 +28,8 @@ const BACKOFF_CAP: Duration = Duration::from_secs(10);
 const RETRY_WAIT_BUDGET: Duration = Duration::from_secs(60);
 /// The most a prompt read from standard input may be (`< /dev/zero` must not fill the memory).
 const PROMPT_CAP: crate::fsutil::Cap = crate::fsutil::Cap::new(16 << 20, "a prompt");
+/// The most one event of the stream may hold; events are a few kilobytes.
+const EVENT_CAP: usize = 16 << 20;
 
 pub struct ExecOptions {
     pub json: bool,
@@ -91,7 +93,9 @@ fn read_prompt(arg: Option<&str>) -> Result<String, ExecError> {
                     return Err(ExecError::StdinTooLong(cap));
                 }
                 Err(crate::fsutil::ReadError::Io(e)) => return Err(ExecError::Stdin(e)),
-                Err(other) => return Err(ExecError::Stdin(std::io::Error::other(other.to_string()))),
+                Err(other) => {
+                    return Err(ExecError::Stdin(std::io::Error::other(other.to_string())));
+                }
             };
             String::from_utf8(bytes).map_err(|_| ExecError::StdinNotUtf8)?
         }
@@ -273,8 +277,8 @@ async fn send(
             Ok(Ok(response)) => {
                 let status = response.status();
                 let retry_after = retry_after(response.headers());
-                let text = match tokio::time::timeout(idle, response.text()).await {
-                    Ok(Ok(text)) => text,
+                let text = match tokio::time::timeout(idle, http::read_body(response)).await {
+                    Ok(Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
                     Ok(Err(_)) | Err(_) => String::new(),
                 };
                 let transient = status.is_server_error()
@@ -555,6 +559,12 @@ async fn read_stream(
                 Flow::Continue => {}
                 Flow::Done => return Ok(()),
             }
+        }
+        if parser.pending() > EVENT_CAP {
+            return Err(StreamEnd::Failed(format!(
+                "{} sent an event larger than 16 MiB; the stream cannot be read",
+                endpoint.provider.name
+            )));
         }
     }
 }

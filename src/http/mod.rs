@@ -136,6 +136,45 @@ pub use describe::{describe, innermost};
 pub use proxy::{Proxy, ProxyRoutes};
 use roots::*;
 
+/// The most a response read whole (token, discovery, device and error answers) may hold: they
+/// are a few kilobytes, and a server that sends more must not fill the memory.
+pub const BODY_CAP: usize = 1 << 20;
+
+/// Why a response body could not be read.
+#[derive(Debug, Error)]
+pub enum BodyError {
+    #[error("{}", describe(.0))]
+    Transport(#[from] reqwest::Error),
+    #[error("the answer of `{url}` is larger than 1 MiB, far more than it should be")]
+    TooLarge { url: String },
+}
+
+/// A whole response body, at most `BODY_CAP` bytes.
+pub async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    let too_large = |response: &reqwest::Response| {
+        let mut url = response.url().clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        BodyError::TooLarge {
+            url: url.to_string(),
+        }
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > BODY_CAP as u64)
+    {
+        return Err(too_large(&response));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > BODY_CAP {
+            return Err(too_large(&response));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The client, built on first use: loading the system roots costs milliseconds, and most runs
 /// of a fast path (`codex login token` with a valid token) make no request at all.
 pub struct Lazy<'a> {

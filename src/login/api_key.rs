@@ -47,13 +47,19 @@ fn read_stdin() -> Result<Secret<String>, LoginError> {
         Ok(bytes) => bytes,
         Err(fsutil::ReadError::TooLarge(cap)) => return Err(LoginError::StdinTooLong(cap)),
         Err(fsutil::ReadError::Io(e)) => return Err(LoginError::StdinRead(e)),
-        Err(other) => return Err(LoginError::StdinRead(std::io::Error::other(other.to_string()))),
+        Err(other) => {
+            return Err(LoginError::StdinRead(std::io::Error::other(
+                other.to_string(),
+            )));
+        }
     };
     let text = String::from_utf8(bytes).map_err(|_| LoginError::StdinNotUtf8)?;
     check_key(text, LoginError::EmptyStdin)
 }
 
-const STDIN_CAP: fsutil::Cap = fsutil::Cap::new(16 << 10, "an API key");
+/// Keys are under a KiB; the cap only has to keep `< /dev/zero` from filling the memory (and
+/// stay below the cap on auth.json, which must hold the key).
+const STDIN_CAP: fsutil::Cap = fsutil::Cap::new(4 << 20, "an API key");
 
 /// The key without surrounding whitespace or a byte-order mark (a key saved by a Windows
 /// editor starts with one); refused when anything else would go out with it.

@@ -130,10 +130,9 @@ async fn openai_flow(
         }
         _ => {}
     }
-    let grant: UserCodeResponse = response.json().await.map_err(|e| {
+    let grant: UserCodeResponse = json_body(response).await.map_err(|e| {
         LoginError::Device(format!(
-            "`{usercode_url}` did not answer with a device code: {}",
-            crate::http::describe(&e)
+            "`{usercode_url}` did not answer with a device code: {e}"
         ))
     })?;
     let code = DeviceCode {
@@ -158,10 +157,9 @@ async fn openai_flow(
             .map_err(|e| LoginError::Device(crate::http::describe(&e)))?;
         match response.status().as_u16() {
             200..=299 => {
-                break response.json::<CodeGrant>().await.map_err(|e| {
+                break json_body::<CodeGrant>(response).await.map_err(|e| {
                     LoginError::Device(format!(
-                        "`{poll_url}` did not answer with an authorization code: {}",
-                        crate::http::describe(&e)
+                        "`{poll_url}` did not answer with an authorization code: {e}"
                     ))
                 })?;
             }
@@ -189,6 +187,16 @@ async fn openai_flow(
     )
     .await?;
     Ok(Some(tokens))
+}
+
+/// A JSON answer, read whole up to `http::BODY_CAP`.
+async fn json_body<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, String> {
+    let bytes = crate::http::read_body(response)
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| crate::secret::redact_values(&e.to_string()))
 }
 
 /// RFC 8628 with the endpoint from discovery; `oauth2` handles `authorization_pending` and

@@ -87,12 +87,11 @@ impl Endpoints {
                 if !status.is_success() {
                     return Err(failed(format!("`{url}` answered HTTP {status}")));
                 }
-                let doc: Discovery = response.json().await.map_err(|e| {
-                    failed(format!(
-                        "`{url}` is not a discovery document: {}",
-                        crate::http::describe(&e)
-                    ))
-                })?;
+                let bytes = crate::http::read_body(response)
+                    .await
+                    .map_err(|e| failed(format!("`{url}` is not a discovery document: {e}")))?;
+                let doc: Discovery = serde_json::from_slice(&bytes)
+                    .map_err(|e| failed(format!("`{url}` is not a discovery document: {e}")))?;
                 tracing::debug!(?doc, "discovered endpoints");
                 Ok(Endpoints {
                     authorize: doc.authorization_endpoint,
@@ -198,6 +197,8 @@ pub fn issued(url: &str, response: TokenResponseWithId) -> Result<IssuedTokens, 
 pub enum TokenHttpError {
     #[error("{}", crate::http::describe(.0))]
     Transport(#[from] reqwest::Error),
+    #[error(transparent)]
+    Body(#[from] crate::http::BodyError),
     /// A non-2xx answer whose body is not an RFC 6749 error (for example OpenAI's
     /// `{"error": {"code": ...}}`); `code` is the error code found in it, if any.
     #[error("HTTP {status}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
@@ -222,7 +223,7 @@ pub async fn send(
     let response = http.execute(request).await?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.bytes().await?.to_vec();
+    let body = crate::http::read_body(response).await?;
     if !status.is_success() && serde_json::from_slice::<BasicErrorResponse>(&body).is_err() {
         return Err(TokenHttpError::Status {
             status: status.as_u16(),
@@ -242,10 +243,7 @@ pub async fn send(
 /// text, so control characters come back escaped.
 pub fn error_code(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let text = |v: &serde_json::Value| {
-        v.as_str()
-            .map(|s| crate::output::printable(s).into_owned())
-    };
+    let text = |v: &serde_json::Value| v.as_str().map(|s| crate::output::printable(s).into_owned());
     value
         .get("error")
         .and_then(|e| e.get("code").and_then(text).or_else(|| text(e)))
@@ -323,14 +321,19 @@ pub async fn exchange_for_api_key(
             .form(&form)
             .timeout(API_KEY_EXCHANGE_TIMEOUT)
             .send()
-            .await?;
-        response.error_for_status()?.json::<ExchangedKey>().await
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| crate::http::describe(&e))?;
+        let bytes = crate::http::read_body(response)
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_slice::<ExchangedKey>(&bytes).map_err(|e| e.to_string())
     }
     .await;
     match result {
         Ok(key) => Some(Secret::new(key.access_token)),
-        Err(e) => {
-            tracing::debug!(error = %crate::http::describe(&e), "API-key token exchange failed; continuing without a key");
+        Err(error) => {
+            tracing::debug!(%error, "API-key token exchange failed; continuing without a key");
             None
         }
     }

@@ -610,13 +610,16 @@ impl Credential {
                     "stored API key",
                     "sign in again: printenv OPENAI_API_KEY | codex login --api-key -",
                 ),
-                KeySource::EnvKey(_) => ("key in the provider's env_key", "set it to the key alone"),
+                KeySource::EnvKey(_) => {
+                    ("key in the provider's env_key", "set it to the key alone")
+                }
             },
-            Credential::AzureKey { .. } => ("key in the provider's env_key", "set it to the key alone"),
-            Credential::BedrockToken(_) => (
-                "key in AWS_BEARER_TOKEN_BEDROCK",
-                "set it to the key alone",
-            ),
+            Credential::AzureKey { .. } => {
+                ("key in the provider's env_key", "set it to the key alone")
+            }
+            Credential::BedrockToken(_) => {
+                ("key in AWS_BEARER_TOKEN_BEDROCK", "set it to the key alone")
+            }
             Credential::ChatGpt { .. } => ("stored ChatGPT sign-in", "sign in again: codex login"),
         }
     }

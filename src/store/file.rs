@@ -5,7 +5,7 @@
 //!
 //! What this store touches (the file rules of `fsutil`, applied to a credentials file):
 //! - It reads auth.json only through `fsutil::read`: a regular file, opened without blocking, at
-//!   most 1 MiB. A link to a device (`/dev/null`), a FIFO or a huge file is named and refused.
+//!   most 8 MiB. A link to a device (`/dev/null`), a FIFO or a huge file is named and refused.
 //! - It only deletes or replaces a credentials document. Through a link, that means a file that
 //!   parses and has one of `auth_mode`, `OPENAI_API_KEY`, `tokens`; anything else there (a
 //!   `package.json`, an unparseable file) is neither overwritten, moved nor removed, and the
