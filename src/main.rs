@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 /// The AWS crates trace canonical requests and credential responses: they stay at `warn`
 /// whatever RUST_LOG says, so no AWS secret can reach a log.
@@ -28,7 +28,21 @@ fn main() -> ExitCode {
         codex_auth::say!("internal error{at}: {what}. This is a bug in codex; please report it");
         std::process::exit(1);
     }));
-    let cli = codex_auth::cli::Cli::parse();
+    let cli = match codex_auth::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors: clap's message on stderr, exit 2.
+        Err(e) if e.use_stderr() => e.exit(),
+        // --help and --version: clap would swallow a failed write; a full disk is an error.
+        Err(e) => {
+            return match codex_auth::output::print(e.render().to_string().as_bytes()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    codex_auth::say!("cannot write to standard output: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
     if let Some(filter) = std::env::var_os("RUST_LOG").filter(|v| !v.is_empty()) {
         let filter = tracing_subscriber::EnvFilter::new(format!(
             "{},{QUIET_DEPENDENCIES}",

@@ -505,7 +505,11 @@ fn output_errors_never_panic() {
     let env = Env::new();
     env.write_auth(&api_key_json(KEY));
     let no_space = "cannot write to standard output: No space left on device (os error 28)\n";
-    for args in [&["login", "token"][..], &["completion", "bash"][..]] {
+    for args in [
+        &["login", "token"][..],
+        &["completion", "bash"][..],
+        &["--help"][..],
+    ] {
         let run = bounded_with(limited(&env.cmd(args)), None, dev_full(), 20);
         assert_no_panic(&run);
         assert_eq!((run.code, run.stderr.as_str()), (1, no_space), "{args:?}");
