@@ -4,13 +4,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::oauth::StoredProtocol;
 use crate::secret::Secret;
 
 /// The wire form of `auth.json` (and of the keyring secret). Field order is the file's key order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct AuthDotJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_mode: Option<String>,
+    pub auth_mode: Option<AuthMode>,
     /// Always written, `null` when absent: the reference expects the key.
     #[serde(rename = "OPENAI_API_KEY", default)]
     pub openai_api_key: Option<Secret<String>>,
@@ -45,15 +46,16 @@ pub struct TokenData {
 pub struct OauthProvenance {
     pub issuer: String,
     pub client_id: String,
-    /// Ours: "openai" or "oidc". Absent in files the reference wrote; then the issuer decides.
+    /// Ours: "openai" or "oidc". Absent in files the reference wrote, which only speaks the
+    /// OpenAI protocol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<StoredProtocol>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// How the document says the user signed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the document says the user signed in (`auth_mode`), read once at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMode {
     ApiKey,
     ChatGpt,
@@ -61,16 +63,43 @@ pub enum AuthMode {
     ChatGptExternalTokens,
     /// The reference's agent identity mode: read, reported, never written by us.
     AgentIdentity,
+    /// A value this version does not know (a newer reference CLI's): kept as written.
+    Unknown(String),
 }
 
 impl AuthMode {
-    pub fn as_str(self) -> &'static str {
+    const KNOWN: [(&'static str, AuthMode); 4] = [
+        ("apikey", AuthMode::ApiKey),
+        ("chatgpt", AuthMode::ChatGpt),
+        ("chatgptAuthTokens", AuthMode::ChatGptExternalTokens),
+        ("agentIdentity", AuthMode::AgentIdentity),
+    ];
+
+    pub fn as_str(&self) -> &str {
         match self {
             AuthMode::ApiKey => "apikey",
             AuthMode::ChatGpt => "chatgpt",
             AuthMode::ChatGptExternalTokens => "chatgptAuthTokens",
             AuthMode::AgentIdentity => "agentIdentity",
+            AuthMode::Unknown(text) => text,
         }
+    }
+}
+
+impl Serialize for AuthMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(AuthMode::KNOWN
+            .into_iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, mode)| mode)
+            .unwrap_or(AuthMode::Unknown(text)))
     }
 }
 
@@ -92,26 +121,28 @@ impl AuthDotJson {
     /// The document an API-key sign-in writes.
     pub fn for_api_key(key: Secret<String>) -> AuthDotJson {
         AuthDotJson {
-            auth_mode: Some(AuthMode::ApiKey.as_str().to_string()),
+            auth_mode: Some(AuthMode::ApiKey),
             openai_api_key: Some(key),
             ..AuthDotJson::default()
         }
     }
 
-    pub fn mode(&self) -> Result<AuthMode, String> {
-        match self.auth_mode.as_deref() {
-            Some("apikey") => Ok(AuthMode::ApiKey),
-            Some("chatgpt") => Ok(AuthMode::ChatGpt),
-            Some("chatgptAuthTokens") => Ok(AuthMode::ChatGptExternalTokens),
-            Some("agentIdentity") => Ok(AuthMode::AgentIdentity),
-            // A long value here is likely a pasted secret: shown masked.
-            Some(other) => Err(format!(
-                "unknown `auth_mode` {}",
-                crate::secret::shown_value(other)
-            )),
-            None if self.api_key().is_some() => Ok(AuthMode::ApiKey),
-            None => Ok(AuthMode::ChatGpt),
+    /// The sign-in mode; without `auth_mode`, as the reference decides: an API key if there is
+    /// one, else ChatGPT.
+    pub fn mode(&self) -> AuthMode {
+        match &self.auth_mode {
+            Some(mode) => mode.clone(),
+            None if self.api_key().is_some() => AuthMode::ApiKey,
+            None => AuthMode::ChatGpt,
         }
+    }
+
+    /// A ChatGPT sign-in with tokens (refreshable, revocable).
+    pub fn is_chatgpt(&self) -> bool {
+        matches!(
+            self.mode(),
+            AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens
+        ) && self.tokens.is_some()
     }
 
     /// The stored API key, if it is a non-blank string.
@@ -123,11 +154,7 @@ impl AuthDotJson {
     }
 
     pub fn usability(&self) -> Usability {
-        let mode = match self.mode() {
-            Ok(mode) => mode,
-            Err(reason) => return Usability::Unusable { reason },
-        };
-        match mode {
+        match self.mode() {
             AuthMode::ApiKey => match self.api_key() {
                 Some(key) => Usability::ApiKey {
                     masked: crate::secret::mask_api_key(key),
@@ -147,6 +174,14 @@ impl AuthDotJson {
                 },
             },
             AuthMode::AgentIdentity => Usability::AgentIdentity,
+            // Quoted when short (a typo shows), masked when long: a pasted secret may have
+            // landed in the wrong field.
+            AuthMode::Unknown(text) => Usability::Unusable {
+                reason: format!(
+                    "`auth_mode` has a value this version does not know: {}",
+                    crate::secret::shown_value(&text, '"')
+                ),
+            },
         }
     }
 
@@ -201,8 +236,8 @@ mod tests {
     #[test]
     fn mode_defaults_follow_the_reference() {
         let doc: AuthDotJson = serde_json::from_str(r#"{"OPENAI_API_KEY":"sk-x"}"#).unwrap();
-        assert_eq!(doc.mode(), Ok(AuthMode::ApiKey));
+        assert_eq!(doc.mode(), AuthMode::ApiKey);
         let doc: AuthDotJson = serde_json::from_str(r#"{"OPENAI_API_KEY":null}"#).unwrap();
-        assert_eq!(doc.mode(), Ok(AuthMode::ChatGpt));
+        assert_eq!(doc.mode(), AuthMode::ChatGpt);
     }
 }

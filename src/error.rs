@@ -15,7 +15,7 @@ pub enum Error {
     Exec(#[from] crate::exec::ExecError),
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
-    /// Writing the command's output failed (not a closed pipe: that ends quietly).
+    /// Standard output could not be written (a full disk, say; a closed pipe is not an error).
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),
 }

@@ -9,7 +9,7 @@
 //!
 //! Two more rules live with the code that writes (`store/file.rs`, `store/lock.rs`): we only
 //! delete or rename what we wrote, and we only change the modes of what we create. The last one,
-//! "no panic reaches the user", lives in `output.rs`.
+//! "no panic reaches the user", lives in `report.rs` (and the panic hook in `main.rs`).
 
 use std::fmt;
 use std::fs::{File, Metadata};

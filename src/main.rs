@@ -25,7 +25,9 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        codex_auth::say!("internal error{at}: {what}. This is a bug in codex; please report it");
+        codex_auth::report::stderr_line(&format!(
+            "internal error{at}: {what}. This is a bug in codex; please report it"
+        ));
         std::process::exit(1);
     }));
     let cli = match codex_auth::cli::Cli::try_parse() {
@@ -34,10 +36,12 @@ fn main() -> ExitCode {
         Err(e) if e.use_stderr() => e.exit(),
         // --help and --version: clap would swallow a failed write; a full disk is an error.
         Err(e) => {
-            return match codex_auth::output::print(e.render().to_string().as_bytes()) {
+            return match codex_auth::report::stdout_text(&e.render().to_string()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
-                    codex_auth::say!("cannot write to standard output: {err}");
+                    codex_auth::report::stderr_line(&format!(
+                        "cannot write to standard output: {err}"
+                    ));
                     ExitCode::FAILURE
                 }
             };
@@ -57,7 +61,7 @@ fn main() -> ExitCode {
     match codex_auth::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            codex_auth::say!("{err}");
+            codex_auth::report::stderr_line(&err.to_string());
             ExitCode::FAILURE
         }
     }

@@ -65,6 +65,32 @@ pub fn mask_api_key(key: &str) -> String {
     format!("{head}***{tail}")
 }
 
+/// A JSON parse error for people: `line L, column C: what` (serde_json's own " at line L column C"
+/// suffix dropped), with any quoted value removed.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let message = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    };
+    format!(
+        "line {}, column {}: {}",
+        e.line(),
+        e.column(),
+        redact_values(message)
+    )
+}
+
+/// The message of a JSON parse error without its position (for errors that place it
+/// themselves), with any quoted value removed.
+pub fn json_error_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    redact_values(match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    })
+}
+
 /// A key as typed or piped: without surrounding whitespace and without the byte-order mark a
 /// Windows editor puts at the start of a saved file.
 pub fn clean_key(raw: &str) -> &str {
@@ -77,19 +103,19 @@ pub fn has_control(credential: &str) -> bool {
     credential.chars().any(char::is_control)
 }
 
-/// A value from a file or the environment, for an error message: quoted when it is short,
-/// otherwise masked (`"sk-p*** (36 characters, masked)"`), since a long value in the wrong
-/// place is often a pasted secret.
-pub fn shown_value(value: &str) -> String {
+/// A value from a file or the environment, for an error message: between `quote`s when it is
+/// short (so a typo shows), otherwise masked (`sk-p*** (36 characters, masked)`), since a long
+/// value in the wrong place is often a pasted secret.
+pub fn shown_value(value: &str, quote: char) -> String {
     const SHORT: usize = 24;
     let count = value.chars().count();
     if count <= SHORT && !value.trim_start().starts_with("sk-") {
-        return format!("\"{}\"", crate::output::printable(value));
+        return format!("{quote}{}{quote}", crate::untrusted::printable(value));
     }
     let head: String = value.chars().take(4).collect();
     format!(
         "{}*** ({count} characters, masked)",
-        crate::output::printable(&head)
+        crate::untrusted::printable(&head)
     )
 }
 
@@ -99,7 +125,7 @@ pub fn shown_value(value: &str) -> String {
 pub fn shown_url(raw: &str) -> String {
     match masked_url(raw) {
         Some(url) => format!("`{url}`"),
-        None => shown_value(raw.trim()),
+        None => shown_value(raw.trim(), '`'),
     }
 }
 
@@ -114,7 +140,7 @@ pub fn masked_url(raw: &str) -> Option<String> {
     let had_userinfo = !url.username().is_empty() || url.password().is_some();
     let had_query = url.query().is_some();
     if !had_userinfo && !had_query && url.fragment().is_none() {
-        return Some(crate::output::printable(raw).into_owned());
+        return Some(crate::untrusted::printable(raw).into_owned());
     }
     let _ = url.set_username("");
     let _ = url.set_password(None);
@@ -127,7 +153,7 @@ pub fn masked_url(raw: &str) -> Option<String> {
     if had_query {
         text.push_str("?***");
     }
-    Some(crate::output::printable(&text).into_owned())
+    Some(crate::untrusted::printable(&text).into_owned())
 }
 
 /// Removes quoted string values from a parser's message. serde-based parsers (serde_json, toml)
@@ -205,16 +231,16 @@ mod tests {
         assert_eq!(clean_key("\u{feff}sk-a\r\n"), "sk-a");
         assert_eq!(clean_key("  sk-b "), "sk-b");
         assert!(has_control("sk-a\r\nX: 1") && has_control("a\0b") && !has_control("sk-é"));
-        assert_eq!(shown_value("chatgtp"), "\"chatgtp\"");
+        assert_eq!(shown_value("chatgtp", '"'), "\"chatgtp\"");
         assert_eq!(
-            shown_value("sk-proj-PASTEDSECRET0123456789abcdef"),
+            shown_value("sk-proj-PASTEDSECRET0123456789abcdef", '"'),
             "sk-p*** (36 characters, masked)"
         );
         assert_eq!(
             shown_url("ftp://al:SECRET@gw.example.com/v1?key=SECRET#f"),
             "`ftp://***@gw.example.com/v1?***`"
         );
-        assert_eq!(shown_url("gw.example.com/v1"), "\"gw.example.com/v1\"");
+        assert_eq!(shown_url("gw.example.com/v1"), "`gw.example.com/v1`");
         assert_eq!(
             masked_url("http://127.0.0.1:9/v1").as_deref(),
             Some("http://127.0.0.1:9/v1")

@@ -9,14 +9,14 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use serde::Deserialize;
 use thiserror::Error;
 
-use crate::auth::{AuthDotJson, AuthMode, TokenData};
-use crate::config::{AuthSettings, Config, Protocol};
-use crate::login::oauth::{self, Endpoints, TokenHttpError};
+use crate::auth::{AuthDotJson, TokenData};
+use crate::config::Config;
+use crate::oauth::refresh::{RefreshReason, Refreshed};
+use crate::oauth::{self, AuthSettings, Endpoints, TokenFailure};
 use crate::secret::Secret;
-use crate::store::{CredentialStore, StoreError, StoreLock};
+use crate::store::{Store, StoreError, StoreLock};
 
 /// Refresh when the access token expires within this margin, or within half its lifetime when
 /// that is shorter: a token that lives 5 minutes or less (Keycloak's default) would otherwise be
@@ -39,22 +39,6 @@ const PERMANENT_CODES: &[&str] = &[
 /// refresh token (an issuer minting short-lived tokens must not make us refresh in a loop).
 static REFRESHED_IN_THIS_RUN: AtomicBool = AtomicBool::new(false);
 
-/// Why a refresh happens (sent as `refresh_reason` by the "openai" protocol).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshReason {
-    ProactiveExpiry,
-    UnauthorizedRecovery,
-}
-
-impl RefreshReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            RefreshReason::ProactiveExpiry => "proactive_expiry",
-            RefreshReason::UnauthorizedRecovery => "unauthorized_recovery",
-        }
-    }
-}
-
 #[derive(Debug, Error)]
 pub enum TokenError {
     #[error("Not logged in. Run `codex login` to sign in.")]
@@ -67,7 +51,6 @@ pub enum TokenError {
         "your ChatGPT sign-in can no longer be refreshed ({code}): it expired or was revoked. Run `codex logout` and then `codex login`"
     )]
     Permanent { code: String },
-    /// `detail` may hold the issuer's text, made printable (`output::printable`).
     #[error("refreshing the ChatGPT access token at `{url}` failed: {detail}")]
     Failed { url: String, detail: String },
     #[error("the stored ChatGPT sign-in has no refresh token; run `codex login` again")]
@@ -113,21 +96,14 @@ pub fn refresh_due(doc: &AuthDotJson, now: i64) -> bool {
     }
 }
 
-fn is_chatgpt(doc: &AuthDotJson) -> bool {
-    matches!(
-        doc.mode(),
-        Ok(AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens)
-    ) && doc.tokens.is_some()
-}
-
 /// The stored credentials, with a ChatGPT access token refreshed first if it is due.
 pub async fn fresh(
     config: &Config,
-    store: &dyn CredentialStore,
+    store: &Store,
     http: &crate::http::Lazy<'_>,
 ) -> Result<AuthDotJson, TokenError> {
     let doc = load_usable(store)?;
-    if !is_chatgpt(&doc) || !refresh_due(&doc, chrono::Utc::now().timestamp()) {
+    if !doc.is_chatgpt() || !refresh_due(&doc, chrono::Utc::now().timestamp()) {
         return Ok(doc);
     }
     refresh_under_lock(
@@ -144,7 +120,7 @@ pub async fn fresh(
 /// refresh once.
 pub async fn recover_from_unauthorized(
     config: &Config,
-    store: &dyn CredentialStore,
+    store: &Store,
     http: &reqwest::Client,
     used: &AuthDotJson,
 ) -> Result<AuthDotJson, TokenError> {
@@ -158,7 +134,7 @@ pub async fn recover_from_unauthorized(
     .await
 }
 
-fn load_usable(store: &dyn CredentialStore) -> Result<AuthDotJson, TokenError> {
+fn load_usable(store: &Store) -> Result<AuthDotJson, TokenError> {
     let doc = store.load()?.ok_or(TokenError::NotLoggedIn)?;
     match doc.usability() {
         crate::auth::Usability::Unusable { reason } => Err(TokenError::Unusable {
@@ -173,17 +149,24 @@ fn load_usable(store: &dyn CredentialStore) -> Result<AuthDotJson, TokenError> {
 
 async fn refresh_under_lock(
     config: &Config,
-    store: &dyn CredentialStore,
+    store: &Store,
     http: &reqwest::Client,
     seen: &AuthDotJson,
     reason: RefreshReason,
 ) -> Result<AuthDotJson, TokenError> {
     let home = config.codex_home.clone();
-    let lock = tokio::task::spawn_blocking(move || StoreLock::acquire(&home))
+    let notify = store.notifier();
+    let lock = tokio::task::spawn_blocking(move || StoreLock::acquire(&home, notify.as_ref()))
         .await
-        .expect("the lock task does not panic")?;
+        .map_err(|e| {
+            StoreError::io(
+                "wait for the lock in",
+                &config.codex_home,
+                std::io::Error::other(e),
+            )
+        })??;
     let current = load_usable(store)?;
-    if !is_chatgpt(&current) {
+    if !current.is_chatgpt() {
         return Ok(current);
     }
     let token_of = |d: &AuthDotJson| {
@@ -204,7 +187,9 @@ async fn refresh_under_lock(
     if still_fresh || REFRESHED_IN_THIS_RUN.load(Ordering::Relaxed) {
         return Ok(current);
     }
-    let tokens = current.tokens.as_ref().expect("checked by is_chatgpt");
+    let Some(tokens) = current.tokens.as_ref() else {
+        return Ok(current);
+    };
     if tokens.refresh_token.expose().is_empty() {
         return Err(TokenError::NoRefreshToken);
     }
@@ -220,36 +205,19 @@ async fn refresh_under_lock(
 /// Refresh and revoke go to the issuer that minted the tokens (`oauth_provenance`).
 fn issuer_of(config: &Config, tokens: &TokenData) -> AuthSettings {
     match &tokens.oauth_provenance {
-        Some(p) => {
-            let mut settings = config.auth.for_issuer(&p.issuer, &p.client_id);
-            match p.protocol.as_deref() {
-                Some("openai") => settings.protocol = Protocol::OpenAi,
-                Some("oidc") => settings.protocol = Protocol::Oidc,
-                Some(_) | None => {}
-            }
-            settings
-        }
+        Some(p) => config
+            .auth
+            .for_issuer(&p.issuer, &p.client_id, p.protocol.as_ref()),
         None => config.auth.clone(),
     }
 }
 
-/// What a refresh response carries; every field is optional.
-#[derive(Debug, Default, Deserialize)]
-struct Refreshed {
-    #[serde(default)]
-    id_token: Option<Secret<String>>,
-    #[serde(default)]
-    access_token: Option<Secret<String>>,
-    #[serde(default)]
-    refresh_token: Option<Secret<String>>,
-}
-
 fn merge(mut doc: AuthDotJson, new: Refreshed) -> AuthDotJson {
     if let Some(tokens) = doc.tokens.as_mut() {
+        if let Some(account) = new.claims().and_then(|c| c.account_id) {
+            tokens.account_id = Some(account);
+        }
         if let Some(id) = new.id_token {
-            if let Some(account) = crate::jwt::id_claims(id.expose()).account_id {
-                tokens.account_id = Some(account);
-            }
             tokens.id_token = id;
         }
         if let Some(access) = new.access_token {
@@ -263,10 +231,22 @@ fn merge(mut doc: AuthDotJson, new: Refreshed) -> AuthDotJson {
     doc
 }
 
+/// How a failed refresh attempt is treated.
 enum Failure {
+    /// The refresh token can never work again.
     Permanent(String),
+    /// Worth another attempt.
     Transient(String),
+    /// Fails the command now.
     Final(String),
+}
+
+fn classify(failure: TokenFailure) -> Failure {
+    match failure.code() {
+        Some(code) if PERMANENT_CODES.contains(&code) => Failure::Permanent(code.to_string()),
+        Some(_) | None if failure.is_transient() => Failure::Transient(failure.to_string()),
+        Some(_) | None => Failure::Final(failure.to_string()),
+    }
 }
 
 async fn refresh_with_retries(
@@ -277,130 +257,41 @@ async fn refresh_with_retries(
 ) -> Result<Refreshed, TokenError> {
     let endpoints = Endpoints::resolve(http, settings).await?;
     let mut delay = Duration::from_millis(500);
-    for attempt in 1..=REFRESH_ATTEMPTS {
-        let failure = match settings.protocol {
-            Protocol::OpenAi => {
-                refresh_openai(http, settings, &endpoints, refresh_token, reason).await
-            }
-            Protocol::Oidc => refresh_oidc(http, settings, &endpoints, refresh_token).await,
+    let mut attempt = 1;
+    loop {
+        let failure = match oauth::refresh::refresh(
+            http,
+            settings,
+            &endpoints,
+            refresh_token,
+            reason,
+        )
+        .await
+        {
+            Ok(refreshed) => return Ok(refreshed),
+            Err(failure) => classify(failure),
         };
         match failure {
-            Ok(refreshed) => return Ok(refreshed),
-            Err(Failure::Permanent(code)) => return Err(TokenError::Permanent { code }),
-            Err(Failure::Final(detail)) => {
+            Failure::Permanent(code) => return Err(TokenError::Permanent { code }),
+            Failure::Final(detail) => {
                 return Err(TokenError::Failed {
                     url: endpoints.token.clone(),
                     detail,
                 });
             }
-            Err(Failure::Transient(detail)) if attempt == REFRESH_ATTEMPTS => {
+            Failure::Transient(detail) if attempt == REFRESH_ATTEMPTS => {
                 return Err(TokenError::Failed {
                     url: endpoints.token.clone(),
                     detail: format!("{detail} (after {REFRESH_ATTEMPTS} attempts)"),
                 });
             }
-            Err(Failure::Transient(detail)) => {
+            Failure::Transient(detail) => {
                 tracing::debug!(attempt, %detail, "transient refresh failure; retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
+                attempt += 1;
             }
         }
-    }
-    unreachable!("the loop returns on its last attempt")
-}
-
-fn classify(status: u16, code: Option<String>) -> Failure {
-    // The code is the issuer's text: shown with control characters escaped.
-    let code = code.map(|c| crate::output::printable(&c).into_owned());
-    match code {
-        Some(code) if PERMANENT_CODES.contains(&code.as_str()) => Failure::Permanent(code),
-        code => {
-            let text = match &code {
-                Some(c) => format!("HTTP {status} ({c})"),
-                None => format!("HTTP {status}"),
-            };
-            if status >= 500 || status == 429 {
-                Failure::Transient(text)
-            } else {
-                Failure::Final(text)
-            }
-        }
-    }
-}
-
-/// The "openai" protocol: a JSON body with `refresh_reason`.
-async fn refresh_openai(
-    http: &reqwest::Client,
-    settings: &AuthSettings,
-    endpoints: &Endpoints,
-    refresh_token: &Secret<String>,
-    reason: RefreshReason,
-) -> Result<Refreshed, Failure> {
-    let body = serde_json::json!({
-        "client_id": settings.client_id,
-        "grant_type": "refresh_token",
-        "refresh_reason": reason.as_str(),
-        "refresh_token": refresh_token.expose(),
-    });
-    let response = http
-        .post(&endpoints.token)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| Failure::Transient(crate::http::describe(&e)))?;
-    let status = response.status().as_u16();
-    let bytes = crate::http::read_body(response)
-        .await
-        .map_err(|e| match e {
-            crate::http::BodyError::Transport(e) => Failure::Transient(crate::http::describe(&e)),
-            too_large @ crate::http::BodyError::TooLarge { .. } => {
-                Failure::Final(too_large.to_string())
-            }
-        })?;
-    if !(200..300).contains(&status) {
-        return Err(classify(status, oauth::error_code(&bytes)));
-    }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Failure::Final(format!("the answer is not a token response ({e})")))
-}
-
-/// Standard issuers: RFC 6749 section 6, form-encoded, through the `oauth2` crate.
-async fn refresh_oidc(
-    http: &reqwest::Client,
-    settings: &AuthSettings,
-    endpoints: &Endpoints,
-    refresh_token: &Secret<String>,
-) -> Result<Refreshed, Failure> {
-    let client = oauth::client(settings, endpoints).map_err(|e| Failure::Final(e.to_string()))?;
-    let token = oauth2::RefreshToken::new(refresh_token.expose().clone());
-    let result = client
-        .exchange_refresh_token(&token)
-        .request_async(&|request| oauth::send(http, request))
-        .await;
-    match result {
-        Ok(response) => {
-            use oauth2::TokenResponse;
-            Ok(Refreshed {
-                id_token: response.extra_fields().id_token.clone().map(Secret::new),
-                access_token: Some(Secret::new(response.access_token().secret().clone())),
-                refresh_token: response
-                    .refresh_token()
-                    .map(|t| Secret::new(t.secret().clone())),
-            })
-        }
-        Err(oauth2::RequestTokenError::ServerResponse(e)) => {
-            let code = e.error().to_string();
-            Err(classify(400, Some(code)))
-        }
-        Err(oauth2::RequestTokenError::Request(TokenHttpError::Status { status, code })) => {
-            Err(classify(status, code))
-        }
-        Err(oauth2::RequestTokenError::Request(e)) => Err(Failure::Transient(e.to_string())),
-        Err(oauth2::RequestTokenError::Parse(e, _)) => Err(Failure::Final(format!(
-            "the answer is not a token response ({})",
-            e.inner()
-        ))),
-        Err(oauth2::RequestTokenError::Other(text)) => Err(Failure::Final(text)),
     }
 }
 
@@ -432,32 +323,8 @@ async fn revoke_now(
     let endpoints = Endpoints::resolve(http, &settings)
         .await
         .map_err(|e| e.to_string())?;
-    let Some(url) = endpoints.revocation else {
-        return Err(format!("`{}` has no revocation endpoint", settings.issuer));
-    };
-    let token = tokens.refresh_token.expose().as_str();
-    let request = match settings.protocol {
-        Protocol::OpenAi => http.post(&url).json(&serde_json::json!({
-            "token": token,
-            "token_type_hint": "refresh_token",
-            "client_id": settings.client_id,
-        })),
-        Protocol::Oidc => http.post(&url).form(&[
-            ("token", token),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", settings.client_id.as_str()),
-        ]),
-    };
-    let response = request
-        .send()
-        .await
-        .map_err(|e| crate::http::describe(&e))?;
-    let status = response.status();
-    if status.is_success() {
-        Ok(true)
-    } else {
-        Err(format!("`{url}` answered HTTP {status}"))
-    }
+    oauth::refresh::revoke(http, &settings, &endpoints, &tokens.refresh_token).await?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -466,7 +333,7 @@ mod tests {
 
     fn doc_with(access: &str, last_refresh: Option<&str>) -> AuthDotJson {
         AuthDotJson {
-            auth_mode: Some("chatgpt".into()),
+            auth_mode: Some(crate::auth::AuthMode::ChatGpt),
             tokens: Some(TokenData {
                 access_token: Secret::new(access.to_string()),
                 ..TokenData::default()
@@ -549,19 +416,30 @@ mod tests {
         assert!(refresh_due(&doc_with("opaque", Some(last)), t + 8 * 86_400));
     }
 
+    fn refused(status: Option<u16>, code: &str) -> TokenFailure {
+        TokenFailure::Refused {
+            status,
+            code: code.to_string(),
+            description: None,
+        }
+    }
+
     #[test]
     fn permanent_codes_are_not_retried() {
         assert!(matches!(
-            classify(401, Some("refresh_token_reused".into())),
+            classify(refused(Some(401), "refresh_token_reused")),
             Failure::Permanent(_)
         ));
         assert!(matches!(
-            classify(400, Some("invalid_grant".into())),
+            classify(refused(None, "invalid_grant")),
             Failure::Permanent(_)
         ));
-        assert!(matches!(classify(503, None), Failure::Transient(_)));
         assert!(matches!(
-            classify(400, Some("invalid_request".into())),
+            classify(TokenFailure::Status(503)),
+            Failure::Transient(_)
+        ));
+        assert!(matches!(
+            classify(refused(Some(400), "invalid_request")),
             Failure::Final(_)
         ));
     }

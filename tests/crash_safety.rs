@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::Env;
+use common::{Env, READING, SAVED};
 
 /// Keys of 2 MiB make the write itself most of a save's life, so kills land inside it.
 fn big_key(tag: &str) -> String {
@@ -79,11 +79,7 @@ fn sigkill_during_writes_never_tears_auth_json() {
     assert!(finished > 0, "no writer ever finished");
 
     env.run_stdin(&["login", "--api-key", "-"], b"sk-final-key-000000000")
-        .assert(
-            0,
-            "",
-            "Reading API key from stdin...\nAPI key saved. Authentication is checked when you send a request.\n",
-        );
+        .assert(0, "", &format!("{READING}{SAVED}"));
     let leftovers: Vec<_> = std::fs::read_dir(&env.home)
         .unwrap()
         .flatten()

@@ -757,14 +757,16 @@ fn possible_secrets_in_bad_settings_are_masked() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(!run.stderr.contains("PASTEDSECRET"), "{run:?}");
     assert!(
-        run.stderr
-            .contains("unknown `auth_mode` sk-p*** (36 characters, masked)"),
+        run.stderr.contains(
+            "`auth_mode` has a value this version does not know: sk-p*** (36 characters, masked)"
+        ),
         "{run:?}"
     );
     env.write_auth(r#"{"auth_mode":"chatgtp","OPENAI_API_KEY":null}"#);
     let run = env.run(&["login", "status"]);
     assert!(
-        run.stderr.contains("unknown `auth_mode` \"chatgtp\""),
+        run.stderr
+            .contains("`auth_mode` has a value this version does not know: \"chatgtp\""),
         "{run:?}"
     );
 

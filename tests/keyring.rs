@@ -5,253 +5,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 
-use common::{Env, Peer, Run, run_cmd};
+use common::keyring::{Session, account};
+use common::{Env, Peer, READING, SAVED, api_key_json, jwt_signed, now_secs, run_cmd};
 
 const KEY: &str = "sk-proj-canary-0123456789";
-const READING: &str = "Reading API key from stdin...\n";
-const SAVED: &str = "API key saved. Authentication is checked when you send a request.\n";
 const NO_BUS: &str = "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set";
 const NO_SERVICE: &str =
     "no Secret Service on the D-Bus session bus (nothing provides org.freedesktop.secrets)";
 const START_DAEMON: &str = "start a keyring daemon in a D-Bus session (for example gnome-keyring-daemon --unlock --components=secrets)";
 const LOCKED: &str = "the keyring is locked and no unlock prompt can be shown";
 const UNLOCK: &str = "unlock the keyring (for example by signing in to the desktop)";
-
-/// A session bus with no service files (nothing is auto-started on it), private to one test.
-const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=SOCKET</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#;
-
-/// A private D-Bus session, with or without a Secret Service on it. Dropping it stops both.
-struct Session {
-    dir: tempfile::TempDir,
-    address: String,
-    bus: Child,
-    keyring: Option<Child>,
-}
-
-impl Session {
-    /// A bus and nothing on it.
-    fn bus_only() -> Session {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("bus.conf");
-        let socket = dir.path().join("bus");
-        std::fs::write(
-            &config,
-            BUS_CONFIG.replace("SOCKET", &socket.display().to_string()),
-        )
-        .unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dbus-daemon (Debian package `dbus`)");
-        // The address is printed once the bus listens.
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_string();
-        assert!(address.starts_with("unix:"), "dbus-daemon said {address:?}");
-        Session {
-            dir,
-            address,
-            bus,
-            keyring: None,
-        }
-    }
-
-    /// A bus with an unlocked gnome-keyring (a `login` collection as the default).
-    fn with_keyring() -> Session {
-        Session::with_gnome_keyring(true)
-    }
-
-    /// `unlock`: start it with `--unlock` (creates and unlocks the `login` collection); else it
-    /// has no collection at all, as a fresh daemon started without a password.
-    fn with_gnome_keyring(unlock: bool) -> Session {
-        let mut session = Session::bus_only();
-        let run_dir = session.dir.path().join("run");
-        std::fs::create_dir(&run_dir).unwrap();
-        common::set_mode(&run_dir, 0o700);
-        let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--components=secrets"])
-            .args(if unlock { &["--unlock"][..] } else { &[][..] })
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DBUS_SESSION_BUS_ADDRESS", &session.address)
-            .env("HOME", session.dir.path())
-            .env("XDG_DATA_HOME", session.dir.path().join("data"))
-            .env("XDG_RUNTIME_DIR", &run_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start gnome-keyring-daemon (Debian package `gnome-keyring`)");
-        let mut stdin = daemon.stdin.take().unwrap();
-        if unlock {
-            stdin.write_all(b"test-keyring-password").unwrap();
-        }
-        drop(stdin);
-        session.keyring = Some(daemon);
-        session.wait_for_secret_service();
-        session
-    }
-
-    /// Waits until gnome-keyring owns its bus name (readiness, not a timing check).
-    fn wait_for_secret_service(&self) {
-        for _ in 0..400 {
-            let out = Command::new("dbus-send")
-                .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.secrets",
-                ])
-                .output()
-                .expect("run dbus-send (Debian package `dbus`)");
-            if String::from_utf8_lossy(&out.stdout).contains("boolean true") {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
-        panic!("gnome-keyring-daemon never appeared on the bus");
-    }
-
-    /// `codex` in this session.
-    fn codex(&self, env: &Env, args: &[&str]) -> Command {
-        let mut cmd = env.cmd(args);
-        cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.address);
-        cmd
-    }
-
-    fn run(&self, env: &Env, args: &[&str]) -> Run {
-        run_cmd(self.codex(env, args), None)
-    }
-
-    fn run_stdin(&self, env: &Env, args: &[&str], stdin: &[u8]) -> Run {
-        run_cmd(self.codex(env, args), Some(stdin))
-    }
-
-    fn secret_tool(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
-        let mut cmd = Command::new("secret-tool");
-        cmd.args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address);
-        run_cmd(cmd, stdin)
-    }
-
-    /// The secret stored under the reference's attributes, as `secret-tool lookup` prints it.
-    fn lookup(&self, account: &str) -> Option<String> {
-        let run = self.secret_tool(
-            &["lookup", "service", "Codex Auth", "username", account],
-            None,
-        );
-        (run.code == 0).then_some(run.stdout)
-    }
-
-    /// Stores an entry the way the reference CLI (keyring crate 3.6) does.
-    fn store_as_reference(&self, account: &str, secret: &str) {
-        let label = format!("{account}@Codex Auth:default (keyring v3.6.3)");
-        let run = self.secret_tool(
-            &[
-                "store",
-                &format!("--label={label}"),
-                "service",
-                "Codex Auth",
-                "username",
-                account,
-                "target",
-                "default",
-                "application",
-                "rust-keyring",
-            ],
-            Some(secret.as_bytes()),
-        );
-        assert_eq!(run.code, 0, "{run:?}");
-    }
-
-    /// Locks the default collection, as a screen lock or `secret-tool lock` would.
-    fn lock(&self) {
-        let out = Command::new("dbus-send")
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.secrets",
-                "/org/freedesktop/secrets",
-                "org.freedesktop.Secret.Service.Lock",
-                "array:objpath:/org/freedesktop/secrets/collection/login",
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    }
-
-    /// Stops the keyring daemon without removing it from the bus: calls to it hang.
-    fn freeze(&self) {
-        let pid = self.keyring.as_ref().unwrap().id();
-        assert!(signal("STOP", pid), "could not stop gnome-keyring-daemon");
-    }
-
-    /// Lets a frozen keyring daemon run again.
-    fn thaw(&self) {
-        let pid = self.keyring.as_ref().unwrap().id();
-        assert!(
-            signal("CONT", pid),
-            "could not continue gnome-keyring-daemon"
-        );
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        if let Some(daemon) = &mut self.keyring {
-            signal("CONT", daemon.id());
-            let _ = daemon.kill();
-            let _ = daemon.wait();
-        }
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
-    }
-}
-
-/// Sends a signal to a process this test started (the shell's `kill`: no procps needed).
-fn signal(name: &str, pid: u32) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("kill -{name} {pid}")])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The reference's account for this CODEX_HOME, computed with coreutils' `sha256sum`.
-fn account(env: &Env) -> String {
-    let canonical = std::fs::canonicalize(&env.home).unwrap();
-    let out = Command::new("sh")
-        .args(["-c", "printf %s \"$1\" | sha256sum", "sh"])
-        .arg(&canonical)
-        .output()
-        .unwrap();
-    format!("cli|{}", &String::from_utf8(out.stdout).unwrap()[..16])
-}
 
 fn config_path(env: &Env) -> PathBuf {
     std::fs::canonicalize(&env.home)
@@ -265,10 +30,6 @@ fn auth_path(env: &Env) -> String {
         .join("auth.json")
         .display()
         .to_string()
-}
-
-fn api_key_json(key: &str) -> String {
-    format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
 }
 
 fn compact(key: &str) -> String {
@@ -296,22 +57,6 @@ fn plain_text_warning(env: &Env, cause: &str) -> String {
     )
 }
 
-fn set_mode(env: &Env, mode: &str) {
-    env.write_config(&format!("cli_auth_credentials_store = \"{mode}\"\n"));
-}
-
-/// A base64url JWT with the given claims and a long signature.
-fn jwt(claims: &str, signature_len: usize) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}.{}",
-        b64.encode(r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#),
-        b64.encode(claims),
-        "s".repeat(signature_len)
-    )
-}
-
 const REFRESH_TOKEN: &str = "rt_canary_refresh_0123456789";
 
 /// A ChatGPT sign-in minted by `issuer`, compact as the reference stores it in the keyring:
@@ -319,12 +64,12 @@ const REFRESH_TOKEN: &str = "rt_canary_refresh_0123456789";
 /// a refreshed bundle stays large). `access_exp`: the access token's `exp` claim, if any.
 fn chatgpt_bundle(issuer: &str, access_exp: Option<i64>) -> String {
     let claims = r#"{"email":"user@example.com","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_user_id":"user-abc","chatgpt_account_id":"acc-123","organizations":[{"id":"org-1","role":"owner","title":"Personal"}]}}"#;
-    let id_token = jwt(claims, 342);
+    let id_token = jwt_signed(claims, &"s".repeat(342));
     let access_claims = match access_exp {
         Some(exp) => format!(r#"{{"exp":{exp},"scp":{:?}}}"#, "openid ".repeat(400)),
         None => format!(r#"{{"scp":{:?}}}"#, "openid ".repeat(400)),
     };
-    let access_token = jwt(&access_claims, 342);
+    let access_token = jwt_signed(&access_claims, &"s".repeat(342));
     let doc = format!(
         r#"{{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{{"id_token":"{id_token}","access_token":"{access_token}","refresh_token":"{REFRESH_TOKEN}","oauth_provenance":{{"issuer":"{issuer}","client_id":"app_EMoamEEZ73f0CkXaXp7hrann","protocol":"openai"}},"account_id":"acc-123"}},"last_refresh":"2026-04-25T12:34:56.789Z","future_field":{{"kept":true,"notes":"{notes}"}}}}"#,
         notes = "n".repeat(2500)
@@ -339,18 +84,11 @@ fn chatgpt_status(stored: &str) -> String {
     )
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 #[test]
 fn keyring_login_status_logout_use_the_reference_entry() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -411,7 +149,7 @@ fn keyring_login_status_logout_use_the_reference_entry() {
 fn an_entry_written_by_the_reference_is_read_and_removed() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     let issuer = Peer::fake_issuer(env.dir.path(), &[]);
     session.store_as_reference(&account(&env), &chatgpt_bundle(&issuer.url, None));
     session.run(&env, &["login", "status"]).assert(
@@ -421,7 +159,7 @@ fn an_entry_written_by_the_reference_is_read_and_removed() {
     );
     // Another CODEX_HOME has another entry: it does not see this one.
     let other = Env::new();
-    set_mode(&other, "keyring");
+    other.use_store("keyring");
     session
         .run(&other, &["login", "status"])
         .assert(1, "", "Not logged in\n");
@@ -449,7 +187,7 @@ fn a_refresh_moves_a_large_bundle_into_the_keyring() {
     let before: serde_json::Value =
         serde_json::from_str(&chatgpt_bundle(&issuer.url, Some(now_secs() - 60))).unwrap();
     env.write_auth(&serde_json::to_string_pretty(&before).unwrap());
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     let run = session.run(&env, &["login", "token"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!env.auth_path().exists(), "the plain-text copy is removed");
@@ -482,7 +220,7 @@ fn a_refresh_moves_a_large_bundle_into_the_keyring() {
 fn large_secrets_round_trip_through_the_keyring() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     // An 8 KB key: larger than any token bundle and than Windows' 2560-byte limit.
     let key = format!("sk-proj-{}", "A1b2C3d4".repeat(1000));
     session
@@ -501,7 +239,7 @@ fn large_secrets_round_trip_through_the_keyring() {
 fn auto_uses_the_keyring_when_there_is_one() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "auto");
+    env.use_store("auto");
     session
         .run_stdin(&env, &["login", "--with-api-key"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -524,7 +262,7 @@ fn auto_uses_the_keyring_when_there_is_one() {
 #[test]
 fn auto_without_a_session_bus_uses_the_file_and_says_so() {
     let env = Env::new();
-    set_mode(&env, "auto");
+    env.use_store("auto");
     let warning = plain_text_warning(&env, NO_BUS);
     env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{warning}{SAVED}"));
@@ -561,7 +299,7 @@ fn auto_without_a_session_bus_uses_the_file_and_says_so() {
 fn auto_with_a_bus_but_no_secret_service_uses_the_file_and_says_so() {
     let session = Session::bus_only();
     let env = Env::new();
-    set_mode(&env, "auto");
+    env.use_store("auto");
     let warning = plain_text_warning(&env, NO_SERVICE);
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
@@ -580,7 +318,7 @@ fn auto_with_a_bus_but_no_secret_service_uses_the_file_and_says_so() {
 fn keyring_mode_without_a_keyring_fails_with_one_line() {
     // No session bus at all.
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     let error = keyring_error(&env, NO_BUS, START_DAEMON);
     env.run(&["login", "status"]).assert(1, "", &error);
     env.run(&["login", "status", "--json"])
@@ -625,7 +363,7 @@ fn keyring_mode_without_a_keyring_fails_with_one_line() {
 fn a_locked_keyring_is_a_clear_error_never_a_hang() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -669,7 +407,7 @@ fn a_locked_keyring_is_a_clear_error_never_a_hang() {
 fn a_keyring_without_a_collection_is_a_clear_error() {
     let session = Session::with_gnome_keyring(false);
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session
         .run(&env, &["login", "status"])
         .assert(1, "", "Not logged in\n");
@@ -697,7 +435,7 @@ fn a_keyring_without_a_collection_is_a_clear_error() {
 fn a_hung_secret_service_is_given_up_on() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session.freeze();
     session.run(&env, &["login", "status"]).assert(
         1,
@@ -729,7 +467,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     let env = Env::new();
     let account = account(&env);
 
-    set_mode(&env, "file");
+    env.use_store("file");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -737,7 +475,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     assert_eq!(session.lookup(&account), None);
 
     // keyring: still signed in from the file; the next save moves the credentials.
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session.run(&env, &["login", "status"]).assert(
         0,
         "",
@@ -754,7 +492,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     assert_eq!(session.lookup(&account), Some(compact(second)));
 
     // file again: still signed in from the keyring; the next save moves them back.
-    set_mode(&env, "file");
+    env.use_store("file");
     session.run(&env, &["login", "status"]).assert(
         0,
         "",
@@ -787,7 +525,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
 fn a_broken_keyring_entry_is_reported_and_replaced_by_login() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session.store_as_reference(&account(&env), "not json");
     let entry = format!(
         "the OS keyring (service \"Codex Auth\", account \"{}\")",
@@ -820,7 +558,7 @@ fn no_secret_reaches_the_logs() {
     let bundle = chatgpt_bundle(&issuer.url, None);
     let runs = [
         {
-            set_mode(&env, "keyring");
+            env.use_store("keyring");
             let mut cmd = session.codex(&env, &["login", "--api-key", "-"]);
             cmd.env("RUST_LOG", "trace");
             run_cmd(cmd, Some(KEY.as_bytes()))
@@ -867,7 +605,7 @@ fn no_secret_reaches_the_logs() {
 fn logout_beside_an_unparseable_auth_json_still_clears_the_keyring() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "keyring");
+    env.use_store("keyring");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes())
         .assert(0, "", &format!("{READING}{SAVED}"));
@@ -894,7 +632,7 @@ fn logout_beside_an_unparseable_auth_json_still_clears_the_keyring() {
 fn credentials_saved_while_the_keyring_hung_are_not_shadowed_by_the_older_entry() {
     let session = Session::with_keyring();
     let env = Env::new();
-    set_mode(&env, "auto");
+    env.use_store("auto");
     let old = "sk-proj-old-key-0000011111";
     let new = "sk-proj-new-key-2222233333";
     session

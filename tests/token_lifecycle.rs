@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Background, Env, Peer, expire_access_token, jwt, now_secs, sign_in_with_oidc};
+use common::{
+    Background, Env, Peer, READING, SAVED, expire_access_token, jwt, now_secs, sign_in_with_oidc,
+};
 use serde_json::{Value, json};
 
 fn refresh_grants(peer: &Peer) -> usize {
@@ -253,6 +255,47 @@ fn openai_refresh_is_json_to_the_recorded_issuer_and_keeps_unknown_fields() {
 }
 
 #[test]
+fn a_sign_in_written_by_the_reference_speaks_openai_whatever_its_issuer() {
+    // The reference writes no `protocol` and speaks only OpenAI's; the issuer here is a loopback
+    // URL, which alone would suggest a standard OpenID provider.
+    let env = Env::new();
+    let fake = issuer_knowing_rt1(&env, &[]);
+    let mut doc: Value = serde_json::from_str(&fake_chatgpt_doc(&fake.url, "rt-1")).unwrap();
+    doc["tokens"]["oauth_provenance"]
+        .as_object_mut()
+        .unwrap()
+        .remove("protocol");
+    env.write_auth(&serde_json::to_string_pretty(&doc).unwrap());
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let requests = fake.requests();
+    let refresh = requests
+        .iter()
+        .find(|r| r["path"] == "/oauth/token")
+        .expect("a refresh");
+    assert_eq!(refresh["body_type"], "json", "{refresh}");
+    assert_eq!(
+        refresh["parsed"],
+        json!({"client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "grant_type": "refresh_token",
+               "refresh_reason": "proactive_expiry", "refresh_token": "rt-1"})
+    );
+    assert_eq!(
+        stored(&env)["tokens"]["oauth_provenance"],
+        doc["tokens"]["oauth_provenance"],
+        "the reference's provenance is kept as it was"
+    );
+
+    env.run(&["logout"])
+        .assert(0, "", "Successfully logged out\n");
+    let revoke = fake
+        .requests()
+        .into_iter()
+        .find(|r| r["path"] == "/oauth/revoke")
+        .expect("revoked");
+    assert_eq!(revoke["body_type"], "json", "{revoke}");
+}
+
+#[test]
 fn permanent_codes_stop_at_once_and_transient_ones_are_retried() {
     let cases = [
         ("refresh-expired", 1, 1, "refresh_token_expired"),
@@ -389,7 +432,7 @@ fn a_waiting_process_says_so_and_proceeds_when_the_lock_is_released() {
     assert_eq!(
         run.stderr,
         format!(
-            "Reading API key from stdin...\nwaiting for another `codex` process that is updating the credentials (it holds `{}`)...\nAPI key saved. Authentication is checked when you send a request.\n",
+            "{READING}waiting for another `codex` process that is updating the credentials (it holds `{}`)...\n{SAVED}",
             lock.display()
         )
     );

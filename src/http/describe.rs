@@ -128,7 +128,7 @@ pub(super) fn presented_name(name: &str) -> String {
         .split_once('(')
         .and_then(|(_, rest)| rest.strip_suffix(')'))
         .map_or(name, |inner| inner.trim_matches('"'));
-    crate::output::printable(inner).into_owned()
+    crate::untrusted::printable(inner).into_owned()
 }
 
 pub(super) fn proxy_problem(
@@ -249,7 +249,7 @@ pub(super) fn ask_proxy(proxy: &Proxy, target: &Url) -> Option<(u16, String)> {
     let _version = parts.next().filter(|v| v.starts_with("HTTP/"))?;
     let status = parts.next()?.parse().ok()?;
     // The reason phrase is the proxy's text: shown with control characters escaped.
-    let reason = crate::output::printable(parts.next().unwrap_or_default().trim()).into_owned();
+    let reason = crate::untrusted::printable(parts.next().unwrap_or_default().trim()).into_owned();
     Some((status, reason))
 }
 

@@ -14,7 +14,6 @@ use rustls::pki_types::pem::PemObject;
 use thiserror::Error;
 use url::Url;
 
-use crate::config::{Config, FromEnv, NetworkSettings};
 use crate::secret::Secret;
 
 pub const USER_AGENT: &str = concat!("codex-auth/", env!("CARGO_PKG_VERSION"));
@@ -84,8 +83,7 @@ pub enum HttpError {
 }
 
 /// Builds the HTTP client for this run.
-pub fn client(config: &Config) -> Result<reqwest::Client, HttpError> {
-    let net = &config.network;
+pub fn client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
     let roots = root_store(net)?;
     let routes = ProxyRoutes::new(net)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -130,11 +128,13 @@ static ACTIVE: OnceLock<Active> = OnceLock::new();
 mod describe;
 mod proxy;
 mod roots;
+mod settings;
 
 use describe::*;
 pub use describe::{describe, innermost};
 pub use proxy::{Proxy, ProxyRoutes};
 use roots::*;
+pub use settings::{FromEnv, NetworkSettings};
 
 /// The most a response read whole (token, discovery, device and error answers) may hold: they
 /// are a few kilobytes, and a server that sends more must not fill the memory.
@@ -178,14 +178,14 @@ pub async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyE
 /// The client, built on first use: loading the system roots costs milliseconds, and most runs
 /// of a fast path (`codex login token` with a valid token) make no request at all.
 pub struct Lazy<'a> {
-    config: &'a Config,
+    net: &'a NetworkSettings,
     client: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl<'a> Lazy<'a> {
-    pub fn new(config: &'a Config) -> Lazy<'a> {
+    pub fn new(net: &'a NetworkSettings) -> Lazy<'a> {
         Lazy {
-            config,
+            net,
             client: std::sync::OnceLock::new(),
         }
     }
@@ -194,7 +194,7 @@ impl<'a> Lazy<'a> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
-        let built = client(self.config)?;
+        let built = client(self.net)?;
         Ok(self.client.get_or_init(|| built))
     }
 }

@@ -6,7 +6,9 @@ use super::LoginError;
 use crate::auth::AuthDotJson;
 use crate::config::{Config, ForcedLoginMethod};
 use crate::fsutil;
+use crate::report::Reporter;
 use crate::secret::Secret;
+use crate::store::Store;
 
 /// Where the key comes from.
 #[derive(Debug)]
@@ -16,32 +18,37 @@ pub enum KeySource {
     Stdin,
 }
 
-pub fn run(config: &Config, source: KeySource) -> Result<(), LoginError> {
+pub fn run(
+    config: &Config,
+    store: &Store,
+    source: KeySource,
+    out: &Reporter,
+) -> Result<(), LoginError> {
     match config.forced_login_method {
         Some(ForcedLoginMethod::Chatgpt) => return Err(LoginError::ApiKeyDisabled),
         Some(ForcedLoginMethod::Api) | None => {}
     }
     let key = match source {
         KeySource::Argument(key) => {
-            crate::say!(
+            out.note(
                 "note: a key given on the command line is visible in shell history and to `ps`; \
-                 prefer `--api-key -` and pipe it in (printenv OPENAI_API_KEY | codex login --api-key -)"
+                 prefer `--api-key -` and pipe it in (printenv OPENAI_API_KEY | codex login --api-key -)",
             );
             check_key(key.into_inner(), LoginError::EmptyArgument)?
         }
-        KeySource::Stdin => read_stdin()?,
+        KeySource::Stdin => read_stdin(out)?,
     };
-    super::persist(config, &AuthDotJson::for_api_key(key))?;
-    crate::say!("API key saved. Authentication is checked when you send a request.");
+    super::persist(store, &AuthDotJson::for_api_key(key), out)?;
+    out.note("API key saved. Authentication is checked when you send a request.");
     Ok(())
 }
 
-fn read_stdin() -> Result<Secret<String>, LoginError> {
+fn read_stdin(out: &Reporter) -> Result<Secret<String>, LoginError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return Err(LoginError::StdinIsTerminal);
     }
-    crate::say!("Reading API key from stdin...");
+    out.note("Reading API key from stdin...");
     // An API key is a few hundred bytes; `< /dev/zero` must not fill the memory.
     let bytes = match fsutil::read_capped(stdin.lock(), STDIN_CAP) {
         Ok(bytes) => bytes,

@@ -10,10 +10,12 @@ use oauth2::{CsrfToken, PkceCodeChallenge};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::oauth::{self, Endpoints, IssuedTokens};
-use super::{LoginError, Reporter};
-use crate::config::{AuthSettings, Config, Protocol};
+use super::LoginError;
+use crate::config::Config;
+use crate::oauth::{self, AuthSettings, Endpoints, Protocol, TokenSet};
+use crate::report::Reporter;
 use crate::secret::Secret;
+use crate::store::Store;
 
 /// The ports registered for the ChatGPT client, in order of preference.
 pub const DEFAULT_PORTS: [u16; 2] = [1455, 1457];
@@ -28,12 +30,22 @@ pub struct BrowserOptions {
     pub timeout: Duration,
 }
 
-pub fn run(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<(), LoginError> {
-    super::run_chatgpt_sign_in(config, sign_in(config, opts, out))
+pub fn run(
+    config: &Config,
+    store: &Store,
+    opts: &BrowserOptions,
+    out: &Reporter,
+) -> Result<(), LoginError> {
+    super::run_chatgpt_sign_in(config, store, sign_in(config, store, opts, out))
 }
 
-async fn sign_in(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Result<(), LoginError> {
-    let http = crate::http::client(config)?;
+async fn sign_in(
+    config: &Config,
+    store: &Store,
+    opts: &BrowserOptions,
+    out: &Reporter,
+) -> Result<(), LoginError> {
+    let http = crate::http::client(&config.network)?;
     let settings = &config.auth;
     let endpoints = Endpoints::resolve(&http, settings).await?;
     let server = CallbackServer::bind(opts.port).await?;
@@ -55,48 +67,54 @@ async fn sign_in(config: &Config, opts: &BrowserOptions, out: &Reporter) -> Resu
         .await
         .map_err(|_| LoginError::TimedOut(opts.timeout.as_secs()))?;
     let (code, mut browser) = code?;
-    let result = finish(
-        config,
-        &http,
-        &endpoints,
+    let grant = Grant {
         code,
-        &redirect_uri,
-        Secret::new(verifier.into_secret()),
-    )
-    .await;
+        redirect_uri: &redirect_uri,
+        verifier: Secret::new(verifier.into_secret()),
+    };
+    let result = finish(config, store, &http, &endpoints, grant, out).await;
     match &result {
-        Ok(_) => respond(&mut browser, 200, &page::success()).await,
+        Ok(()) => respond(&mut browser, 200, &page::success()).await,
         Err(e) => respond(&mut browser, 500, &page::error(&e.to_string())).await,
     }
-    let (doc_store, tokens) = result?;
-    out.logged_in(&tokens, doc_store.as_ref());
-    Ok(())
+    result
+}
+
+/// What the browser handed back, with what proves this process asked for it.
+struct Grant<'a> {
+    code: Secret<String>,
+    redirect_uri: &'a str,
+    verifier: Secret<String>,
 }
 
 /// Everything after the browser handed over a code: exchange, checks, persistence.
 async fn finish(
     config: &Config,
+    store: &Store,
     http: &reqwest::Client,
     endpoints: &Endpoints,
-    code: Secret<String>,
-    redirect_uri: &str,
-    verifier: Secret<String>,
-) -> Result<(Box<dyn crate::store::CredentialStore>, IssuedTokens), LoginError> {
+    grant: Grant<'_>,
+    out: &Reporter,
+) -> Result<(), LoginError> {
     let settings = &config.auth;
-    let tokens =
-        oauth::exchange_code(http, settings, endpoints, code, redirect_uri, verifier).await?;
-    oauth::check_workspace(
-        config.forced_chatgpt_workspace_id.as_deref(),
-        &tokens.id_token,
-    )?;
+    let tokens: TokenSet = oauth::exchange_code(
+        http,
+        settings,
+        endpoints,
+        grant.code,
+        grant.redirect_uri,
+        grant.verifier,
+    )
+    .await?;
+    // Before the API-key exchange: no key is minted for a workspace that is refused.
+    super::check_workspace(config.forced_chatgpt_workspace_id.as_deref(), &tokens)?;
     let api_key = match settings.protocol {
         Protocol::OpenAi => {
             oauth::exchange_for_api_key(http, settings, endpoints, &tokens.id_token).await
         }
         Protocol::Oidc => None,
     };
-    let store = super::complete(config, tokens.clone(), api_key)?;
-    Ok((store, tokens))
+    super::complete(config, store, tokens, api_key, out)
 }
 
 /// The authorize URL with every parameter the protocol wants, in the reference's order.
@@ -111,7 +129,7 @@ fn authorize_url(
     let scopes = match (&settings.scopes, settings.protocol) {
         (Some(scopes), _) => scopes.join(" "),
         (None, Protocol::OpenAi) => OPENAI_SCOPES.to_string(),
-        (None, Protocol::Oidc) => crate::config::OIDC_SCOPES.join(" "),
+        (None, Protocol::Oidc) => oauth::OIDC_SCOPES.join(" "),
     };
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query

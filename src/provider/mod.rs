@@ -5,6 +5,7 @@
 pub mod azure;
 pub mod bedrock;
 pub mod oss;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,9 +14,13 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use thiserror::Error;
 
 use crate::auth::{AuthDotJson, Usability};
-use crate::config::{AwsToml, Config, OssProvider, ProviderToml, WireApi};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::notice::Notify;
 use crate::secret::Secret;
 use crate::store::{self, StoreError};
+use schema::{AwsToml, OssProvider, ProviderToml, WireApi};
 
 pub const DEFAULT_REQUEST_MAX_RETRIES: u64 = 4;
 pub const DEFAULT_STREAM_MAX_RETRIES: u64 = 5;
@@ -284,6 +289,7 @@ pub async fn endpoint(
     config: &Config,
     provider: Provider,
     http: &crate::http::Lazy<'_>,
+    notify: &Arc<dyn Notify>,
 ) -> Result<Endpoint, ProviderError> {
     match provider.kind {
         Kind::AmazonBedrock => {
@@ -307,7 +313,7 @@ pub async fn endpoint(
         }
         Kind::OpenAi | Kind::Azure | Kind::Custom => {
             let openai = if provider.requires_openai_auth {
-                openai_credential(config, http).await?
+                openai_credential(config, http, notify).await?
             } else {
                 None
             };
@@ -370,6 +376,7 @@ pub(crate) fn env_value(name: &str) -> Option<String> {
 async fn openai_credential(
     config: &Config,
     http: &crate::http::Lazy<'_>,
+    notify: &Arc<dyn Notify>,
 ) -> Result<Option<Credential>, ProviderError> {
     if let Some(key) = env_value(CODEX_API_KEY_ENV) {
         return Ok(Some(Credential::ApiKey {
@@ -377,13 +384,14 @@ async fn openai_credential(
             source: KeySource::CodexApiKeyEnv,
         }));
     }
-    let store = store::open(config)?;
+    let store = store::open(config, notify.clone());
     let Some(doc) = store.load()? else {
         return Ok(None);
     };
     match doc.usability() {
         Usability::ApiKey { .. } => {
             let key = doc.api_key().unwrap_or_default();
+            // Sent without the key, the request would go out unauthenticated: refused here.
             if crate::secret::has_control(key) {
                 return Err(crate::token::TokenError::Unsendable {
                     what: "API key",
@@ -397,7 +405,7 @@ async fn openai_credential(
             }))
         }
         Usability::ChatGpt => {
-            let doc = crate::token::fresh(config, store.as_ref(), http).await?;
+            let doc = crate::token::fresh(config, &store, http).await?;
             let unsendable = doc
                 .tokens
                 .as_ref()
@@ -643,6 +651,7 @@ pub async fn recover_chatgpt_after_unauthorized(
     config: &Config,
     client: &reqwest::Client,
     refused: &Credential,
+    notify: &Arc<dyn Notify>,
 ) -> Result<Option<Credential>, ProviderError> {
     let signed_in = match refused {
         Credential::ChatGpt { signed_in, .. } => signed_in,
@@ -652,9 +661,8 @@ pub async fn recover_chatgpt_after_unauthorized(
         | Credential::BedrockToken(_)
         | Credential::SigV4(_) => return Ok(None),
     };
-    let store = store::open(config)?;
-    let doc =
-        crate::token::recover_from_unauthorized(config, store.as_ref(), client, signed_in).await?;
+    let store = store::open(config, notify.clone());
+    let doc = crate::token::recover_from_unauthorized(config, &store, client, signed_in).await?;
     match doc.usability() {
         Usability::ChatGpt => Ok(Some(chatgpt_credential(doc))),
         Usability::ApiKey { .. } | Usability::AgentIdentity | Usability::Unusable { .. } => {

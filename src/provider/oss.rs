@@ -4,7 +4,8 @@
 
 use thiserror::Error;
 
-use crate::config::{ModelSettings, OssProvider};
+use super::schema::OssProvider;
+use crate::config::ModelSettings;
 
 #[derive(Debug, Error)]
 pub enum OssError {
@@ -49,7 +50,7 @@ pub fn base_url(
             .parse()
             .ok()
             .filter(|p| *p != 0)
-            .ok_or_else(|| OssError::BadPort(crate::output::printable(raw).into_owned()))?;
+            .ok_or_else(|| OssError::BadPort(crate::untrusted::printable(raw).into_owned()))?;
         return Ok(format!("http://localhost:{port}/v1"));
     }
     if let Some(url) = configured {

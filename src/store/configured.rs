@@ -1,4 +1,4 @@
-//! The store `cli_auth_credentials_store` asks for, as one `CredentialStore` over the file and the
+//! The store `cli_auth_credentials_store` asks for: `Store`, the one type over the file and the
 //! keyring. Reading looks in the configured store, then the other, so switching modes keeps the
 //! user signed in (when both hold credentials, auth.json is the newer: see `newest`); the next save moves the credentials to the configured store and removes the old
 //! copy. `auto` uses the keyring while it answers and falls back to the file with one warning.
@@ -7,12 +7,14 @@ use std::cell::{Cell, RefCell};
 
 use super::file::FileStore;
 use super::keyring::{KeyringError, KeyringStore};
-use super::{CredentialStore, StoreError, StoreKind, StoreLock};
+use super::{StoreError, StoreKind, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::{Config, StoreMode};
+use crate::notice::{Notice, Notify};
 use crate::secret::Secret;
+use std::sync::Arc;
 
-pub struct ConfiguredStore {
+pub struct Store {
     mode: StoreMode,
     file: FileStore,
     keyring: KeyringStore,
@@ -21,6 +23,7 @@ pub struct ConfiguredStore {
     /// Why the keyring is unusable, once a call has failed (`auto` then uses the file).
     keyring_down: RefCell<Option<KeyringError>>,
     warned: Cell<bool>,
+    notify: Arc<dyn Notify>,
 }
 
 /// What `remove_everywhere` did.
@@ -32,16 +35,27 @@ pub struct Removal {
     pub keyring_unreachable: Option<KeyringError>,
 }
 
-impl ConfiguredStore {
-    pub fn new(config: &Config) -> ConfiguredStore {
-        ConfiguredStore {
+impl Store {
+    pub fn new(config: &Config, notify: Arc<dyn Notify>) -> Store {
+        Store {
             mode: config.store_mode,
             file: FileStore::new(config),
             keyring: KeyringStore::new(&config.codex_home),
             found: Cell::new(None),
             keyring_down: RefCell::new(None),
             warned: Cell::new(false),
+            notify,
         }
+    }
+
+    /// Takes the cross-process lock of this CODEX_HOME (see `lock.rs`).
+    pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        StoreLock::acquire(self.file.codex_home(), self.notify.as_ref())
+    }
+
+    /// Where this store's notices go (for work done on another thread).
+    pub fn notifier(&self) -> Arc<dyn Notify> {
+        self.notify.clone()
     }
 
     pub fn mode(&self) -> StoreMode {
@@ -63,6 +77,15 @@ impl ConfiguredStore {
             .borrow()
             .clone()
             .filter(|cause| !cause.is_absent())
+    }
+
+    /// When the auth.json last read can be read or changed by other users, the warning naming
+    /// the fix (`chmod 600`), for the read-only commands to show; nothing is chmodded.
+    pub fn loose_permissions(&self) -> Option<Notice> {
+        match self.found.get() {
+            Some(StoreKind::File) => self.file.loose_permissions(),
+            Some(StoreKind::Keyring) | None => None,
+        }
     }
 
     /// True once the plain-text warning of `auto` mode has been printed.
@@ -98,10 +121,10 @@ impl ConfiguredStore {
             return;
         }
         if let Some(cause) = self.keyring_down.borrow().as_ref() {
-            crate::say!(
+            self.notify.notify(Notice::warning(format!(
                 "warning: the OS keyring is not available ({cause}), so credentials are stored in plain text in {}",
                 self.file.path().display()
-            );
+            )));
         }
     }
 
@@ -138,14 +161,7 @@ impl ConfiguredStore {
             .map_err(|e| {
                 Err(StoreError::KeyringMalformed {
                     entry: self.keyring.describe(),
-                    message: format!(
-                        "line {}, column {}: {}",
-                        e.line(),
-                        e.column(),
-                        crate::secret::redact_values(&super::file::without_position(
-                            &e.to_string()
-                        ))
-                    ),
+                    message: crate::secret::json_error(&e),
                 })
             })
     }
@@ -210,20 +226,20 @@ pub enum FileRemoval {
     Keep,
 }
 
-impl CredentialStore for ConfiguredStore {
+impl Store {
     /// Where the credentials were found, else where they would be saved.
-    fn kind(&self) -> StoreKind {
+    pub fn kind(&self) -> StoreKind {
         self.found.get().unwrap_or_else(|| self.target())
     }
 
-    fn location(&self) -> String {
+    pub fn location(&self) -> String {
         match self.kind() {
             StoreKind::File => self.file.location(),
             StoreKind::Keyring => self.keyring.describe(),
         }
     }
 
-    fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
+    pub fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
         self.found.set(None);
         match self.mode {
             StoreMode::File => {
@@ -271,7 +287,7 @@ impl CredentialStore for ConfiguredStore {
         }
     }
 
-    fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+    pub fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
         let to_keyring = match self.mode {
             StoreMode::File => false,
             StoreMode::Keyring => true,
@@ -295,24 +311,24 @@ impl CredentialStore for ConfiguredStore {
         if self.mode == StoreMode::Auto {
             self.warn_plain_text();
         }
-        self.file.save(lock, auth)?;
+        let saved = self.file.save(lock, auth);
+        for notice in self.file.take_notices() {
+            self.notify.notify(notice);
+        }
+        saved?;
         if self.found.replace(Some(StoreKind::File)) == Some(StoreKind::Keyring) {
             // Moving from the keyring to the file: the old copy must not linger.
             if let Err(cause) = self.keyring.remove() {
-                crate::say!(
+                self.notify.notify(Notice::warning(format!(
                     "warning: could not remove the old copy of the credentials from {}: {cause}",
                     self.keyring.describe()
-                );
+                )));
             }
         }
         Ok(())
     }
 
-    fn take_notices(&self) -> Vec<String> {
-        self.file.take_notices()
-    }
-
-    fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError> {
+    pub fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError> {
         let removal = self.remove_everywhere(lock, FileRemoval::Remove)?;
         match (removal.keyring_unreachable, self.mode) {
             (Some(cause), StoreMode::Keyring) => Err(self.unavailable(cause)),

@@ -19,10 +19,11 @@ use std::fs::Metadata;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{CredentialStore, StoreError, StoreKind, StoreLock};
+use super::{StoreError, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::Config;
 use crate::fsutil::{self, ReadError};
+use crate::notice::Notice;
 
 const TEMP_PREFIX: &str = ".auth.json.tmp.";
 /// The keys of which a credentials document has at least one.
@@ -31,36 +32,10 @@ const CREDENTIAL_KEYS: [&str; 3] = ["auth_mode", "OPENAI_API_KEY", "tokens"];
 pub struct FileStore {
     codex_home: PathBuf,
     path: PathBuf,
-    /// Warnings for the user (loose permissions), for the command layer to print.
+    /// The file last read, when other users can read or change it (until a save replaces it).
+    loose: RefCell<Option<(PathBuf, u32)>>,
+    /// Warnings of the last save (a directory others can write to), for the store to pass on.
     notices: RefCell<Vec<Notice>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Notice {
-    /// The credentials file others can read or change, until a save replaces it.
-    LooseFile { path: PathBuf, mode: u32 },
-    /// Any other warning, as it is to be shown.
-    Text(String),
-}
-
-impl Notice {
-    fn text(&self) -> String {
-        match self {
-            Notice::LooseFile { path, mode } => {
-                let who = if mode & 0o044 != 0 {
-                    "can be read by other users"
-                } else {
-                    "can be changed by other users"
-                };
-                format!(
-                    "warning: `{}` {who} (mode {mode:04o}); make it private: chmod 600 {}",
-                    path.display(),
-                    path.display()
-                )
-            }
-            Notice::Text(text) => text.clone(),
-        }
-    }
 }
 
 /// What auth.json holds, when it can be used.
@@ -75,6 +50,7 @@ impl FileStore {
         FileStore {
             codex_home: config.codex_home.clone(),
             path: config.auth_file(),
+            loose: RefCell::new(None),
             notices: RefCell::new(Vec::new()),
         }
     }
@@ -83,19 +59,29 @@ impl FileStore {
         &self.path
     }
 
-    /// Warnings gathered so far (each once), emptied.
-    pub fn take_notices(&self) -> Vec<String> {
-        std::mem::take(&mut *self.notices.borrow_mut())
-            .iter()
-            .map(Notice::text)
-            .collect()
+    pub fn codex_home(&self) -> &Path {
+        &self.codex_home
     }
 
-    fn notice(&self, notice: Notice) {
-        let mut notices = self.notices.borrow_mut();
-        if !notices.contains(&notice) {
-            notices.push(notice);
-        }
+    /// The warnings of the last save, emptied.
+    pub fn take_notices(&self) -> Vec<Notice> {
+        std::mem::take(&mut *self.notices.borrow_mut())
+    }
+
+    /// When the file last read can be read or changed by other users: the warning that says
+    /// so and names the fix. Read-only commands show it; none of them chmods the file.
+    pub fn loose_permissions(&self) -> Option<Notice> {
+        let (path, mode) = self.loose.borrow().clone()?;
+        let who = if mode & 0o044 != 0 {
+            "can be read by other users"
+        } else {
+            "can be changed by other users"
+        };
+        Some(Notice::warning(format!(
+            "warning: `{}` {who} (mode {mode:04o}); make it private: chmod 600 {}",
+            path.display(),
+            path.display()
+        )))
     }
 
     /// The real file behind `auth.json`, following symlinks (also dangling ones).
@@ -226,29 +212,20 @@ fn is_credentials_document(bytes: &[u8]) -> bool {
         .is_ok_and(|map| CREDENTIAL_KEYS.iter().any(|k| map.contains_key(*k)))
 }
 
-impl CredentialStore for FileStore {
-    fn kind(&self) -> StoreKind {
-        StoreKind::File
-    }
-
-    fn location(&self) -> String {
+impl FileStore {
+    pub fn location(&self) -> String {
         self.path.display().to_string()
     }
 
-    fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
+    pub fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
         let Some(read) = self.read()? else {
             return Ok(None);
         };
-        if let Some(mode) = fsutil::loose_mode(&read.meta) {
-            self.notice(Notice::LooseFile {
-                path: read.target,
-                mode,
-            });
-        }
+        *self.loose.borrow_mut() = fsutil::loose_mode(&read.meta).map(|mode| (read.target, mode));
         Ok(Some(read.doc))
     }
 
-    fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+    pub fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
         // Only a credentials document (or an unparseable auth.json in CODEX_HOME, already
         // backed up by the caller) is replaced; anything else is refused here, whoever calls.
         match self.read() {
@@ -272,7 +249,7 @@ impl CredentialStore for FileStore {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.codex_home.clone());
         if let Some(warning) = super::lock::ensure_dir(&self.codex_home)? {
-            self.notice(Notice::Text(warning));
+            self.notices.borrow_mut().push(Notice::warning(warning));
         }
         Self::remove_stale_temp_files(&dir);
         let temp = dir.join(format!(
@@ -292,9 +269,7 @@ impl CredentialStore for FileStore {
         result?;
         sync_dir(&dir)?;
         // The file others could read is gone: ours replaced it, 0600.
-        self.notices
-            .borrow_mut()
-            .retain(|n| !matches!(n, Notice::LooseFile { .. }));
+        self.loose.replace(None);
         tracing::debug!(path = %target.display(), "saved credentials");
         Ok(())
     }
@@ -302,7 +277,7 @@ impl CredentialStore for FileStore {
     /// Removes auth.json when it holds credentials (through a link: the file behind it, then
     /// the link). Anything else is left in place: `Ok(false)`. The caller that must say why
     /// (logout) reads the file first.
-    fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
+    pub fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
         let target = match self.read() {
             Ok(Some(read)) => read.target,
             Ok(None) => return Ok(false),
@@ -331,16 +306,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: crate::secret::redact_values(&without_position(&e.to_string())),
+        message: crate::secret::json_error_message(&e),
     })
-}
-
-/// serde_json appends " at line L column C"; we print the position ourselves.
-pub(super) fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::path::Path;
 
 use super::StoreError;
+use crate::notice::{Notice, Notify};
 
 /// A refresh holds the lock for at most about 2 minutes (3 bounded attempts and backoff); past
 /// that the holder is stuck (a suspended process, say) and waiting longer helps nobody.
@@ -22,7 +23,8 @@ pub struct StoreLock {
 
 impl StoreLock {
     /// Blocks until this process holds the lock. Creates CODEX_HOME (0700) when needed.
-    pub fn acquire(codex_home: &Path) -> Result<StoreLock, StoreError> {
+    pub fn acquire(codex_home: &Path, notify: &dyn Notify) -> Result<StoreLock, StoreError> {
+        // A directory open to others is warned about when credentials are saved into it.
         ensure_dir(codex_home)?;
         let path = codex_home.join("auth.lock");
         let file = crate::fsutil::open_lock_file(&path).map_err(|e| match e {
@@ -54,10 +56,10 @@ impl StoreLock {
                 });
             }
             if !told && waited >= LOCK_NOTICE_AFTER {
-                crate::say!(
+                notify.notify(Notice::note(format!(
                     "waiting for another `codex` process that is updating the credentials (it holds `{}`)...",
                     path.display()
-                );
+                )));
                 told = true;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));

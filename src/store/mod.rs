@@ -1,9 +1,9 @@
-//! Where credentials live. One trait, one backend per file (`file.rs`, `keyring.rs`); the policy
-//! of `cli_auth_credentials_store` over them lives in one place (`configured.rs`, via `open`).
-//! Every read-modify-write holds the cross-process lock (`auth.lock` in CODEX_HOME, the same file
-//! the reference CLI locks).
+//! Where credentials live: one backend per folder or file (`file.rs`, `keyring/`), and the one
+//! store type the rest of the program uses (`Store`, in `configured.rs`), which applies
+//! `cli_auth_credentials_store` over them. Every read-modify-write holds the cross-process lock
+//! (`auth.lock` in CODEX_HOME, the same file the reference CLI locks). Nothing here prints: what
+//! the user should hear goes to the `Notify` the store was opened with.
 
-pub mod chunked;
 pub mod configured;
 pub mod file;
 pub mod keyring;
@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::auth::AuthDotJson;
 use crate::config::Config;
-pub use configured::{ConfiguredStore, FileRemoval};
+use crate::notice::Notify;
+pub use configured::{FileRemoval, Removal, Store};
 use keyring::KeyringError;
 pub use lock::StoreLock;
 
@@ -83,25 +83,8 @@ impl StoreError {
     }
 }
 
-pub trait CredentialStore {
-    fn kind(&self) -> StoreKind;
-    /// Where the credentials are, for people: a path or a keyring entry.
-    fn location(&self) -> String;
-    /// `Ok(None)` when nothing is stored.
-    fn load(&self) -> Result<Option<AuthDotJson>, StoreError>;
-    /// Replaces the stored credentials. The lock proves the caller holds `auth.lock`.
-    fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError>;
-    /// Removes the stored credentials; `Ok(false)` when there were none.
-    fn delete(&self, lock: &StoreLock) -> Result<bool, StoreError>;
-    /// Warnings for the user gathered by the calls so far (a credentials file others can
-    /// read, say), each once; the command layer prints them.
-    fn take_notices(&self) -> Vec<String> {
-        Vec::new()
-    }
-}
-
 /// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is
 /// first contacted when the credentials are read or written.
-pub fn open(config: &Config) -> Result<Box<dyn CredentialStore>, StoreError> {
-    Ok(Box::new(ConfiguredStore::new(config)))
+pub fn open(config: &Config, notify: std::sync::Arc<dyn Notify>) -> Store {
+    Store::new(config, notify)
 }

@@ -2,11 +2,24 @@
 //! clean environment, so nothing from the developer's machine leaks into a run.
 #![allow(dead_code)]
 
+pub mod keyring;
+pub mod screen;
+pub mod transcript;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_codex");
+
+/// What an API-key sign-in from standard input says first, and last when it worked.
+pub const READING: &str = "Reading API key from stdin...\n";
+pub const SAVED: &str = "API key saved. Authentication is checked when you send a request.\n";
+
+/// auth.json as an API-key sign-in writes it (the reference's pretty form).
+pub fn api_key_json(key: &str) -> String {
+    format!("{{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"{key}\"\n}}")
+}
 
 /// Environment variables of the machine that would change what the binary does.
 const SCRUBBED: &[&str] = &[
@@ -80,6 +93,11 @@ impl Env {
 
     pub fn write_config(&self, text: &str) {
         std::fs::write(self.home.join("config.toml"), text).unwrap();
+    }
+
+    /// config.toml with only `cli_auth_credentials_store = "<mode>"`.
+    pub fn use_store(&self, mode: &str) {
+        self.write_config(&format!("cli_auth_credentials_store = \"{mode}\"\n"));
     }
 
     /// A `codex` command with a clean environment and this CODEX_HOME.
@@ -398,11 +416,15 @@ impl Background {
 
     /// The next JSON line on stdout (waits up to 30 s).
     pub fn next_event(&self) -> serde_json::Value {
-        let line = self
-            .stdout_lines
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no event on stdout; stderr: {}", self.stderr()));
+        let line = self.next_line();
         serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))
+    }
+
+    /// The next line on stdout, as printed (waits up to 30 s).
+    pub fn next_line(&self) -> String {
+        self.stdout_lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no line on stdout; stderr: {}", self.stderr()))
     }
 
     pub fn stderr(&self) -> String {
@@ -499,12 +521,18 @@ pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
 
 /// An unsigned JWT with these claims (our client never checks signatures).
 pub fn jwt(claims: serde_json::Value) -> String {
+    jwt_signed(&claims.to_string(), "c2ln")
+}
+
+/// A JWT with these claims (JSON text) and this signature part: a long one makes a token as
+/// large as real ones.
+pub fn jwt_signed(claims: &str, signature: &str) -> String {
     use base64::Engine;
-    let enc = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     format!(
-        "{}.{}.c2ln",
-        enc(r#"{"alg":"RS256","typ":"JWT"}"#.to_string()),
-        enc(claims.to_string())
+        "{}.{}.{signature}",
+        b64.encode(r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#),
+        b64.encode(claims)
     )
 }
 

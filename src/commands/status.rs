@@ -3,24 +3,36 @@
 //! say which store holds the credentials (text: a second line unless it is the plain file mode).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::Error;
 use crate::auth::Usability;
 use crate::config::{Config, StoreMode};
-use crate::store::{ConfiguredStore, CredentialStore, StoreError, StoreKind};
+use crate::notice::Notify;
+use crate::report::Reporter;
+use crate::store::{self, StoreError, StoreKind};
+
+/// `codex login status [--json]`.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusOptions {
+    pub json: bool,
+}
 
 /// The guide's table of what an API key gives up, for the current sign-in (no network call).
 const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
 const CHATGPT_UNLOCKS: &str =
     "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
 
-pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, crate::Error> {
-    let store = ConfiguredStore::new(config);
+pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
+    let json_output = options.json;
+    let out = Reporter::text();
+    let store = store::open(config, Arc::new(out));
     let loaded = store.load();
     // A read-only command never chmods: a credentials file others can read is warned about.
-    for notice in store.take_notices() {
-        crate::say!("{notice}");
+    if let Some(warning) = store.loose_permissions() {
+        out.notify(warning);
     }
     let place = match store.kind() {
         StoreKind::File => format!("`{}`", store.location()),
@@ -83,7 +95,7 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, crate::Error>
             format!("Not logged in: {err}"),
             Some(err.to_string()),
         ),
-        Err(_) => return loaded.map(|_| ExitCode::FAILURE).map_err(Into::into),
+        Err(_) => return Ok(loaded.map(|_| ExitCode::FAILURE)?),
     };
     let kind = store.kind();
     let unchecked = match &loaded {
@@ -116,7 +128,7 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, crate::Error>
             },
         });
         if kind == StoreKind::Keyring {
-            object["keyring_service"] = json!(crate::store::keyring::SERVICE);
+            object["keyring_service"] = json!(store::keyring::SERVICE);
             object["keyring_account"] = json!(store.keyring().account());
         }
         if let Some(reason) = reason {
@@ -128,21 +140,21 @@ pub fn run(config: &Config, json_output: bool) -> Result<ExitCode, crate::Error>
         if let Some(cause) = &unchecked {
             object["keyring_unchecked"] = json!(cause.to_string());
         }
-        crate::output::print(format!("{object}\n").as_bytes()).map_err(crate::Error::Stdout)?;
+        out.object(&object).map_err(Error::Stdout)?;
     } else {
-        crate::say!("{text}");
+        out.line(&text);
         // The plain file mode keeps the reference's exact output; the auto-mode warning has
         // already said where the credentials are.
         let plain_file = store.mode() == StoreMode::File && kind == StoreKind::File;
         if logged_in && !plain_file && !store.warned() {
-            crate::say!("Stored in {}", store.location());
+            out.line(&format!("Stored in {}", store.location()));
         }
         if let Some(cause) = &unchecked {
-            crate::say!(
+            out.line(&format!(
                 "note: {} was not checked for credentials: {cause}; {}",
                 store.keyring().describe(),
                 cause.remedy()
-            );
+            ));
         }
     }
     Ok(if logged_in {
@@ -166,8 +178,8 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
     };
     let claims = crate::jwt::id_claims(tokens.id_token.expose());
     // Claims are the issuer's text: shown with control characters escaped (JSON escapes them).
-    let email = claims.email.as_deref().map(crate::output::printable);
-    let plan = claims.plan.as_deref().map(crate::output::printable);
+    let email = claims.email.as_deref().map(crate::untrusted::printable);
+    let plan = claims.plan.as_deref().map(crate::untrusted::printable);
     match (email, plan) {
         (Some(email), Some(plan)) => d
             .lines
@@ -183,7 +195,7 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
     if let Some(last) = &doc.last_refresh {
         d.lines.push(format!(
             "  Last refreshed: {}",
-            crate::output::printable(last)
+            crate::untrusted::printable(last)
         ));
     }
     let issuer = tokens.oauth_provenance.as_ref().map(|p| p.issuer.clone());

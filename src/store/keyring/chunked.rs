@@ -9,7 +9,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::keyring::KeyringError;
+use super::error::KeyringError;
 
 /// The Windows Credential Manager limit, in UTF-16 code units (2560 bytes).
 pub const WINDOWS_MAX_UNITS: usize = 1280;

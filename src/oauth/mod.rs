@@ -1,22 +1,28 @@
-//! The OAuth steps every ChatGPT sign-in path shares: where the issuer's endpoints are, the code
-//! exchange (through the `oauth2` crate), the best-effort API-key token exchange of the
-//! "openai" protocol, and turning issued tokens into the auth.json document.
+//! The issuer protocol, once: where the issuer's endpoints are (fixed paths or discovery), the
+//! code exchange (through the `oauth2` crate), the best-effort API-key token exchange of the
+//! "openai" protocol, the device endpoints (`device.rs`), refresh and revoke (`refresh.rs`), and
+//! one mapping of a failed token request to a message. Sign-in paths (`login/`) and the token
+//! lifecycle (`token.rs`) build on it; it knows nothing of where credentials are stored.
+
+pub mod device;
+pub mod refresh;
+mod settings;
+
+pub use settings::*;
 
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
     BasicTokenType,
 };
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, EndpointNotSet, EndpointSet, ErrorResponseType,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardErrorResponse,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::auth::{AuthDotJson, AuthMode, OauthProvenance, TokenData};
-use crate::config::{AuthSettings, Protocol};
-use crate::jwt;
+use crate::jwt::{self, IdClaims};
 use crate::secret::Secret;
 
 /// The endpoints of one issuer.
@@ -90,8 +96,12 @@ impl Endpoints {
                 let bytes = crate::http::read_body(response)
                     .await
                     .map_err(|e| failed(format!("`{url}` is not a discovery document: {e}")))?;
-                let doc: Discovery = serde_json::from_slice(&bytes)
-                    .map_err(|e| failed(format!("`{url}` is not a discovery document: {e}")))?;
+                let doc: Discovery = serde_json::from_slice(&bytes).map_err(|e| {
+                    failed(format!(
+                        "`{url}` is not a discovery document: {}",
+                        crate::secret::json_error(&e)
+                    ))
+                })?;
                 tracing::debug!(?doc, "discovered endpoints");
                 Ok(Endpoints {
                     authorize: doc.authorization_endpoint,
@@ -143,12 +153,29 @@ pub fn auth_url(endpoints: &Endpoints) -> Result<AuthUrl, OAuthError> {
         .map_err(|_| OAuthError::BadEndpoint(endpoints.authorize.clone()))
 }
 
-/// Tokens as the issuer handed them out.
+/// Tokens as the issuer handed them out, with the ID token's claims decoded once, here.
 #[derive(Debug, Clone)]
-pub struct IssuedTokens {
+pub struct TokenSet {
     pub id_token: Secret<String>,
     pub access_token: Secret<String>,
     pub refresh_token: Option<Secret<String>>,
+    pub claims: IdClaims,
+}
+
+impl TokenSet {
+    pub fn new(
+        id_token: Secret<String>,
+        access_token: Secret<String>,
+        refresh_token: Option<Secret<String>>,
+    ) -> TokenSet {
+        let claims = jwt::id_claims(id_token.expose());
+        TokenSet {
+            id_token,
+            access_token,
+            refresh_token,
+            claims,
+        }
+    }
 }
 
 /// Exchanges an authorization code (RFC 6749 4.1.3 with the PKCE verifier): a form POST of
@@ -160,7 +187,7 @@ pub async fn exchange_code(
     code: Secret<String>,
     redirect_uri: &str,
     verifier: Secret<String>,
-) -> Result<IssuedTokens, OAuthError> {
+) -> Result<TokenSet, OAuthError> {
     let redirect = RedirectUrl::new(redirect_uri.to_string())
         .map_err(|_| OAuthError::BadEndpoint(redirect_uri.to_string()))?;
     let response = client(settings, endpoints)?
@@ -169,11 +196,11 @@ pub async fn exchange_code(
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.into_inner()))
         .request_async(&|request| send(http, request))
         .await
-        .map_err(|e| token_error(&endpoints.token, e))?;
+        .map_err(|e| token_error(&endpoints.token, TokenFailure::from_oauth2(e)))?;
     issued(&endpoints.token, response)
 }
 
-pub fn issued(url: &str, response: TokenResponseWithId) -> Result<IssuedTokens, OAuthError> {
+pub fn issued(url: &str, response: TokenResponseWithId) -> Result<TokenSet, OAuthError> {
     let id_token =
         response
             .extra_fields()
@@ -183,13 +210,13 @@ pub fn issued(url: &str, response: TokenResponseWithId) -> Result<IssuedTokens, 
                 url: url.to_string(),
                 detail: "it has no `id_token`; is `openid` among the scopes?".to_string(),
             })?;
-    Ok(IssuedTokens {
-        id_token: Secret::new(id_token),
-        access_token: Secret::new(response.access_token().secret().clone()),
-        refresh_token: response
+    Ok(TokenSet::new(
+        Secret::new(id_token),
+        Secret::new(response.access_token().secret().clone()),
+        response
             .refresh_token()
             .map(|t| Secret::new(t.secret().clone())),
-    })
+    ))
 }
 
 /// A token-endpoint call that failed before `oauth2` could read an OAuth answer.
@@ -200,8 +227,12 @@ pub enum TokenHttpError {
     #[error(transparent)]
     Body(#[from] crate::http::BodyError),
     /// A non-2xx answer whose body is not an RFC 6749 error (for example OpenAI's
-    /// `{"error": {"code": ...}}`); `code` is the error code found in it, if any.
-    #[error("HTTP {status}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    /// `{"error": {"code": ...}}`); `code` is the error code found in it, if any (the issuer's
+    /// text: shown with control characters escaped).
+    #[error(
+        "HTTP {status}{}",
+        code.as_ref().map(|c| format!(" ({})", crate::untrusted::printable(c))).unwrap_or_default()
+    )]
     Status { status: u16, code: Option<String> },
     #[error("cannot build the request: {0}")]
     Build(String),
@@ -239,49 +270,138 @@ pub async fn send(
         .map_err(|e| TokenHttpError::Build(e.to_string()))
 }
 
-/// The error code of an error body: `error.code`, `error` (a string) or `code`; the issuer's
-/// text, so control characters come back escaped.
+/// The error code of an error body: `error.code`, `error` (a string) or `code`.
 pub fn error_code(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let text = |v: &serde_json::Value| v.as_str().map(|s| crate::output::printable(s).into_owned());
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
     value
         .get("error")
         .and_then(|e| e.get("code").and_then(text).or_else(|| text(e)))
         .or_else(|| value.get("code").and_then(text))
 }
 
-/// Describes a failed token request without echoing the response body (it may hold tokens).
-pub fn token_error(
-    url: &str,
-    err: RequestTokenError<TokenHttpError, BasicErrorResponse>,
-) -> OAuthError {
-    match err {
-        RequestTokenError::ServerResponse(e) => OAuthError::Refused {
-            url: url.to_string(),
-            detail: crate::output::printable(&match e.error_description() {
-                Some(d) => format!("{} ({d})", e.error()),
-                None => e.error().to_string(),
-            })
-            .into_owned(),
-        },
-        RequestTokenError::Request(e @ TokenHttpError::Status { .. }) => OAuthError::Refused {
-            url: url.to_string(),
-            detail: format!("it answered {e}"),
-        },
-        RequestTokenError::Request(e) => OAuthError::Transport {
-            detail: e.to_string(),
-        },
-        RequestTokenError::Parse(e, body) => OAuthError::BadResponse {
-            url: url.to_string(),
-            detail: if body.is_empty() {
+/// A failed token-endpoint request, read once from whatever `oauth2` reports. Never holds the
+/// response body (it may hold tokens): only codes, statuses and descriptions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenFailure {
+    /// An OAuth error answer (RFC 6749 5.2), or an error code found in another error body.
+    Refused {
+        status: Option<u16>,
+        code: String,
+        description: Option<String>,
+    },
+    /// A failure status whose body names no error code.
+    Status(u16),
+    /// No answer: connection, TLS, proxy or timeout, already described for people.
+    Transport(String),
+    /// An answer that is not a token response.
+    BadResponse(String),
+    /// Anything else `oauth2` reports (for example a device code that ran out).
+    Other(String),
+}
+
+impl TokenFailure {
+    /// The issuer's error code, if it gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            TokenFailure::Refused { code, .. } => Some(code),
+            TokenFailure::Status(_)
+            | TokenFailure::Transport(_)
+            | TokenFailure::BadResponse(_)
+            | TokenFailure::Other(_) => None,
+        }
+    }
+
+    /// Worth trying again: no answer, a server error or rate limiting.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TokenFailure::Transport(_) => true,
+            TokenFailure::Status(s)
+            | TokenFailure::Refused {
+                status: Some(s), ..
+            } => *s >= 500 || *s == 429,
+            TokenFailure::Refused { status: None, .. }
+            | TokenFailure::BadResponse(_)
+            | TokenFailure::Other(_) => false,
+        }
+    }
+
+    /// Reads an `oauth2` error, whatever its error-code type.
+    pub fn from_oauth2<T>(err: RequestTokenError<TokenHttpError, StandardErrorResponse<T>>) -> Self
+    where
+        T: ErrorResponseType + AsRef<str> + std::fmt::Display,
+    {
+        match err {
+            RequestTokenError::ServerResponse(e) => TokenFailure::Refused {
+                status: None,
+                code: e.error().as_ref().to_string(),
+                description: e.error_description().cloned(),
+            },
+            RequestTokenError::Request(TokenHttpError::Status {
+                status,
+                code: Some(code),
+            }) => TokenFailure::Refused {
+                status: Some(status),
+                code,
+                description: None,
+            },
+            RequestTokenError::Request(TokenHttpError::Status { status, code: None }) => {
+                TokenFailure::Status(status)
+            }
+            RequestTokenError::Request(e) => TokenFailure::Transport(e.to_string()),
+            RequestTokenError::Parse(e, body) => TokenFailure::BadResponse(if body.is_empty() {
                 "an empty body".to_string()
             } else {
                 format!("{}, at {}", e.inner(), e.path())
-            },
-        },
-        RequestTokenError::Other(text) => OAuthError::Refused {
+            }),
+            RequestTokenError::Other(text) => TokenFailure::Other(text),
+        }
+    }
+}
+
+/// Codes and descriptions are the issuer's text: shown with control characters escaped.
+impl std::fmt::Display for TokenFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::untrusted::printable;
+        match self {
+            TokenFailure::Refused {
+                status,
+                code,
+                description,
+            } => {
+                let code = printable(code);
+                let description = description.as_deref().map(printable);
+                match status {
+                    Some(s) => write!(f, "it answered HTTP {s} ({code})")?,
+                    None => write!(f, "{code}")?,
+                }
+                match description {
+                    Some(d) => write!(f, " ({d})"),
+                    None => Ok(()),
+                }
+            }
+            TokenFailure::Status(s) => write!(f, "it answered HTTP {s}"),
+            TokenFailure::Transport(detail) | TokenFailure::Other(detail) => f.write_str(detail),
+            TokenFailure::BadResponse(detail) => {
+                write!(f, "the answer is not a token response ({detail})")
+            }
+        }
+    }
+}
+
+/// A failed sign-in token request (code exchange, device token) as the sign-in's error.
+pub fn token_error(url: &str, failure: TokenFailure) -> OAuthError {
+    match failure {
+        TokenFailure::Transport(detail) => OAuthError::Transport { detail },
+        TokenFailure::BadResponse(detail) => OAuthError::BadResponse {
             url: url.to_string(),
-            detail: text,
+            detail,
+        },
+        refused @ (TokenFailure::Refused { .. }
+        | TokenFailure::Status(_)
+        | TokenFailure::Other(_)) => OAuthError::Refused {
+            url: url.to_string(),
+            detail: refused.to_string(),
         },
     }
 }
@@ -327,7 +447,7 @@ pub async fn exchange_for_api_key(
         let bytes = crate::http::read_body(response)
             .await
             .map_err(|e| e.to_string())?;
-        serde_json::from_slice::<ExchangedKey>(&bytes).map_err(|e| e.to_string())
+        serde_json::from_slice::<ExchangedKey>(&bytes).map_err(|e| crate::secret::json_error(&e))
     }
     .await;
     match result {
@@ -339,51 +459,6 @@ pub async fn exchange_for_api_key(
     }
 }
 
-/// The auth.json document of a ChatGPT sign-in.
-pub fn chatgpt_document(
-    settings: &AuthSettings,
-    tokens: IssuedTokens,
-    api_key: Option<Secret<String>>,
-) -> AuthDotJson {
-    let claims = jwt::id_claims(tokens.id_token.expose());
-    AuthDotJson {
-        auth_mode: Some(AuthMode::ChatGpt.as_str().to_string()),
-        openai_api_key: api_key,
-        tokens: Some(TokenData {
-            id_token: tokens.id_token,
-            access_token: tokens.access_token,
-            refresh_token: tokens.refresh_token.unwrap_or_default(),
-            oauth_provenance: Some(OauthProvenance {
-                issuer: settings.issuer.clone(),
-                client_id: settings.client_id.clone(),
-                protocol: Some(settings.protocol.as_str().to_string()),
-                extra: Default::default(),
-            }),
-            login_owner_id: None,
-            account_id: claims.account_id,
-            extra: Default::default(),
-        }),
-        last_refresh: Some(now_rfc3339()),
-        extra: Default::default(),
-    }
-}
-
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// `forced_chatgpt_workspace_id`: the account signed in must be that workspace.
-pub fn check_workspace(
-    expected: Option<&str>,
-    id_token: &Secret<String>,
-) -> Result<(), OAuthError> {
-    let Some(expected) = expected else {
-        return Ok(());
-    };
-    match jwt::id_claims(id_token.expose()).account_id {
-        Some(actual) if actual == expected => Ok(()),
-        Some(_) | None => Err(OAuthError::WorkspaceMismatch {
-            expected: expected.to_string(),
-        }),
-    }
 }

@@ -5,18 +5,21 @@
 //! to someone's `package.json`, a FIFO): we only delete what we wrote.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::config::{Config, StoreMode};
-use crate::store::{ConfiguredStore, CredentialStore, FileRemoval, StoreError, StoreLock};
+use crate::report::Reporter;
+use crate::store::{self, FileRemoval, StoreError};
 
 pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
-    let store = ConfiguredStore::new(config);
+    let out = Reporter::text();
+    let store = store::open(config, Arc::new(out));
     // No CODEX_HOME yet: only a keyring entry can exist; the directory is made only to remove it.
     if !config.codex_home.exists() && store.load_for_logout().is_none() {
-        crate::say!("Not logged in");
+        out.line("Not logged in");
         return Ok(ExitCode::SUCCESS);
     }
-    let lock = StoreLock::acquire(&config.codex_home)?;
+    let lock = store.lock()?;
     // What is not ours (a link to /dev/null or to someone's package.json, a FIFO) holds no
     // credentials of ours: it is left in place, said once, and is no failure.
     let mut not_ours = None;
@@ -30,7 +33,7 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
         Err(other) => return Err(other),
     };
     if let Some(doc) = store.load_for_logout() {
-        revoke_best_effort(config, &doc);
+        revoke_best_effort(config, &doc, &out);
     }
     let file = match unparseable {
         Some(_) => FileRemoval::Keep,
@@ -39,27 +42,24 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
     let removal = store.remove_everywhere(&lock, file)?;
     if let Some(err) = unparseable {
         if removal.removed {
-            crate::say!(
+            out.line(&format!(
                 "Removed the credentials from {}.",
                 store.keyring().describe()
-            );
+            ));
         }
-        crate::say!(
+        out.line(&format!(
             "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
             store.file().location()
-        );
+        ));
         return Ok(ExitCode::FAILURE);
     }
-    crate::say!(
-        "{}",
-        if removal.removed {
-            "Successfully logged out"
-        } else {
-            "Not logged in"
-        }
-    );
+    out.line(if removal.removed {
+        "Successfully logged out"
+    } else {
+        "Not logged in"
+    });
     if let Some(problem) = not_ours {
-        crate::say!("note: {problem}; it was left in place");
+        out.line(&format!("note: {problem}; it was left in place"));
     }
     let Some(cause) = removal.keyring_unreachable else {
         return Ok(ExitCode::SUCCESS);
@@ -70,24 +70,24 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
         match store.mode() {
             // Containers and CI use the file mode and have no keyring: nothing worth saying.
             StoreMode::File => {}
-            StoreMode::Keyring | StoreMode::Auto => {
-                crate::say!("note: the OS keyring was not checked for credentials: {cause}")
-            }
+            StoreMode::Keyring | StoreMode::Auto => out.line(&format!(
+                "note: the OS keyring was not checked for credentials: {cause}"
+            )),
         }
         Ok(ExitCode::SUCCESS)
     } else {
-        crate::say!(
+        out.line(&format!(
             "could not check {} for credentials: {cause}; {}, then run `codex logout` again",
             store.keyring().describe(),
             cause.remedy()
-        );
+        ));
         Ok(ExitCode::FAILURE)
     }
 }
 
 /// Revokes the refresh token at its issuer before the local copy goes. Best effort: a failure
 /// is a warning and the local credentials are removed anyway.
-fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson) {
+fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson, out: &Reporter) {
     if doc
         .tokens
         .as_ref()
@@ -95,13 +95,13 @@ fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson) {
     {
         return;
     }
-    let result = crate::http::client(config)
+    let result = crate::http::client(&config.network)
         .map_err(|e| e.to_string())
         .and_then(|http| crate::http::runtime().block_on(crate::token::revoke(config, &http, doc)));
     match result {
         Ok(_) => tracing::debug!("revoked the refresh token"),
-        Err(detail) => crate::say!(
+        Err(detail) => out.line(&format!(
             "warning: could not revoke the sign-in at the issuer ({detail}); the local credentials are removed anyway"
-        ),
+        )),
     }
 }

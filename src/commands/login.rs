@@ -1,0 +1,99 @@
+//! `codex login` and its subcommands: picks the sign-in path from the flags (API key, device
+//! code, browser), applies `--issuer` / `--client-id`, and falls back from the device code to
+//! the browser where the issuer has no device sign-in.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::Error;
+use crate::cli::{LoginArgs, LoginCommand};
+use crate::config::Config;
+use crate::login::api_key::KeySource;
+use crate::login::{self, LoginError};
+use crate::report::Reporter;
+use crate::secret::Secret;
+use crate::store;
+
+use super::status::StatusOptions;
+
+/// What `codex login` was asked to do, once the flags are read.
+enum Action {
+    Status(StatusOptions),
+    Token,
+    ApiKey(KeySource),
+    Device { show_qr: bool },
+    Browser,
+}
+
+fn action(args: &LoginArgs) -> Result<Action, LoginError> {
+    match &args.action {
+        Some(LoginCommand::Status(status)) => {
+            return Ok(Action::Status(StatusOptions { json: status.json }));
+        }
+        Some(LoginCommand::Token) => return Ok(Action::Token),
+        None => {}
+    }
+    if let Some(Some(word @ ("status" | "token"))) =
+        args.with_api_key.as_ref().map(|v| v.as_deref())
+    {
+        return Err(LoginError::SubcommandAfterFlag(word.to_string()));
+    }
+    let source = match (&args.api_key, &args.with_api_key) {
+        (Some(key), _) | (None, Some(Some(key))) if key == "-" => Some(KeySource::Stdin),
+        (Some(key), _) | (None, Some(Some(key))) => {
+            Some(KeySource::Argument(Secret::new(key.clone())))
+        }
+        (None, Some(None)) => Some(KeySource::Stdin),
+        (None, None) => None,
+    };
+    Ok(match source {
+        Some(source) => Action::ApiKey(source),
+        None if args.device_auth => Action::Device {
+            show_qr: !args.no_qr,
+        },
+        None => Action::Browser,
+    })
+}
+
+pub fn run(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
+    let out = Reporter::new(args.json);
+    let result = sign_in(&args, overrides, &out);
+    if let Err(err) = &result {
+        out.failed(&err.to_string());
+    }
+    result
+}
+
+fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<ExitCode, Error> {
+    let mut config = Config::load(overrides)?;
+    let action = action(args)?;
+    let store = || store::open(&config, Arc::new(*out));
+    match action {
+        Action::Status(options) => return super::status::run(&config, options),
+        Action::Token => return super::token::run(&config),
+        Action::ApiKey(source) => {
+            login::api_key::run(&config, &store(), source, out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Action::Device { .. } | Action::Browser => {}
+    }
+    config
+        .auth
+        .override_with(args.issuer.as_deref(), args.client_id.as_deref())
+        .map_err(crate::config::ConfigError::from)?;
+    let store = store::open(&config, Arc::new(*out));
+    if let Action::Device { show_qr } = action {
+        let options = login::device::DeviceOptions { show_qr };
+        match login::device::run(&config, &store, options, out)? {
+            login::device::Outcome::SignedIn => return Ok(ExitCode::SUCCESS),
+            login::device::Outcome::UseBrowser => {}
+        }
+    }
+    let options = login::browser::BrowserOptions {
+        open_browser: !args.no_browser && login::browser::browser_available(),
+        port: args.port,
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    login::browser::run(&config, &store, &options, out)?;
+    Ok(ExitCode::SUCCESS)
+}
