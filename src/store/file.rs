@@ -148,16 +148,61 @@ impl FileStore {
         tracing::trace!(path = %self.path.display(), bytes = bytes.len(), "read credentials");
         let doc = parse(&self.path, &bytes)?;
         if target != self.path && !is_credentials_document(&bytes) {
+            return Err(self.foreign(&target));
+        }
+        Ok(Some(Read { doc, meta, target }))
+    }
+
+    /// Whether auth.json (after its links) may be replaced or removed: `Ok(None)` when there is
+    /// none, `Ok(Some(target))` when it is ours, an error saying why not otherwise. Ours is a
+    /// regular file within the cap; behind a link, only a credentials document. (A file in
+    /// CODEX_HOME is not parsed here: an unparseable one is the caller's to back up.)
+    fn ours(&self) -> Result<Option<PathBuf>, StoreError> {
+        let target = self.target()?;
+        let refused =
+            |e: ReadError| self.not_ours(&target, &e.to_string(), self.keep_it_or_remove_it());
+        let (file, meta) = match fsutil::open_regular(&self.path) {
+            Ok(opened) => opened,
+            Err(ReadError::NotFound) => return Ok(None),
+            Err(ReadError::Io(e)) => return Err(StoreError::io("read", &self.path, e)),
+            Err(e) => return Err(refused(e)),
+        };
+        if meta.len() > fsutil::AUTH_JSON_CAP.bytes {
+            return Err(refused(ReadError::TooLarge(fsutil::AUTH_JSON_CAP)));
+        }
+        if target == self.path {
+            return Ok(Some(target));
+        }
+        let bytes = match fsutil::read_capped(file, fsutil::AUTH_JSON_CAP) {
+            Ok(bytes) => bytes,
+            Err(ReadError::Io(e)) => return Err(StoreError::io("read", &self.path, e)),
+            Err(e) => return Err(refused(e)),
+        };
+        if parse(&self.path, &bytes).is_err() {
             return Err(self.not_ours(
                 &target,
-                "is not a credentials file (it has none of `auth_mode`, `OPENAI_API_KEY`, `tokens`)",
+                "cannot be parsed",
                 format!(
-                    "codex neither reads nor overwrites it: point the link at your credentials file, or remove the link (rm {}) and sign in again",
+                    "codex does not overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
                     self.path.display()
                 ),
             ));
         }
-        Ok(Some(Read { doc, meta, target }))
+        if !is_credentials_document(&bytes) {
+            return Err(self.foreign(&target));
+        }
+        Ok(Some(target))
+    }
+
+    fn foreign(&self, target: &Path) -> StoreError {
+        self.not_ours(
+            target,
+            "is not a credentials file (it has none of `auth_mode`, `OPENAI_API_KEY`, `tokens`)",
+            format!(
+                "codex neither reads nor overwrites it: point the link at your credentials file, or remove the link (rm {}) and sign in again",
+                self.path.display()
+            ),
+        )
     }
 
     /// Moves an unparseable auth.json aside to `auth.json.bak` (0600) so that a new sign-in does
@@ -226,23 +271,8 @@ impl FileStore {
     }
 
     pub fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
-        // Only a credentials document (or an unparseable auth.json in CODEX_HOME, already
-        // backed up by the caller) is replaced; anything else is refused here, whoever calls.
-        match self.read() {
-            Ok(_) => {}
-            Err(StoreError::Malformed { .. }) if self.target()? == self.path => {}
-            Err(StoreError::Malformed { .. }) => {
-                return Err(self.not_ours(
-                    &self.target()?,
-                    "cannot be parsed",
-                    format!(
-                        "codex does not overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
-                        self.path.display()
-                    ),
-                ));
-            }
-            Err(other) => return Err(other),
-        }
+        // Only what is ours is replaced; anything else is refused here, whoever calls.
+        self.ours()?;
         let target = self.target()?;
         let dir = target
             .parent()
@@ -278,10 +308,9 @@ impl FileStore {
     /// the link). Anything else is left in place: `Ok(false)`. The caller that must say why
     /// (logout) reads the file first.
     pub fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
-        let target = match self.read() {
-            Ok(Some(read)) => read.target,
-            Ok(None) => return Ok(false),
-            Err(StoreError::Malformed { .. } | StoreError::NotOurs { .. }) => return Ok(false),
+        let target = match self.ours() {
+            Ok(Some(target)) => target,
+            Ok(None) | Err(StoreError::NotOurs { .. }) => return Ok(false),
             Err(other) => return Err(other),
         };
         let mut removed = false;
