@@ -103,6 +103,11 @@ impl<'de> Deserialize<'de> for AuthMode {
     }
 }
 
+/// The guide's table of what an API key gives up, and what a ChatGPT plan unlocks.
+pub const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
+pub const CHATGPT_UNLOCKS: &str =
+    "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
+
 /// What a stored document is good for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Usability {

@@ -43,6 +43,9 @@ pub enum Command {
     Exec(ExecArgs),
     /// Remove the stored credentials
     Logout,
+    /// Check config, credentials, keyring, network, key and clock; say what to fix
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(DoctorArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         after_help = "Example: codex completion bash > ~/.local/share/bash-completion/completions/codex"
@@ -118,6 +121,31 @@ pub struct StatusArgs {
     /// Print one JSON object on stdout instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+const DOCTOR_HELP: &str = "Each line is ✓ (fine), ⚠ (works, but look), ✗ (broken) or - (not \
+checked), with what was found and the command or setting that fixes it. Nothing is changed \
+unless --refresh is given. The run takes at most about 10 seconds, even when servers hang.\n\n\
+Exit codes: 0 nothing is broken (warnings allowed); 1 something is.\n\n\
+Examples:\n  \
+codex doctor                 check everything\n  \
+codex doctor --offline       only what can be checked without the network\n  \
+codex doctor --json | jq     one JSON object (keys masked, no secret in it)";
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print one JSON object on stdout instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Do not use the network (no DNS, no connection, no request)
+    #[arg(long, conflicts_with = "refresh")]
+    pub offline: bool,
+
+    /// Test a ChatGPT refresh token with one refresh (the new tokens are saved, as any command
+    /// would save them); without it nothing is changed
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 const EXEC_HELP: &str = "Credentials: CODEX_API_KEY (this command only), else the stored sign-in \

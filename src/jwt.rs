@@ -56,6 +56,34 @@ pub fn issued_at(token: &str) -> Option<i64> {
         .and_then(serde_json::Value::as_i64)
 }
 
+/// Seconds since the epoch as `2026-11-26T23:20:00Z`.
+pub fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// `2026-11-26T23:20:00Z (in 12 min)` or `(expired 3 min ago)`.
+pub fn describe_time(exp: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let delta = exp.saturating_sub(now);
+    let span = |s: i64| match s {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    };
+    if delta >= 0 {
+        format!("{} (in {})", rfc3339(exp), span(delta))
+    } else {
+        format!(
+            "{} (expired {} ago)",
+            rfc3339(exp),
+            span(delta.saturating_neg())
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

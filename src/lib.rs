@@ -7,6 +7,7 @@ pub mod choice;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod exec;
 pub mod fsutil;
@@ -37,5 +38,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             &cli.config_overrides,
         )?)?),
         Command::Exec(args) => commands::exec::run(&Config::load(&cli.config_overrides)?, args),
+        Command::Doctor(args) => commands::doctor::run(args, &cli.config_overrides),
     }
 }

@@ -7,7 +7,8 @@
 //! ignored, since there is nowhere left to say anything.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -260,5 +261,80 @@ impl Progress {
 
     pub fn finish(&self) {
         self.0.finish_and_clear();
+    }
+}
+
+/// `codex doctor`'s spinner on stderr, naming the checks still running; nothing at all when
+/// stderr is not a terminal.
+#[derive(Clone)]
+pub struct Checking {
+    bar: Option<indicatif::ProgressBar>,
+    pending: Arc<Mutex<Vec<String>>>,
+}
+
+/// A check in progress; dropping it takes it off the spinner.
+pub struct Pending {
+    checking: Checking,
+    what: String,
+}
+
+impl Checking {
+    pub fn start() -> Checking {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            {
+                bar.set_style(style);
+            }
+            bar.set_message("Checking...");
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
+        });
+        Checking {
+            bar,
+            pending: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    pub fn begin(&self, what: &str) -> Pending {
+        self.with_pending(|p| p.push(what.to_string()));
+        Pending {
+            checking: self.clone(),
+            what: what.to_string(),
+        }
+    }
+
+    fn with_pending(&self, change: impl FnOnce(&mut Vec<String>)) {
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        change(&mut pending);
+        if let Some(bar) = &self.bar {
+            bar.set_message(if pending.is_empty() {
+                "Checking...".to_string()
+            } else {
+                format!("Checking {}...", pending.join(", "))
+            });
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let what = std::mem::take(&mut self.what);
+        self.checking.with_pending(|p| {
+            if let Some(i) = p.iter().position(|w| *w == what) {
+                p.remove(i);
+            }
+        });
     }
 }

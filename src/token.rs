@@ -203,7 +203,7 @@ async fn refresh_under_lock(
 }
 
 /// Refresh and revoke go to the issuer that minted the tokens (`oauth_provenance`).
-fn issuer_of(config: &Config, tokens: &TokenData) -> AuthSettings {
+pub(crate) fn issuer_of(config: &Config, tokens: &TokenData) -> AuthSettings {
     match &tokens.oauth_provenance {
         Some(p) => config
             .auth

@@ -5,69 +5,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
+use common::proxy::ProxyServer;
+use common::tls::Ca;
 use common::{Background, Env, Peer, Run, free_port, http_get};
-
-// ------------------------------------------------------------------------------ certificates
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
-
-struct Ca {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    pem: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-        ];
-        let cert = params.self_signed(&key).unwrap();
-        Ca {
-            pem: pem("CERTIFICATE", cert.der()),
-            issuer: rcgen::Issuer::new(params, key),
-        }
-    }
-
-    /// A server certificate and key (PEM files in `dir`) for `names`, valid now unless
-    /// `expired`.
-    fn server(&self, dir: &Path, tag: &str, names: &[&str], expired: bool) -> (PathBuf, PathBuf) {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = rcgen::CertificateParams::new(names).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "codex test server");
-        if expired {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-        }
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let cert_path = dir.join(format!("{tag}.pem"));
-        let key_path = dir.join(format!("{tag}.key"));
-        std::fs::write(&cert_path, pem("CERTIFICATE", cert.der())).unwrap();
-        std::fs::write(&key_path, pem("PRIVATE KEY", &key.serialize_der())).unwrap();
-        (cert_path, key_path)
-    }
-}
 
 /// A private CA (`ca.pem`), an unrelated one (`other-ca.pem`) and the fake issuer serving a
 /// certificate of the first for 127.0.0.1 and localhost.
@@ -385,96 +325,6 @@ fn expired_and_wrong_host_certificates_are_named() {
 }
 
 // ---------------------------------------------------------------------------------- proxies
-
-/// A proxy server process (tinyproxy or microsocks) on a free loopback port, stopped on drop.
-struct ProxyServer {
-    child: std::process::Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl ProxyServer {
-    fn start(mut cmd: std::process::Command, port: u16, log: PathBuf) -> ProxyServer {
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        let mut child = cmd
-            .spawn()
-            .expect("start the proxy (is it installed? see scripts/test)");
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return ProxyServer { child, port, log };
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("the proxy exited: {status}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("the proxy did not listen on {port} within 10 s");
-    }
-
-    /// Debian's tinyproxy, allowing CONNECT to `target_port` only, with `BasicAuth` if given.
-    fn tinyproxy(dir: &Path, target_port: u16, basic_auth: Option<(&str, &str)>) -> ProxyServer {
-        ProxyServer::tinyproxy_to(dir, &[target_port], basic_auth)
-    }
-
-    /// tinyproxy allowing CONNECT to each of `target_ports`.
-    fn tinyproxy_to(
-        dir: &Path,
-        target_ports: &[u16],
-        basic_auth: Option<(&str, &str)>,
-    ) -> ProxyServer {
-        let port = free_port();
-        let log = dir.join(format!("tinyproxy-{port}.log"));
-        let conf = dir.join(format!("tinyproxy-{port}.conf"));
-        let mut text = format!(
-            "Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile \"{}\"\nLogLevel Connect\n\
-             MaxClients 20\nAllow 127.0.0.1\n",
-            log.display()
-        );
-        for target in target_ports {
-            text.push_str(&format!("ConnectPort {target}\n"));
-        }
-        if let Some((user, password)) = basic_auth {
-            text.push_str(&format!("BasicAuth {user} {password}\n"));
-        }
-        std::fs::write(&conf, text).unwrap();
-        let mut cmd = std::process::Command::new("tinyproxy");
-        cmd.arg("-d").arg("-c").arg(&conf);
-        ProxyServer::start(cmd, port, log)
-    }
-
-    /// Debian's microsocks, a SOCKS5 server, requiring this user name and password.
-    fn microsocks(dir: &Path, user: &str, password: &str) -> ProxyServer {
-        let port = free_port();
-        let mut cmd = std::process::Command::new("microsocks");
-        cmd.args([
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-u",
-            user,
-            "-P",
-            password,
-        ]);
-        ProxyServer::start(cmd, port, dir.join("no-log"))
-    }
-
-    fn connects_to(&self, port: u16) -> usize {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .matches(&format!("CONNECT 127.0.0.1:{port} "))
-            .count()
-    }
-}
-
-impl Drop for ProxyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The sign-in fails with `message`, and the same run at `RUST_LOG=trace` never shows `canary`.
 #[track_caller]

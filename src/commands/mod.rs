@@ -2,6 +2,7 @@
 //! runs, and returns the exit code; the messages it shows go through `report::Reporter`.
 
 pub mod completion;
+pub mod doctor;
 pub mod exec;
 pub mod login;
 pub mod logout;

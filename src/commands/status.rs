@@ -8,8 +8,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::Error;
-use crate::auth::Usability;
+use crate::auth::{API_KEY_GIVES_UP, CHATGPT_UNLOCKS, Usability};
 use crate::config::{Config, StoreMode};
+use crate::jwt::{describe_time, rfc3339};
 use crate::notice::Notify;
 use crate::report::Reporter;
 use crate::store::{self, StoreError, StoreKind};
@@ -19,11 +20,6 @@ use crate::store::{self, StoreError, StoreKind};
 pub struct StatusOptions {
     pub json: bool,
 }
-
-/// The guide's table of what an API key gives up, for the current sign-in (no network call).
-const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
-const CHATGPT_UNLOCKS: &str =
-    "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
 
 pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
     let json_output = options.json;
@@ -211,31 +207,4 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
         ("issuer", json!(issuer)),
     ];
     d
-}
-
-fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| secs.to_string())
-}
-
-/// `2026-11-26T23:20:00Z (in 12 min)` or `(expired 3 min ago)`.
-fn describe_time(exp: i64) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let delta = exp.saturating_sub(now);
-    let span = |s: i64| match s {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{} min", s / 60),
-        s if s < 172_800 => format!("{} h", s / 3600),
-        s => format!("{} days", s / 86_400),
-    };
-    if delta >= 0 {
-        format!("{} (in {})", rfc3339(exp), span(delta))
-    } else {
-        format!(
-            "{} (expired {} ago)",
-            rfc3339(exp),
-            span(delta.saturating_neg())
-        )
-    }
 }

@@ -217,7 +217,7 @@ pub(super) fn error_text(error: &Value) -> String {
 
 /// The human part of an error body (`error.message`, AWS `message`, or short plain text),
 /// one line, without any secret of ours in it and with control characters escaped.
-fn server_message(body: &str, secrets: &[String]) -> String {
+pub(crate) fn server_message(body: &str, secrets: &[String]) -> String {
     let text = match serde_json::from_str::<Value>(body) {
         Ok(v) => v
             .pointer("/error/message")
@@ -244,7 +244,7 @@ pub(super) fn excerpt(text: &str, max: usize) -> String {
     }
 }
 
-pub(super) fn status_text(status: reqwest::StatusCode) -> String {
+pub(crate) fn status_text(status: reqwest::StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("{} {reason}", status.as_u16()),
         None => status.as_u16().to_string(),

@@ -18,6 +18,8 @@ use crate::http::{self, HttpError};
 use crate::provider::{self, Credential, Kind, OutgoingRequest, ProviderError};
 use crate::report::Reporter;
 use failure::Failure;
+/// The key check of `codex doctor` reads a refusal as `codex exec` does.
+pub(crate) use failure::{server_message, status_text};
 use output::{Output, StreamEnd};
 use send::send;
 

@@ -123,7 +123,7 @@ pub(super) fn tls_problem(
 
 /// webpki reports a certificate's names in their `Debug` form (`DnsName("a.example")`); the
 /// names are the certificate's (the server's) text, so control characters come back escaped.
-pub(super) fn presented_name(name: &str) -> String {
+pub fn presented_name(name: &str) -> String {
     let inner = name
         .split_once('(')
         .and_then(|(_, rest)| rest.strip_suffix(')'))
@@ -218,20 +218,11 @@ pub(super) fn ask_proxy(proxy: &Proxy, target: &Url) -> Option<(u16, String)> {
     let mut request = format!(
         "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {USER_AGENT}\r\n"
     );
-    if proxy.has_credentials() {
-        use base64::Engine as _;
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        let pair = format!(
-            "{}:{}",
-            decode(url.username()),
-            decode(url.password().unwrap_or_default())
-        );
-        let token = base64::engine::general_purpose::STANDARD.encode(pair);
-        request.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
+    if let Some(authorization) = proxy.basic_authorization() {
+        request.push_str(&format!(
+            "Proxy-Authorization: {}\r\n",
+            authorization.expose()
+        ));
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).ok()?;

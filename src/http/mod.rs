@@ -131,7 +131,7 @@ mod roots;
 mod settings;
 
 use describe::*;
-pub use describe::{describe, innermost};
+pub use describe::{describe, innermost, presented_name};
 pub use proxy::{Proxy, ProxyRoutes};
 use roots::*;
 pub use settings::{FromEnv, NetworkSettings};
@@ -173,6 +173,19 @@ pub async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyE
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The roots a client of this run trusts (the system's plus the user's bundle), for a TLS
+/// handshake made outside reqwest (`codex doctor` reads the chain a server presents).
+pub fn trusted_roots(net: &NetworkSettings) -> Result<rustls::RootCertStore, HttpError> {
+    root_store(net)
+}
+
+/// The certificates of a PEM bundle, read and checked like `CODEX_CA_CERTIFICATE`.
+pub fn bundle_certificates(
+    bundle: &FromEnv<PathBuf>,
+) -> Result<Vec<CertificateDer<'static>>, HttpError> {
+    read_bundle(bundle)
 }
 
 /// The client, built on first use: loading the system roots costs milliseconds, and most runs

@@ -50,9 +50,48 @@ impl Proxy {
         }
     }
 
-    pub(super) fn has_credentials(&self) -> bool {
+    pub fn has_credentials(&self) -> bool {
         let url = self.url.expose();
         !url.username().is_empty() || url.password().is_some()
+    }
+
+    /// The environment variable that names this proxy.
+    pub fn variable(&self) -> &'static str {
+        self.variable
+    }
+
+    /// `http`, `https`, `socks5`, ...
+    pub fn scheme(&self) -> &str {
+        self.url.expose().scheme()
+    }
+
+    /// Host and port to connect to.
+    pub fn address(&self) -> Option<(String, u16)> {
+        let url = self.url.expose();
+        Some((url.host_str()?.to_string(), url.port_or_known_default()?))
+    }
+
+    /// The `Proxy-Authorization` value for the user name and password in the URL, if any.
+    pub fn basic_authorization(&self) -> Option<Secret<String>> {
+        use base64::Engine as _;
+        if !self.has_credentials() {
+            return None;
+        }
+        let url = self.url.expose();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let pair = format!(
+            "{}:{}",
+            decode(url.username()),
+            decode(url.password().unwrap_or_default())
+        );
+        Some(Secret::new(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )))
     }
 }
 
@@ -159,6 +198,20 @@ impl ProxyRoutes {
 
     pub(super) fn is_empty(&self) -> bool {
         self.http.is_none() && self.https.is_none()
+    }
+
+    /// The proxy the URL's scheme would use, when `NO_PROXY` excludes the URL's host from it.
+    pub fn excluded_by_no_proxy(&self, url: &Url) -> Option<&Proxy> {
+        let proxy = match url.scheme() {
+            "https" => self.https.as_ref(),
+            "http" => self.http.as_ref(),
+            _ => None,
+        }?;
+        let host = url.host()?;
+        self.bypass
+            .iter()
+            .any(|b| b.matches(&host))
+            .then_some(proxy)
     }
 
     pub fn for_url(&self, url: &Url) -> Option<&Proxy> {

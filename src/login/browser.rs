@@ -378,12 +378,17 @@ mod page {
 
 /// Whether to start a browser: not when asked not to, over SSH, or without a display.
 pub fn browser_available() -> bool {
+    browser_unavailable_reason().is_none()
+}
+
+/// Why no browser is started here (an SSH session, no display), or `None` when one can be.
+pub fn browser_unavailable_reason() -> Option<&'static str> {
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     if set("SSH_CONNECTION") || set("SSH_TTY") {
-        return false;
+        return Some("this is an SSH session (SSH_CONNECTION or SSH_TTY is set)");
     }
-    if cfg!(any(target_os = "macos", windows)) {
-        return true;
+    if cfg!(any(target_os = "macos", windows)) || set("DISPLAY") || set("WAYLAND_DISPLAY") {
+        return None;
     }
-    set("DISPLAY") || set("WAYLAND_DISPLAY")
+    Some("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)")
 }

@@ -327,24 +327,8 @@ pub async fn endpoint(
                     None => Credential::None,
                 },
             };
-            let base_url = match (&provider.kind, &credential, &provider.base_url) {
-                (_, _, Some(url)) => checked_url(
-                    url,
-                    &format!("base_url of [model_providers.{}]", provider.id),
-                )?,
-                (Kind::OpenAi, Credential::ChatGpt { .. }, None) => {
-                    let base = checked_url(&config.models.chatgpt_base_url, "chatgpt_base_url")?;
-                    format!("{base}/codex")
-                }
-                (Kind::OpenAi, _, None) => {
-                    checked_url(&config.models.openai_base_url, "openai_base_url")?
-                }
-                (Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_), _, None) => {
-                    return Err(ProviderError::MissingBaseUrl {
-                        id: provider.id.clone(),
-                    });
-                }
-            };
+            let chatgpt = matches!(credential, Credential::ChatGpt { .. });
+            let base_url = base_url(config, &provider, chatgpt)?;
             Ok(Endpoint {
                 default_model: match provider.kind {
                     Kind::OpenAi => Some(DEFAULT_OPENAI_MODEL),
@@ -353,6 +337,33 @@ pub async fn endpoint(
                 provider,
                 base_url,
                 credential,
+            })
+        }
+    }
+}
+
+/// The base URL of an OpenAI-style provider (built-in `openai`, Azure, custom), for a ChatGPT
+/// sign-in (`chatgpt`) or a key. Bedrock and local servers compute theirs in `endpoint`.
+pub fn base_url(
+    config: &Config,
+    provider: &Provider,
+    chatgpt: bool,
+) -> Result<String, ProviderError> {
+    match (&provider.kind, chatgpt, &provider.base_url) {
+        (_, _, Some(url)) => checked_url(
+            url,
+            &format!("base_url of [model_providers.{}]", provider.id),
+        ),
+        (Kind::OpenAi, true, None) => {
+            let base = checked_url(&config.models.chatgpt_base_url, "chatgpt_base_url")?;
+            Ok(format!("{base}/codex"))
+        }
+        (Kind::OpenAi, false, None) => {
+            checked_url(&config.models.openai_base_url, "openai_base_url")
+        }
+        (Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_), _, None) => {
+            Err(ProviderError::MissingBaseUrl {
+                id: provider.id.clone(),
             })
         }
     }

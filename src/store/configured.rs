@@ -88,6 +88,11 @@ impl Store {
         }
     }
 
+    /// Why the keyring could not be used, once a call to it has failed (absent keyrings too).
+    pub fn keyring_state(&self) -> Option<KeyringError> {
+        self.keyring_down.borrow().clone()
+    }
+
     /// True once the plain-text warning of `auto` mode has been printed.
     pub fn warned(&self) -> bool {
         self.warned.get()

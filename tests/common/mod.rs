@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod keyring;
+pub mod proxy;
 pub mod screen;
+pub mod tls;
 pub mod transcript;
 
 use std::io::Write;

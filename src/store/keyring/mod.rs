@@ -81,6 +81,14 @@ impl KeyringStore {
         bounded(move || chunked::write(&OsSlots, &account, secret.expose(), MAX_UNITS))
     }
 
+    /// Whether a save would be accepted now, without writing anything. On Linux the default
+    /// collection must exist and be unlocked: a locked one answers a read of a missing entry
+    /// as "nothing stored", and refuses the save that follows.
+    pub fn check_writable(&self) -> Result<(), KeyringError> {
+        session_bus_check()?;
+        bounded(default_collection_unlocked)
+    }
+
     /// `Ok(false)` when there was no entry.
     pub fn remove(&self) -> Result<bool, KeyringError> {
         let account = self.account().to_string();
@@ -184,6 +192,23 @@ fn session_bus_check() -> Result<(), KeyringError> {
 
 #[cfg(not(target_os = "linux"))]
 fn session_bus_check() -> Result<(), KeyringError> {
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn default_collection_unlocked() -> Result<(), KeyringError> {
+    use dbus_secret_service::{EncryptionType, SecretService};
+    let platform = |e: dbus_secret_service::Error| classify_platform(Box::new(e));
+    let service = SecretService::connect(EncryptionType::Plain).map_err(platform)?;
+    let collection = service.get_default_collection().map_err(platform)?;
+    match collection.is_locked().map_err(platform)? {
+        true => Err(KeyringError::Locked),
+        false => Ok(()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn default_collection_unlocked() -> Result<(), KeyringError> {
     Ok(())
 }
 

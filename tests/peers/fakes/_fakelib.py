@@ -167,6 +167,12 @@ class FakeHandler(BaseHTTPRequestHandler):
     def version_string(self):
         return "fake-openai/1"
 
+    def date_time_string(self, timestamp=None):
+        """The `Date` header, off by --clock-offset seconds (a server whose clock is wrong)."""
+        if timestamp is None:
+            timestamp = time.time()
+        return super().date_time_string(timestamp + self.server.fake.args.clock_offset)
+
     # servers override these
     def route(self, req: Request):
         self.send_json(404, {"error": {"message": f"no route for {req.method} {req.path}"}})
@@ -349,6 +355,8 @@ def common_args(description):
                    help="how long `hang`/`stall` keeps a request open")
     p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
+    p.add_argument("--clock-offset", type=float, default=0,
+                   help="seconds added to the time in every `Date` header")
     return p
 
 

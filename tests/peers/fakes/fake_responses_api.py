@@ -83,6 +83,12 @@ class Handler(FakeHandler):
 
     # ------------------------------------------------------------------ routing
     def route(self, req):
+        if req.method == "GET" and req.path.endswith("/models"):
+            if self.authorized(req):
+                self.send_json(200, {"object": "list", "data": [
+                    {"id": "gpt-5.5", "object": "model", "created": 1767225600,
+                     "owned_by": "openai"}]})
+            return
         if not (req.method == "POST" and req.path.endswith("/responses")):
             return self.send_json(404, {"error": {"message": f"Invalid URL ({req.method} "
                                                   f"{req.path})", "type": "invalid_request_error",
