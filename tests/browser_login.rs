@@ -469,18 +469,30 @@ fn timeout_and_forced_api_login() {
     );
 }
 
-/// The only test that uses the fixed ports 1455 and 1457.
+/// The tests of this file that use the fixed ports 1455 and 1457 take turns.
+static FIXED_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn fixed_ports() -> std::sync::MutexGuard<'static, ()> {
+    FIXED_PORTS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `codex login --json --no-browser` on the default ports, against `issuer`.
+fn default_port_login(env: &Env, issuer: &str, protocol: &str, client_id: &str) -> Background {
+    let mut cmd = env.cmd(&["login", "--json", "--no-browser"]);
+    cmd.env("CODEX_AUTH_ISSUER", issuer)
+        .env("CODEX_AUTH_PROTOCOL", protocol)
+        .env("CODEX_AUTH_CLIENT_ID", client_id);
+    Background::spawn(cmd)
+}
+
 #[test]
-fn default_ports_stale_login_cancel_and_busy_ports() {
+fn default_ports_stale_login_cancel_and_ctrl_c() {
+    let _ports = fixed_ports();
     let env = Env::new();
     env.write_auth(OLD_AUTH);
     let fake = Peer::fake_issuer(env.dir.path(), &[]);
-    let default_login = || {
-        let mut cmd = env.cmd(&["login", "--json", "--no-browser"]);
-        cmd.env("CODEX_AUTH_ISSUER", &fake.url)
-            .env("CODEX_AUTH_PROTOCOL", "openai");
-        Background::spawn(cmd)
-    };
+    let default_login =
+        || default_port_login(&env, &fake.url, "openai", "app_EMoamEEZ73f0CkXaXp7hrann");
     // A second login takes the port over from a stale one.
     let first = default_login();
     assert_eq!(first.next_event()["port"], 1455);
@@ -500,14 +512,83 @@ fn default_ports_stale_login_cancel_and_busy_ports() {
         "{run:?}"
     );
     assert_eq!(env.read_auth(), OLD_AUTH);
+    std::net::TcpListener::bind("127.0.0.1:1455").expect("1455 free after Ctrl-C");
+}
 
-    // Both ports held by another program: a clear error naming them and --device-auth.
-    let a = std::net::TcpListener::bind("127.0.0.1:1455").expect("1455 free after Ctrl-C");
-    let b = std::net::TcpListener::bind("127.0.0.1:1457").unwrap();
-    let run = default_login().finish(60);
+const PORTS_BUSY_NOTE: &str = "Ports 1455 and 1457 on 127.0.0.1 are both in use by other programs, so the browser cannot return here; continuing with the device code sign-in.";
+
+/// 1455 taken by another program: 1457. Both taken: the device-code sign-in when the issuer
+/// has one, else a clear error naming the ports and --device-auth.
+#[test]
+fn busy_default_ports_fall_back_to_1457_then_to_the_device_sign_in() {
+    let _ports = fixed_ports();
+    let a = std::net::TcpListener::bind("127.0.0.1:1455").expect("1455 free");
+    {
+        let env = Env::new();
+        let fake = Peer::fake_issuer(env.dir.path(), &[]);
+        let login = default_port_login(&env, &fake.url, "openai", "app_EMoamEEZ73f0CkXaXp7hrann");
+        assert_eq!(login.next_event()["port"], 1457);
+    }
+    let b = std::net::TcpListener::bind("127.0.0.1:1457").expect("1457 free");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let env = Env::new();
+            env.write_auth(OLD_AUTH);
+            let oidc = Peer::oidc(env.dir.path(), &[("DEVICE_FLOW", "0")]);
+            let run = default_port_login(&env, &oidc.url, "oidc", "codex-test-client").finish(60);
+            assert_eq!(run.code, 1);
+            assert!(run.stderr.ends_with("cannot listen for the sign-in callback: ports 1455 and 1457 on 127.0.0.1 are both in use by other programs. Free one of them, or sign in without a callback: codex login --device-auth\n"), "{run:?}");
+            assert_eq!(env.read_auth(), OLD_AUTH);
+        });
+        s.spawn(|| {
+            let env = Env::new();
+            env.write_auth(OLD_AUTH);
+            let oidc = Peer::oidc(env.dir.path(), &[("DEVICE_INTERVAL", "1")]);
+            let login = default_port_login(&env, &oidc.url, "oidc", "codex-test-client");
+            let note = login.next_event();
+            assert_eq!(note["event"], "note", "{note}");
+            assert_eq!(note["message"], PORTS_BUSY_NOTE);
+            let code = login.next_event();
+            assert_eq!(code["event"], "device_code", "{code}");
+            let out = agent(&["device", &oidc.url, code["user_code"].as_str().unwrap()]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            let run = login.finish(30);
+            assert_eq!(run.code, 0, "{run:?}");
+            let done: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+            assert_eq!(done["event"], "logged_in");
+            assert_eq!(done["email"], "alice@example.com");
+            let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
+            assert_eq!(
+                doc["tokens"]["oauth_provenance"]["issuer"],
+                oidc.url.as_str()
+            );
+        });
+        s.spawn(|| {
+            let env = Env::new();
+            let fake = Peer::fake_issuer(
+                env.dir.path(),
+                &["--device-sequence", "403,200", "--interval", "1"],
+            );
+            let mut cmd = env.cmd(&["login", "--no-browser"]);
+            cmd.env("CODEX_AUTH_ISSUER", &fake.url)
+                .env("CODEX_AUTH_PROTOCOL", "openai");
+            let run = Background::spawn(cmd).finish(60);
+            assert_eq!(run.code, 0, "{run:?}");
+            assert!(
+                run.stderr.starts_with(&format!(
+                    "{PORTS_BUSY_NOTE}\nFollow these steps to sign in "
+                )),
+                "{run:?}"
+            );
+            let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
+            assert_eq!(doc["auth_mode"], "chatgpt");
+        });
+    });
     drop((a, b));
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.ends_with("cannot listen for the sign-in callback: ports 1455 and 1457 on 127.0.0.1 are both in use by other programs. Free one of them, or sign in without a callback: codex login --device-auth\n"), "{run:?}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `codex login` and its subcommands: picks the sign-in path from the flags (API key, device
 //! code, browser), applies `--issuer` / `--client-id`, and falls back from the device code to
-//! the browser where the issuer has no device sign-in.
+//! the browser where the issuer has no device sign-in, and from the browser to the device code
+//! where both callback ports are taken.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -82,6 +83,7 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
         .override_with(args.issuer.as_deref(), args.client_id.as_deref())
         .map_err(crate::config::ConfigError::from)?;
     let store = store::open(&config, Arc::new(*out));
+    let device_tried = matches!(action, Action::Device { .. });
     if let Action::Device { show_qr } = action {
         let options = login::device::DeviceOptions { show_qr };
         match login::device::run(&config, &store, options, out)? {
@@ -94,6 +96,22 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
         port: args.port,
         timeout: std::time::Duration::from_secs(args.timeout),
     };
-    login::browser::run(&config, &store, &options, out)?;
+    match login::browser::run(&config, &store, &options, out)? {
+        login::browser::Outcome::SignedIn => {}
+        // Tried first and unavailable after all: the busy ports are what to report.
+        login::browser::Outcome::UseDevice if device_tried => {
+            return Err(LoginError::PortsBusy.into());
+        }
+        login::browser::Outcome::UseDevice => {
+            out.note(login::browser::PORTS_BUSY_USE_DEVICE);
+            let options = login::device::DeviceOptions {
+                show_qr: !args.no_qr,
+            };
+            match login::device::run(&config, &store, options, out)? {
+                login::device::Outcome::SignedIn => {}
+                login::device::Outcome::UseBrowser => return Err(LoginError::PortsBusy.into()),
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,23 +2,20 @@
 //! callback server (RFC 8252). The old credentials stay untouched until new ones are saved, so
 //! a failed, cancelled or timed-out sign-in never logs the user out.
 
-use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use http::StatusCode;
 use oauth2::{CsrfToken, PkceCodeChallenge};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use super::LoginError;
+use super::callback::{CallbackServer, page};
 use crate::config::Config;
 use crate::oauth::{self, AuthSettings, Endpoints, Protocol, TokenSet};
 use crate::report::Reporter;
 use crate::secret::Secret;
 use crate::store::Store;
 
-/// The ports registered for the ChatGPT client, in order of preference.
-pub const DEFAULT_PORTS: [u16; 2] = [1455, 1457];
+pub use super::callback::DEFAULT_PORTS;
 const OPENAI_SCOPES: &str =
     "openid profile email offline_access api.connectors.read api.connectors.invoke";
 
@@ -30,12 +27,24 @@ pub struct BrowserOptions {
     pub timeout: Duration,
 }
 
+/// How a browser sign-in ended when it did not fail.
+#[derive(Debug)]
+pub enum Outcome {
+    SignedIn,
+    /// Both default callback ports are taken by other programs, and the issuer offers the
+    /// device-code sign-in, which needs no callback: the caller runs it instead.
+    UseDevice,
+}
+
+/// The line that says why a sign-in continues with a device code.
+pub const PORTS_BUSY_USE_DEVICE: &str = "Ports 1455 and 1457 on 127.0.0.1 are both in use by other programs, so the browser cannot return here; continuing with the device code sign-in.";
+
 pub fn run(
     config: &Config,
     store: &Store,
     opts: &BrowserOptions,
     out: &Reporter,
-) -> Result<(), LoginError> {
+) -> Result<Outcome, LoginError> {
     super::run_chatgpt_sign_in(config, store, sign_in(config, store, opts, out))
 }
 
@@ -44,14 +53,20 @@ async fn sign_in(
     store: &Store,
     opts: &BrowserOptions,
     out: &Reporter,
-) -> Result<(), LoginError> {
+) -> Result<Outcome, LoginError> {
     let http = crate::http::client(&config.network)?;
     let settings = &config.auth;
     let endpoints = Endpoints::resolve(&http, settings).await?;
-    let server = CallbackServer::bind(opts.port).await?;
+    let state = CsrfToken::new_random_len(32);
+    let mut server = match CallbackServer::start(opts.port, state.secret()).await {
+        Ok(server) => server,
+        Err(LoginError::PortsBusy) if offers_device_sign_in(settings, &endpoints) => {
+            return Ok(Outcome::UseDevice);
+        }
+        Err(e) => return Err(e),
+    };
     let redirect_uri = format!("http://127.0.0.1:{}/auth/callback", server.port);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256_len(64);
-    let state = CsrfToken::new_random_len(32);
     let url = authorize_url(
         settings,
         &endpoints,
@@ -63,10 +78,10 @@ async fn sign_in(
     let opened = opts.open_browser && open::that_detached(&url).is_ok();
     out.authorize_url(&url, server.port, opened, opts.timeout);
 
-    let code = tokio::time::timeout(opts.timeout, server.wait_for_code(state.secret()))
+    let code = tokio::time::timeout(opts.timeout, server.wait_for_code())
         .await
         .map_err(|_| LoginError::TimedOut(opts.timeout.as_secs()))?;
-    let (code, mut browser) = code?;
+    let (code, browser) = code?;
     let grant = Grant {
         code,
         redirect_uri: &redirect_uri,
@@ -74,10 +89,22 @@ async fn sign_in(
     };
     let result = finish(config, store, &http, &endpoints, grant, out).await;
     match &result {
-        Ok(()) => respond(&mut browser, 200, &page::success()).await,
-        Err(e) => respond(&mut browser, 500, &page::error(&e.to_string())).await,
+        Ok(()) => browser.send(StatusCode::OK, page::success()).await,
+        Err(e) => {
+            let html = page::error(&e.to_string());
+            browser.send(StatusCode::INTERNAL_SERVER_ERROR, html).await
+        }
     }
-    result
+    result.map(|()| Outcome::SignedIn)
+}
+
+/// Whether the device-code sign-in can stand in: OpenAI's issuer always has it; an OpenID
+/// Connect issuer when its discovery document names a device authorization endpoint.
+fn offers_device_sign_in(settings: &AuthSettings, endpoints: &Endpoints) -> bool {
+    match settings.protocol {
+        Protocol::OpenAi => true,
+        Protocol::Oidc => endpoints.device_authorization.is_some(),
+    }
 }
 
 /// What the browser handed back, with what proves this process asked for it.
@@ -160,220 +187,6 @@ fn authorize_url(
         '?'
     };
     format!("{}{separator}{}", endpoints.authorize, query.finish())
-}
-
-/// The loopback listener(s) the browser is sent back to.
-struct CallbackServer {
-    v4: TcpListener,
-    v6: Option<TcpListener>,
-    port: u16,
-}
-
-impl CallbackServer {
-    async fn bind(choice: Option<u16>) -> Result<CallbackServer, LoginError> {
-        let v4 = match choice {
-            Some(port) => TcpListener::bind((Ipv4Addr::LOCALHOST, port))
-                .await
-                .map_err(|e| LoginError::PortUnavailable { port, source: e })?,
-            None => Self::bind_default().await?,
-        };
-        let port = v4.local_addr().map_err(LoginError::Listen)?.port();
-        let v6 = TcpListener::bind((Ipv6Addr::LOCALHOST, port)).await.ok();
-        tracing::debug!(port, ipv6 = v6.is_some(), "callback server listening");
-        Ok(CallbackServer { v4, v6, port })
-    }
-
-    /// 1455, else stop a stale login of ours there and retry for about 2 s, else 1457 alike.
-    async fn bind_default() -> Result<TcpListener, LoginError> {
-        for port in DEFAULT_PORTS {
-            if let Ok(listener) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
-                return Ok(listener);
-            }
-            tracing::debug!(port, "port busy; asking a stale login to cancel");
-            send_cancel(port).await;
-            for _ in 0..20 {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if let Ok(listener) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
-                    return Ok(listener);
-                }
-            }
-        }
-        Err(LoginError::PortsBusy)
-    }
-
-    /// Serves the callback routes until a code arrives (or the sign-in fails). Returns the code
-    /// and the browser's connection, still open, to answer once the code is exchanged.
-    async fn wait_for_code(
-        &self,
-        expected_state: &str,
-    ) -> Result<(Secret<String>, TcpStream), LoginError> {
-        loop {
-            let accepted = match &self.v6 {
-                Some(v6) => tokio::select! {
-                    a = self.v4.accept() => a,
-                    a = v6.accept() => a,
-                },
-                None => self.v4.accept().await,
-            };
-            let (mut stream, peer): (TcpStream, SocketAddr) = match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::debug!(error = %e, "accept failed");
-                    continue;
-                }
-            };
-            let Some(target) = read_request_target(&mut stream).await else {
-                continue;
-            };
-            let (path, query) = match target.split_once('?') {
-                Some((p, q)) => (p.to_string(), q.to_string()),
-                None => (target.clone(), String::new()),
-            };
-            tracing::debug!(%peer, path, "callback request");
-            let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect();
-            match path.as_str() {
-                "/auth/callback" => {
-                    if params.get("state").map(String::as_str) != Some(expected_state) {
-                        respond(&mut stream, 400, &page::error("State mismatch: this page does not belong to the sign-in that is waiting. Start over with `codex login`.")).await;
-                        continue;
-                    }
-                    if let Some(error) = params.get("error") {
-                        let description = params
-                            .get("error_description")
-                            .cloned()
-                            .unwrap_or_else(|| error.clone());
-                        respond(
-                            &mut stream,
-                            400,
-                            &page::error(&format!("Sign-in failed: {description}")),
-                        )
-                        .await;
-                        return Err(LoginError::Denied {
-                            error: error.clone(),
-                            description,
-                        });
-                    }
-                    match params.get("code").filter(|c| !c.is_empty()) {
-                        Some(code) => return Ok((Secret::new(code.clone()), stream)),
-                        None => {
-                            respond(
-                                &mut stream,
-                                400,
-                                &page::error("The sign-in did not return an authorization code."),
-                            )
-                            .await;
-                            return Err(LoginError::MissingCode);
-                        }
-                    }
-                }
-                "/success" => respond(&mut stream, 200, &page::success()).await,
-                "/cancel" => {
-                    respond(
-                        &mut stream,
-                        200,
-                        &page::message("Login cancelled", "Another sign-in took over."),
-                    )
-                    .await;
-                    return Err(LoginError::CancelledByAnotherLogin);
-                }
-                _ => {
-                    respond(
-                        &mut stream,
-                        404,
-                        &page::message("Not found", "Nothing here."),
-                    )
-                    .await
-                }
-            }
-        }
-    }
-}
-
-/// Asks whatever listens on `port` to stop, as a stale `codex login` would.
-async fn send_cancel(port: u16) {
-    let attempt = async {
-        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await?;
-        stream
-            .write_all(b"GET /cancel HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            .await?;
-        let mut sink = Vec::new();
-        stream.read_to_end(&mut sink).await.map(|_| ())
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), attempt).await;
-}
-
-/// The request target of a `GET` (path and query), read with a bound on size and time.
-async fn read_request_target(stream: &mut TcpStream) -> Option<String> {
-    let mut buf = Vec::with_capacity(1024);
-    let read = async {
-        let mut chunk = [0u8; 1024];
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
-            let n = stream.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        Some(())
-    };
-    tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .ok()??;
-    let line = buf.split(|b| *b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?.trim_end();
-    let mut parts = line.split(' ');
-    match (parts.next(), parts.next()) {
-        (Some("GET"), Some(target)) => Some(target.to_string()),
-        _ => None,
-    }
-}
-
-async fn respond(stream: &mut TcpStream, status: u16, html: &str) {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        _ => "Internal Server Error",
-    };
-    let response = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{html}",
-        html.len()
-    );
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
-}
-
-/// Self-contained pages (no external assets) for the browser tab.
-mod page {
-    pub fn success() -> String {
-        message(
-            "Signed in to Codex",
-            "Signed in, you may close this tab and return to your terminal.",
-        )
-    }
-
-    pub fn error(text: &str) -> String {
-        message("Sign-in failed", text)
-    }
-
-    pub fn message(title: &str, text: &str) -> String {
-        format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-             <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
-             h1{{font-size:1.4rem}}</style></head><body><h1>{t}</h1><p>{x}</p></body></html>",
-            t = escape(title),
-            x = escape(text)
-        )
-    }
-
-    fn escape(text: &str) -> String {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    }
 }
 
 /// Whether to start a browser: not when asked not to, over SSH, or without a display.

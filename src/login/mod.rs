@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod browser;
+pub mod callback;
 pub mod device;
 
 use thiserror::Error;
