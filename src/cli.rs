@@ -3,6 +3,8 @@
 use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
+use crate::accounts::AccountName;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "codex",
@@ -14,6 +16,8 @@ use clap_complete::Shell;
     after_help = "Examples:\n  \
         printenv OPENAI_API_KEY | codex login --api-key -   sign in with an API key (CI)\n  \
         codex login status                                  who am I signed in as?\n  \
+        codex login --account work                          sign in and save it as account `work`\n  \
+        codex login switch personal                         use another saved account\n  \
         codex logout                                        forget the stored credentials"
 )]
 pub struct Cli {
@@ -41,8 +45,9 @@ pub enum Command {
     /// Send one prompt to the model and stream the answer to stdout (for scripts and CI)
     #[command(after_help = EXEC_HELP)]
     Exec(ExecArgs),
-    /// Remove the stored credentials
-    Logout,
+    /// Sign out of the active account (its refresh token is revoked), of one saved account, or
+    /// of all of them
+    Logout(LogoutArgs),
     /// Check config, credentials, keyring, network, key and clock; say what to fix
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
@@ -104,6 +109,13 @@ pub struct LoginArgs {
     /// With --device-auth: do not print a QR code of the sign-in link
     #[arg(long, requires = "device_auth")]
     pub no_qr: bool,
+
+    /// Save this sign-in as account NAME and make it the active one. Without it the sign-in is
+    /// saved under a name derived from it (the email, or `apikey-` and the key's last 5
+    /// characters), printed when it succeeds. Accounts signed in before stay saved: see
+    /// `codex login switch`
+    #[arg(long, value_name = "NAME", value_parser = AccountName::parse_arg)]
+    pub account: Option<AccountName>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,7 +125,37 @@ pub enum LoginCommand {
     /// Print the current bearer credential on stdout (the API key, or a ChatGPT access token,
     /// refreshed first if it is about to expire), and nothing else
     #[command(after_help = "Example: curl -H \"Authorization: Bearer $(codex login token)\" ...")]
-    Token,
+    Token(TokenArgs),
+    /// Make saved account NAME the active one: no network call, nothing is revoked, and the
+    /// account switched away from stays saved (`codex login status` lists them)
+    #[command(after_help = "Example: codex login switch work")]
+    Switch(SwitchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Use saved account NAME for this run, without switching to it (default: CODEX_ACCOUNT,
+    /// else the active account)
+    #[arg(long, value_name = "NAME", value_parser = AccountName::parse_arg)]
+    pub account: Option<AccountName>,
+}
+
+#[derive(Debug, Args)]
+pub struct SwitchArgs {
+    /// The saved account to make active
+    #[arg(value_name = "NAME", value_parser = AccountName::parse_arg)]
+    pub name: AccountName,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Sign out of saved account NAME instead of the active one
+    #[arg(long, value_name = "NAME", value_parser = AccountName::parse_arg)]
+    pub account: Option<AccountName>,
+
+    /// Sign out of every saved account and the active one
+    #[arg(long, conflicts_with = "account")]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -149,7 +191,8 @@ pub struct DoctorArgs {
 }
 
 const EXEC_HELP: &str = "Credentials: CODEX_API_KEY (this command only), else the stored sign-in \
-(codex login), else the provider's env_key variable. OPENAI_API_KEY is not read.\n\n\
+(codex login; --account or CODEX_ACCOUNT picks a saved account), else the provider's env_key \
+variable. OPENAI_API_KEY is not read.\n\n\
 Exit codes: 0 the answer is complete; 1 the request failed (the reason is on stderr); 2 bad \
 command line.\n\n\
 Examples:\n  \
@@ -172,6 +215,11 @@ pub struct ExecArgs {
     /// Ollama when unset
     #[arg(long)]
     pub oss: bool,
+
+    /// Use saved account NAME for this run, without switching to it (default: CODEX_ACCOUNT,
+    /// else the active account)
+    #[arg(long, value_name = "NAME", value_parser = AccountName::parse_arg)]
+    pub account: Option<AccountName>,
 
     /// What to ask. `-` (or nothing, when standard input is not a terminal) reads it from
     /// standard input

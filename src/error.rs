@@ -15,6 +15,8 @@ pub enum Error {
     Exec(#[from] crate::exec::ExecError),
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
     /// Standard output could not be written (a full disk, say; a closed pipe is not an error).
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),

@@ -2,6 +2,7 @@
 //! reference Codex CLI's `auth.json`, `config.toml` and keyring entry. ARCHITECTURE.md maps the
 //! modules; this file declares them and dispatches a parsed command line.
 
+pub mod accounts;
 pub mod auth;
 pub mod choice;
 pub mod cli;
@@ -34,9 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Completion { shell } => commands::completion::run(shell),
         Command::Login(args) => commands::login::run(args, &cli.config_overrides),
-        Command::Logout => Ok(commands::logout::run(&Config::load(
-            &cli.config_overrides,
-        )?)?),
+        Command::Logout(args) => commands::logout::run(&Config::load(&cli.config_overrides)?, args),
         Command::Exec(args) => commands::exec::run(&Config::load(&cli.config_overrides)?, args),
         Command::Doctor(args) => commands::doctor::run(args, &cli.config_overrides),
     }

@@ -106,8 +106,9 @@ impl Reporter {
         ));
     }
 
-    /// The end of a ChatGPT sign-in: who is signed in, and where the credentials went.
-    pub fn logged_in(&self, claims: &IdClaims, store_kind: &str, location: &str) {
+    /// The end of a ChatGPT sign-in: who is signed in, where the credentials went, and the
+    /// account they were saved as.
+    pub fn logged_in(&self, claims: &IdClaims, store_kind: &str, location: &str, account: &str) {
         if self.json {
             self.emit(json!({
                 "event": "logged_in",
@@ -117,18 +118,22 @@ impl Reporter {
                 "account_id": claims.account_id,
                 "store": store_kind,
                 "location": location,
+                "account": account,
             }));
             return;
         }
+        let saved_as = format!("; saved as account `{account}`");
         // Claims are the issuer's text: shown with control characters escaped.
         let email = claims.email.as_deref().map(crate::untrusted::printable);
         let plan = claims.plan.as_deref().map(crate::untrusted::printable);
         match (email, plan) {
             (Some(email), Some(plan)) => stderr_line(&format!(
-                "Successfully logged in as {email} (ChatGPT {plan} plan)"
+                "Successfully logged in as {email} (ChatGPT {plan} plan){saved_as}"
             )),
-            (Some(email), None) => stderr_line(&format!("Successfully logged in as {email}")),
-            (None, _) => stderr_line("Successfully logged in"),
+            (Some(email), None) => {
+                stderr_line(&format!("Successfully logged in as {email}{saved_as}"))
+            }
+            (None, _) => stderr_line(&format!("Successfully logged in{saved_as}")),
         }
     }
 

@@ -47,10 +47,12 @@ pub enum TokenError {
         "Not logged in: `{location}` holds no usable credentials ({reason}). Run `codex login` to sign in."
     )]
     Unusable { location: String, reason: String },
-    #[error(
-        "your ChatGPT sign-in can no longer be refreshed ({code}): it expired or was revoked. Run `codex logout` and then `codex login`"
-    )]
-    Permanent { code: String },
+    #[error("{}", permanent_text(code, account.as_deref()))]
+    Permanent {
+        code: String,
+        /// The saved account it happened to, when one was named (`--account`).
+        account: Option<String>,
+    },
     #[error("refreshing the ChatGPT access token at `{url}` failed: {detail}")]
     Failed { url: String, detail: String },
     #[error("the stored ChatGPT sign-in has no refresh token; run `codex login` again")]
@@ -71,6 +73,17 @@ pub enum TokenError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+}
+
+fn permanent_text(code: &str, account: Option<&str>) -> String {
+    match account {
+        None => format!(
+            "your ChatGPT sign-in can no longer be refreshed ({code}): it expired or was revoked. Run `codex logout` and then `codex login`"
+        ),
+        Some(name) => format!(
+            "the ChatGPT sign-in of account `{name}` can no longer be refreshed ({code}): it expired or was revoked. Sign in to it again with `codex login --account {name}`"
+        ),
+    }
 }
 
 /// Whether the access token should be refreshed before use.
@@ -194,7 +207,17 @@ async fn refresh_under_lock(
         return Err(TokenError::NoRefreshToken);
     }
     let settings = issuer_of(config, tokens);
-    let refreshed = refresh_with_retries(http, &settings, &tokens.refresh_token, reason).await?;
+    let refreshed = match refresh_with_retries(http, &settings, &tokens.refresh_token, reason).await
+    {
+        Err(TokenError::Permanent { code, .. }) => {
+            store.refresh_refused(&lock, &current, &code);
+            return Err(TokenError::Permanent {
+                code,
+                account: store.account(),
+            });
+        }
+        other => other?,
+    };
     let updated = merge(current, refreshed);
     store.save(&lock, &updated)?;
     REFRESHED_IN_THIS_RUN.store(true, Ordering::Relaxed);
@@ -272,7 +295,12 @@ async fn refresh_with_retries(
             Err(failure) => classify(failure),
         };
         match failure {
-            Failure::Permanent(code) => return Err(TokenError::Permanent { code }),
+            Failure::Permanent(code) => {
+                return Err(TokenError::Permanent {
+                    code,
+                    account: None,
+                });
+            }
             Failure::Final(detail) => {
                 return Err(TokenError::Failed {
                     url: endpoints.token.clone(),

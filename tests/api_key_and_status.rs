@@ -7,6 +7,8 @@ use common::{Env, READING, SAVED, api_key_json, bare_cmd, mode_of, run_cmd, set_
 
 const NOTE: &str = "note: a key given on the command line is visible in shell history and to `ps`; prefer `--api-key -` and pipe it in (printenv OPENAI_API_KEY | codex login --api-key -)\n";
 const KEY: &str = "sk-proj-canary-0123456789";
+/// A sign-in over another one keeps the other as a saved account (issue 13).
+const KEPT_OLD: &str = "The previous sign-in was saved as account `apikey-00000` (back to it: codex login switch apikey-00000).\n";
 
 #[test]
 fn api_key_on_the_command_line_is_saved_with_a_note() {
@@ -83,10 +85,12 @@ fn loose_permissions_are_tightened_on_save() {
     env.write_auth(&api_key_json("sk-old-key-0000000000"));
     set_mode(&env.auth_path(), 0o644);
     env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{KEPT_OLD}{SAVED}"));
     assert_eq!(mode_of(&env.auth_path()), 0o600);
     // A directory we did not create keeps its mode (issue 12).
     assert_eq!(mode_of(&env.home), 0o755);
+    assert_eq!(mode_of(&env.home.join("accounts")), 0o700);
+    assert_eq!(mode_of(&env.home.join("accounts/apikey-00000.json")), 0o600);
 }
 
 #[test]
@@ -163,7 +167,7 @@ fn symlinked_auth_json_is_updated_and_removed_at_its_target() {
     std::os::unix::fs::symlink(&target, env.auth_path()).unwrap();
 
     env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{KEPT_OLD}{SAVED}"));
     assert!(
         std::fs::symlink_metadata(env.auth_path())
             .unwrap()
@@ -173,13 +177,19 @@ fn symlinked_auth_json_is_updated_and_removed_at_its_target() {
     assert_eq!(std::fs::read_to_string(&target).unwrap(), api_key_json(KEY));
     assert_eq!(mode_of(&target), 0o600);
 
-    env.run(&["logout"])
-        .assert(0, "", "Successfully logged out\n");
+    env.run(&["logout"]).assert(
+        0,
+        "",
+        "Successfully logged out\nAccount `apikey-00000` is now active: API key sk-old-k***00000 (codex login switch NAME picks another)\n",
+    );
     assert!(
         !target.exists(),
         "the key must not survive in the link's target"
     );
-    assert!(std::fs::symlink_metadata(env.auth_path()).is_err());
+    // The link went with it; the account kept from before is the active one now, in a file.
+    let meta = std::fs::symlink_metadata(env.auth_path()).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(env.read_auth(), api_key_json("sk-old-key-0000000000"));
 }
 
 #[test]

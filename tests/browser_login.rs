@@ -182,7 +182,7 @@ fn text_output_names_the_url_and_the_account() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stderr
-            .ends_with("Successfully logged in as alice@example.com (ChatGPT plus plan)\n"),
+            .ends_with("Successfully logged in as alice@example.com (ChatGPT plus plan); saved as account `alice@example.com`\n"),
         "{run:?}"
     );
     assert_eq!(run.stdout, "");

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::keyring::{Session, account};
-use common::{Env, Peer, READING, SAVED, api_key_json, jwt_signed, now_secs, run_cmd};
+use common::{Env, Peer, READING, SAVED, api_key_json, jwt_signed, now_secs, run_cmd, saved};
 
 const KEY: &str = "sk-proj-canary-0123456789";
 const NO_BUS: &str = "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set";
@@ -127,7 +127,7 @@ fn keyring_login_status_logout_use_the_reference_entry() {
     session.run(&env, &["login", "status", "--json"]).assert(
         0,
         &format!(
-            "{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"keyring\",\"path\":null,\"keyring_service\":\"Codex Auth\",\"keyring_account\":\"{}\"}}\n",
+            "{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"keyring\",\"path\":null,\"keyring_service\":\"Codex Auth\",\"keyring_account\":\"{}\",\"accounts\":[{{\"name\":\"apikey-56789\",\"active\":true,\"mode\":\"apikey\",\"email\":null,\"plan\":null,\"api_key\":\"sk-proj-***56789\",\"refresh_refused\":null}}]}}\n",
             account(&env)
         ),
         "",
@@ -225,7 +225,7 @@ fn large_secrets_round_trip_through_the_keyring() {
     let key = format!("sk-proj-{}", "A1b2C3d4".repeat(1000));
     session
         .run_stdin(&env, &["login", "--api-key", "-"], key.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{}", saved("apikey-2C3d4")));
     assert_eq!(session.lookup(&account(&env)), Some(compact(&key)));
     let masked = format!("sk-proj-***{}", &key[key.len() - 5..]);
     session.run(&env, &["login", "status"]).assert(
@@ -276,7 +276,7 @@ fn auto_without_a_session_bus_uses_the_file_and_says_so() {
     env.run(&["login", "status", "--json"]).assert(
         0,
         &format!(
-            "{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"file\",\"path\":{:?}}}\n",
+            "{{\"logged_in\":true,\"mode\":\"apikey\",\"api_key\":\"sk-proj-***56789\",\"store\":\"file\",\"path\":{:?},\"accounts\":[{{\"name\":\"apikey-56789\",\"active\":true,\"mode\":\"apikey\",\"email\":null,\"plan\":null,\"api_key\":\"sk-proj-***56789\",\"refresh_refused\":null}}]}}\n",
             auth_path(&env)
         ),
         &warning,
@@ -487,7 +487,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     let second = "sk-proj-second-key-98765";
     session
         .run_stdin(&env, &["login", "--api-key", "-"], second.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{}", saved("apikey-98765")));
     assert!(!env.auth_path().exists(), "the old copy is removed");
     assert_eq!(session.lookup(&account), Some(compact(second)));
 
@@ -497,7 +497,7 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
         0,
         "",
         &format!(
-            "API key configured - sk-proj-***98765\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n{}",
+            "API key configured - sk-proj-***98765\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n{}Active account: apikey-98765\nOther accounts (codex login switch NAME):\n  apikey-56789  API key sk-proj-***56789\n",
             stored_in_keyring(&env)
         ),
     );
@@ -509,16 +509,29 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
     session.run(&env, &["login", "status"]).assert(
         0,
         "",
-        "API key configured - sk-proj-***56789\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\n",
+        "API key configured - sk-proj-***56789\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\nActive account: apikey-56789\nOther accounts (codex login switch NAME):\n  apikey-98765  API key sk-proj-***98765\n",
     );
 
-    // Logout in file mode also clears a keyring copy.
+    // Logout in file mode also clears a keyring copy; the other saved account (whose copy was
+    // saved in keyring mode) becomes the active one, in the file.
     session.store_as_reference(&account, &compact(second));
+    session.run(&env, &["logout"]).assert(
+        0,
+        "",
+        "Successfully logged out\nAccount `apikey-98765` is now active: API key sk-proj-***98765 (codex login switch NAME picks another)\n",
+    );
+    assert_eq!(env.read_auth(), api_key_json(second));
+    assert_eq!(session.lookup(&account), None);
     session
         .run(&env, &["logout"])
         .assert(0, "", "Successfully logged out\n");
     assert!(!env.auth_path().exists());
     assert_eq!(session.lookup(&account), None);
+    assert_eq!(
+        session.lookup(&format!("{account}|account:apikey-98765")),
+        None,
+        "the account's own entry went with it"
+    );
 }
 
 #[test]
@@ -637,7 +650,7 @@ fn credentials_saved_while_the_keyring_hung_are_not_shadowed_by_the_older_entry(
     let new = "sk-proj-new-key-2222233333";
     session
         .run_stdin(&env, &["login", "--api-key", "-"], old.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{}", saved("apikey-11111")));
     assert_eq!(session.lookup(&account(&env)), Some(compact(old)));
 
     session.freeze();
@@ -657,7 +670,7 @@ fn credentials_saved_while_the_keyring_hung_are_not_shadowed_by_the_older_entry(
         .assert(0, &format!("{new}\n"), "");
     session
         .run_stdin(&env, &["login", "--api-key", "-"], new.as_bytes())
-        .assert(0, "", &format!("{READING}{SAVED}"));
+        .assert(0, "", &format!("{READING}{}", saved("apikey-33333")));
     assert_eq!(session.lookup(&account(&env)), Some(compact(new)));
     assert!(!env.auth_path().exists(), "moved into the keyring");
 }

@@ -177,6 +177,7 @@ fn help_pages() {
         &["login", "--help"],
         &["login", "status", "--help"],
         &["login", "token", "--help"],
+        &["login", "switch", "--help"],
         &["logout", "--help"],
         &["exec", "--help"],
         &["doctor", "--help"],
@@ -203,6 +204,11 @@ fn usage_errors_exit_2() {
         &["login", "--timeout", "0"],
         &["login", "--port", "http"],
         &["completion", "tcsh"],
+        &["login", "switch"],
+        &["login", "switch", "../work"],
+        &["login", "--account", "a b", "--api-key", "-"],
+        &["login", "token", "--account", "-x"],
+        &["logout", "--all", "--account", "work"],
     ] {
         bare(&mut t, args);
     }
@@ -444,6 +450,77 @@ fn logout_texts() {
     t.run(&env, &["logout"]);
     env.write_auth("{\"OPENAI_API_KEY\": \"sk-precious\"");
     t.run(&env, &["logout"]);
+    insta::assert_snapshot!(t.finish());
+}
+
+// ------------------------------------------------------------------------------ several accounts
+
+#[test]
+fn several_accounts_texts() {
+    let env = Env::new();
+    let mut t = Transcript::of(&env);
+    t.run_stdin(
+        &env,
+        &["login", "--api-key", "-", "--account", "ci"],
+        KEY.as_bytes(),
+    );
+    t.run_stdin(
+        &env,
+        &["login", "--api-key", "-"],
+        b"sk-proj-second-key-000022222",
+    );
+    t.run_stdin(
+        &env,
+        &["login", "--api-key", "-", "--account", "CI"],
+        KEY.as_bytes(),
+    );
+    t.run(&env, &["login", "status"]);
+    t.run(&env, &["login", "status", "--json"]);
+    t.run(&env, &["login", "switch", "ci"]);
+    t.run(&env, &["login", "switch", "ci"]);
+    t.run(&env, &["login", "switch", "work"]);
+    t.run(&env, &["login", "token", "--account", "work"]);
+    t.run_with(
+        &env,
+        &[("CODEX_ACCOUNT", "../ci")],
+        &["login", "token"],
+        None,
+    );
+    t.run_with(
+        &env,
+        &[("CODEX_ACCOUNT", "apikey-22222")],
+        &["login", "status"],
+        None,
+    );
+    // A ChatGPT sign-in whose refresh token the issuer no longer takes.
+    let fake = Peer::fake_issuer(
+        env.dir.path(),
+        &[
+            "--seed-refresh-token",
+            "rt-1",
+            "--scenario",
+            "refresh-expired",
+        ],
+    );
+    t.redact(&fake.url, "[ISSUER]");
+    let mut doc = chatgpt_auth(&fake.url);
+    doc["tokens"]["access_token"] = json!(jwt(json!({"exp": now_secs() - 60})));
+    env.write_auth(&doc.to_string());
+    t.note("# signed in with ChatGPT outside this tool; its refresh token is refused");
+    t.run(&env, &["login", "status"]);
+    t.run(&env, &["login", "token"]);
+    t.run(&env, &["login", "status"]);
+    t.run(&env, &["login", "switch", "ci"]);
+    t.run(&env, &["login", "switch", "user@example.com"]);
+    t.run(&env, &["logout", "--account", "apikey-22222"]);
+    t.run(&env, &["logout"]);
+    t.run_stdin(
+        &env,
+        &["login", "--api-key", "-"],
+        b"sk-proj-second-key-000022222",
+    );
+    t.run(&env, &["logout", "--all"]);
+    t.run(&env, &["logout", "--all"]);
     insta::assert_snapshot!(t.finish());
 }
 

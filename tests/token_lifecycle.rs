@@ -5,7 +5,7 @@
 mod common;
 
 use common::{
-    Background, Env, Peer, READING, SAVED, expire_access_token, jwt, now_secs, sign_in_with_oidc,
+    Background, Env, Peer, READING, expire_access_token, jwt, now_secs, saved, sign_in_with_oidc,
 };
 use serde_json::{Value, json};
 
@@ -91,11 +91,13 @@ fn thirty_two_processes_refresh_once() {
 #[test]
 fn short_lived_access_tokens_refresh_once_per_command() {
     let env = Env::new();
-    let oidc = Peer::oidc(env.dir.path(), &[("ACCESS_TTL", "2")]);
+    // Tokens that are always due: 3 s left of a 603 s lifetime (`iat` 600 s back).
+    let oidc = Peer::oidc(
+        env.dir.path(),
+        &[("ACCESS_TTL", "3"), ("ACCESS_IAT_OFFSET", "-600")],
+    );
     sign_in_with_oidc(&env, &oidc);
     for round in 1..=3 {
-        // A 2-second token is due in the second half of its life: by then, it has expired.
-        std::thread::sleep(std::time::Duration::from_secs(2));
         let run = env.run(&["login", "token"]);
         assert_eq!(run.code, 0, "{run:?}");
         assert_eq!(
@@ -432,8 +434,9 @@ fn a_waiting_process_says_so_and_proceeds_when_the_lock_is_released() {
     assert_eq!(
         run.stderr,
         format!(
-            "{READING}waiting for another `codex` process that is updating the credentials (it holds `{}`)...\n{SAVED}",
-            lock.display()
+            "{READING}waiting for another `codex` process that is updating the credentials (it holds `{}`)...\n{}",
+            lock.display(),
+            saved("apikey-0001")
         )
     );
 }

@@ -9,6 +9,11 @@ use crate::exec::{self, ExecOptions};
 use crate::report::Reporter;
 
 pub fn run(config: &Config, args: ExecArgs) -> Result<ExitCode, Error> {
+    let mut config = config.clone();
+    if let Some(name) = args.account {
+        config.account = Some(name.to_string());
+    }
+    let config = &config;
     let options = ExecOptions {
         json: args.json,
         model: args.model,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::Error;
+use crate::accounts::{AccountName, Accounts};
 use crate::cli::{LoginArgs, LoginCommand};
 use crate::config::Config;
 use crate::login::api_key::KeySource;
@@ -20,7 +21,8 @@ use super::status::StatusOptions;
 /// What `codex login` was asked to do, once the flags are read.
 enum Action {
     Status(StatusOptions),
-    Token,
+    Token(Option<AccountName>),
+    Switch(AccountName),
     ApiKey(KeySource),
     Device { show_qr: bool },
     Browser,
@@ -31,7 +33,8 @@ fn action(args: &LoginArgs) -> Result<Action, LoginError> {
         Some(LoginCommand::Status(status)) => {
             return Ok(Action::Status(StatusOptions { json: status.json }));
         }
-        Some(LoginCommand::Token) => return Ok(Action::Token),
+        Some(LoginCommand::Token(token)) => return Ok(Action::Token(token.account.clone())),
+        Some(LoginCommand::Switch(switch)) => return Ok(Action::Switch(switch.name.clone())),
         None => {}
     }
     if let Some(Some(word @ ("status" | "token"))) =
@@ -68,10 +71,22 @@ pub fn run(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
 fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<ExitCode, Error> {
     let mut config = Config::load(overrides)?;
     let action = action(args)?;
+    // For a sign-in, the name to save it as (CODEX_ACCOUNT only picks what exec and token use),
+    // checked before anyone signs in for nothing.
+    if !matches!(
+        action,
+        Action::Status(_) | Action::Token(_) | Action::Switch(_)
+    ) {
+        if let Some(name) = &args.account {
+            Accounts::over(&store::open(&config, Arc::new(*out))).check_new_name(name)?;
+        }
+        config.account = args.account.as_ref().map(ToString::to_string);
+    }
     let store = || store::open(&config, Arc::new(*out));
     match action {
         Action::Status(options) => return super::status::run(&config, options),
-        Action::Token => return super::token::run(&config),
+        Action::Token(account) => return super::token::run(&config, account.as_ref()),
+        Action::Switch(name) => return super::switch::run(&config, &name),
         Action::ApiKey(source) => {
             login::api_key::run(&config, &store(), source, out)?;
             return Ok(ExitCode::SUCCESS);

@@ -2,38 +2,77 @@
 //! every store it can reach (auth.json and the OS keyring, whatever `cli_auth_credentials_store`
 //! says) and names a store it could not reach. A file it cannot parse is left in place and named,
 //! never deleted unseen; so is anything that is not a credentials file (a link to `/dev/null` or
-//! to someone's `package.json`, a FIFO): we only delete what we wrote.
+//! to someone's `package.json`, a FIFO): we only delete what we wrote. With saved accounts: the
+//! active account goes, and the next one becomes active; `--account NAME` removes one saved
+//! account, `--all` every one.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::Error;
+use crate::accounts::{AccountError, AccountName, Accounts};
+use crate::auth::AuthDotJson;
+use crate::cli::LogoutArgs;
 use crate::config::{Config, StoreMode};
 use crate::report::Reporter;
+use crate::store::keyring::KeyringError;
 use crate::store::{self, FileRemoval, StoreError};
 
-pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
+/// What to sign out of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The active credentials (and their saved account).
+    Active,
+    Account(AccountName),
+    All,
+}
+
+pub fn run(config: &Config, args: LogoutArgs) -> Result<ExitCode, Error> {
+    let target = match (args.account, args.all) {
+        (_, true) => Target::All,
+        (Some(name), false) => Target::Account(name),
+        (None, false) => Target::Active,
+    };
     let out = Reporter::text();
     let store = store::open(config, Arc::new(out));
+    let accounts = Accounts::over(&store);
+    let done = match target {
+        Target::Active => log_out_active(config, &accounts, &out),
+        Target::Account(name) => log_out_account(config, &accounts, &name, &out),
+        Target::All => log_out_all(config, &accounts, &out),
+    };
+    Ok(done?)
+}
+
+fn log_out_active(
+    config: &Config,
+    accounts: &Accounts,
+    out: &Reporter,
+) -> Result<ExitCode, AccountError> {
+    let store = accounts.active();
     // No CODEX_HOME yet: only a keyring entry can exist; the directory is made only to remove it.
     if !config.codex_home.exists() && store.load_for_logout().is_none() {
         out.line("Not logged in");
         return Ok(ExitCode::SUCCESS);
     }
-    let lock = store.lock()?;
-    // What is not ours (a link to /dev/null or to someone's package.json, a FIFO) holds no
-    // credentials of ours: it is left in place, said once, and is no failure.
-    let mut not_ours = None;
-    let unparseable = match store.file().load() {
-        Ok(_) => None,
-        Err(err @ StoreError::Malformed { .. }) => Some(err),
-        Err(StoreError::NotOurs { problem, .. }) => {
-            not_ours = Some(problem);
+    let lock = accounts.active().lock()?;
+    let FileState {
+        unparseable,
+        not_ours,
+    } = file_state(accounts)?;
+    let doc = store.load_for_logout();
+    // A broken index must not stop a logout; it is left as it is.
+    let mut index = match accounts.index() {
+        Ok(index) => Some(index),
+        Err(err) => {
+            out.line(&format!(
+                "note: {err}; the saved accounts were left as they are"
+            ));
             None
         }
-        Err(other) => return Err(other),
     };
-    if let Some(doc) = store.load_for_logout() {
-        revoke_best_effort(config, &doc, &out);
+    if let Some(doc) = &doc {
+        revoke_best_effort(config, doc, None, out);
     }
     let file = match unparseable {
         Some(_) => FileRemoval::Keep,
@@ -53,6 +92,22 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
         ));
         return Ok(ExitCode::FAILURE);
     }
+    let mut unreachable = removal.keyring_unreachable;
+    let mut next = None;
+    if let Some(index) = index.as_mut() {
+        let before = index.clone();
+        if let Some(name) = doc.as_ref().and_then(|d| index.owner(d)) {
+            let gone = accounts.forget(&lock, index, &name)?;
+            unreachable = unreachable.or(gone.keyring_unreachable);
+        }
+        if removal.removed {
+            next = accounts.activate_next(&lock, index)?;
+        }
+        if *index != before {
+            accounts.save_index(&lock, index)?;
+        }
+    }
+    drop(lock);
     out.line(if removal.removed {
         "Successfully logged out"
     } else {
@@ -61,38 +116,212 @@ pub fn run(config: &Config) -> Result<ExitCode, StoreError> {
     if let Some(problem) = not_ours {
         out.line(&format!("note: {problem}; it was left in place"));
     }
-    let Some(cause) = removal.keyring_unreachable else {
-        return Ok(ExitCode::SUCCESS);
+    if let Some((name, entry)) = next {
+        out.line(&format!(
+            "Account `{name}` is now active: {} (codex login switch NAME picks another)",
+            entry.summary()
+        ));
+    }
+    Ok(report_keyring(accounts, config, unreachable, out))
+}
+
+fn log_out_account(
+    config: &Config,
+    accounts: &Accounts,
+    name: &AccountName,
+    out: &Reporter,
+) -> Result<ExitCode, AccountError> {
+    let lock = accounts.active().lock()?;
+    let mut index = accounts.index()?;
+    let Some(entry) = index.get(name).cloned() else {
+        return Err(accounts.unknown(&index, name));
     };
-    // No keyring running at all: nothing can be in it from this session, so this succeeds. A
-    // locked or failing keyring may still hold credentials: that is a failure.
+    let active = accounts.active().load_own().ok().flatten();
+    if active
+        .is_some_and(|doc| crate::accounts::identity::of(&doc).as_deref() == Some(&entry.identity))
+    {
+        drop(lock);
+        return log_out_active(config, accounts, out);
+    }
+    if let Some(doc) = accounts.copy(name).load_for_logout() {
+        revoke_best_effort(config, &doc, Some(name), out);
+    }
+    let removal = accounts.forget(&lock, &mut index, name)?;
+    accounts.save_index(&lock, &index)?;
+    drop(lock);
+    out.line(&format!("Logged out of account `{name}`"));
+    Ok(report_keyring(
+        accounts,
+        config,
+        removal.keyring_unreachable,
+        out,
+    ))
+}
+
+fn log_out_all(
+    config: &Config,
+    accounts: &Accounts,
+    out: &Reporter,
+) -> Result<ExitCode, AccountError> {
+    let lock = accounts.active().lock()?;
+    let FileState {
+        unparseable,
+        not_ours,
+    } = file_state(accounts)?;
+    // A broken index is left alone, and so are the accounts it would list.
+    let (mut index, broken_index) = match accounts.index() {
+        Ok(index) => (Some(index), None),
+        Err(err) => (None, Some(err)),
+    };
+    let names: Vec<AccountName> = index
+        .as_ref()
+        .map(|i| {
+            i.names()
+                .iter()
+                .filter_map(|n| AccountName::parse(n).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut docs: Vec<(Option<AccountName>, AuthDotJson)> = Vec::new();
+    if let Some(doc) = accounts.active().load_for_logout() {
+        docs.push((None, doc));
+    }
+    for name in &names {
+        if let Some(doc) = accounts.copy(name).load_for_logout() {
+            docs.push((Some(name.clone()), doc));
+        }
+    }
+    revoke_all(config, docs, out);
+    let mut unreachable: Option<KeyringError> = None;
+    if let Some(index) = index.as_mut() {
+        for name in &names {
+            let gone = accounts.forget(&lock, index, name)?;
+            unreachable = unreachable.or(gone.keyring_unreachable);
+        }
+        accounts.save_index(&lock, index)?;
+    }
+    let file = match unparseable {
+        Some(_) => FileRemoval::Keep,
+        None => FileRemoval::Remove,
+    };
+    let removal = accounts.active().remove_everywhere(&lock, file)?;
+    drop(lock);
+    unreachable = removal.keyring_unreachable.or(unreachable);
+    let list = names
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    match (unparseable.is_some(), removal.removed, names.is_empty()) {
+        // Said below: auth.json is still there.
+        (true, _, true) => {}
+        (true, _, false) => out.line(&format!("Logged out of every saved account ({list})")),
+        (false, false, true) => out.line("Not logged in"),
+        (false, true, true) => out.line("Successfully logged out"),
+        (false, _, false) => out.line(&format!(
+            "Successfully logged out of every account ({list})"
+        )),
+    }
+    if let Some(problem) = not_ours {
+        out.line(&format!("note: {problem}; it was left in place"));
+    }
+    let mut failed = false;
+    if let Some(err) = unparseable {
+        out.line(&format!(
+            "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
+            accounts.active().file().location()
+        ));
+        failed = true;
+    }
+    if let Some(err) = broken_index {
+        out.line(&format!(
+            "{err}. The saved accounts it lists were not removed: fix or remove it, then run `codex logout --all` again."
+        ));
+        failed = true;
+    }
+    let code = report_keyring(accounts, config, unreachable, out);
+    Ok(if failed { ExitCode::FAILURE } else { code })
+}
+
+/// What auth.json is to a logout, besides credentials or nothing.
+#[derive(Default)]
+struct FileState {
+    /// It cannot be parsed: logout leaves it where it is, names it, and fails.
+    unparseable: Option<StoreError>,
+    /// It is not ours (a link to a device or another document, a FIFO): left alone, and said.
+    not_ours: Option<String>,
+}
+
+fn file_state(accounts: &Accounts) -> Result<FileState, StoreError> {
+    match accounts.active().file().load() {
+        Ok(_) => Ok(FileState::default()),
+        Err(err @ StoreError::Malformed { .. }) => Ok(FileState {
+            unparseable: Some(err),
+            not_ours: None,
+        }),
+        Err(StoreError::NotOurs { problem, .. }) => Ok(FileState {
+            unparseable: None,
+            not_ours: Some(problem),
+        }),
+        Err(other) => Err(other),
+    }
+}
+
+/// The exit code, after saying what could not be checked in the keyring. No keyring running at
+/// all: nothing can be in it from this session, so this succeeds. A locked or failing keyring
+/// may still hold credentials: that is a failure.
+fn report_keyring(
+    accounts: &Accounts,
+    config: &Config,
+    unreachable: Option<KeyringError>,
+    out: &Reporter,
+) -> ExitCode {
+    let Some(cause) = unreachable else {
+        return ExitCode::SUCCESS;
+    };
     if cause.is_absent() {
-        match store.mode() {
+        match config.store_mode {
             // Containers and CI use the file mode and have no keyring: nothing worth saying.
             StoreMode::File => {}
             StoreMode::Keyring | StoreMode::Auto => out.line(&format!(
                 "note: the OS keyring was not checked for credentials: {cause}"
             )),
         }
-        Ok(ExitCode::SUCCESS)
+        ExitCode::SUCCESS
     } else {
         out.line(&format!(
             "could not check {} for credentials: {cause}; {}, then run `codex logout` again",
-            store.keyring().describe(),
+            accounts.active().keyring().describe(),
             cause.remedy()
         ));
-        Ok(ExitCode::FAILURE)
+        ExitCode::FAILURE
     }
+}
+
+fn has_refresh_token(doc: &AuthDotJson) -> bool {
+    doc.tokens
+        .as_ref()
+        .is_some_and(|t| !t.refresh_token.expose().is_empty())
+}
+
+fn revoke_warning(account: Option<&AccountName>, detail: &str, out: &Reporter) {
+    let whose = account
+        .map(|name| format!(" of account `{name}`"))
+        .unwrap_or_default();
+    out.line(&format!(
+        "warning: could not revoke the sign-in{whose} at the issuer ({detail}); the local credentials are removed anyway"
+    ));
 }
 
 /// Revokes the refresh token at its issuer before the local copy goes. Best effort: a failure
 /// is a warning and the local credentials are removed anyway.
-fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson, out: &Reporter) {
-    if doc
-        .tokens
-        .as_ref()
-        .is_none_or(|t| t.refresh_token.expose().is_empty())
-    {
+fn revoke_best_effort(
+    config: &Config,
+    doc: &AuthDotJson,
+    account: Option<&AccountName>,
+    out: &Reporter,
+) {
+    if !has_refresh_token(doc) {
         return;
     }
     let result = crate::http::client(&config.network)
@@ -100,8 +329,54 @@ fn revoke_best_effort(config: &Config, doc: &crate::auth::AuthDotJson, out: &Rep
         .and_then(|http| crate::http::runtime().block_on(crate::token::revoke(config, &http, doc)));
     match result {
         Ok(_) => tracing::debug!("revoked the refresh token"),
-        Err(detail) => out.line(&format!(
-            "warning: could not revoke the sign-in at the issuer ({detail}); the local credentials are removed anyway"
-        )),
+        Err(detail) => revoke_warning(account, &detail, out),
+    }
+}
+
+/// Revokes every distinct refresh token at once, so `--all` waits for the slowest issuer only.
+fn revoke_all(config: &Config, docs: Vec<(Option<AccountName>, AuthDotJson)>, out: &Reporter) {
+    let mut seen = std::collections::HashSet::new();
+    let docs: Vec<_> = docs
+        .into_iter()
+        .filter(|(_, doc)| has_refresh_token(doc))
+        .filter(|(_, doc)| {
+            let token = doc
+                .tokens
+                .as_ref()
+                .map(|t| t.refresh_token.expose().clone());
+            seen.insert(token)
+        })
+        .collect();
+    if docs.is_empty() {
+        return;
+    }
+    let http = match crate::http::client(&config.network) {
+        Ok(http) => http,
+        Err(err) => {
+            revoke_warning(None, &err.to_string(), out);
+            return;
+        }
+    };
+    let failures = crate::http::runtime().block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (account, doc) in docs {
+            let (config, http) = (config.clone(), http.clone());
+            tasks.spawn(async move {
+                let result = crate::token::revoke(&config, &http, &doc).await;
+                (account, result)
+            });
+        }
+        let mut failures = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((account, Err(detail))) => failures.push((account, detail)),
+                Ok((_, Ok(_))) => {}
+                Err(err) => failures.push((None, err.to_string())),
+            }
+        }
+        failures
+    });
+    for (account, detail) in failures {
+        revoke_warning(account.as_ref(), &detail, out);
     }
 }

@@ -7,4 +7,5 @@ pub mod exec;
 pub mod login;
 pub mod logout;
 pub mod status;
+pub mod switch;
 pub mod token;

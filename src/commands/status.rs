@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::Error;
-use crate::auth::{API_KEY_GIVES_UP, CHATGPT_UNLOCKS, Usability};
+use crate::accounts::{self, AccountName, Index};
+use crate::auth::{API_KEY_GIVES_UP, AuthDotJson, CHATGPT_UNLOCKS, Usability};
 use crate::config::{Config, StoreMode};
 use crate::jwt::{describe_time, rfc3339};
 use crate::notice::Notify;
@@ -98,6 +99,7 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
         Ok(None) => store.keyring_problem(),
         Ok(Some(_)) | Err(_) => None,
     };
+    let saved = Saved::read(config, loaded.as_ref().ok().and_then(Option::as_ref));
     let details = match &loaded {
         Ok(Some(doc)) if mode == Some("chatgpt") => chatgpt_details(doc),
         _ => Details::default(),
@@ -136,6 +138,7 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
         if let Some(cause) = &unchecked {
             object["keyring_unchecked"] = json!(cause.to_string());
         }
+        object["accounts"] = saved.json(unchecked.is_none());
         out.object(&object).map_err(Error::Stdout)?;
     } else {
         out.line(&text);
@@ -152,12 +155,128 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
                 cause.remedy()
             ));
         }
+        // Which of them is active cannot be told while the keyring cannot be read.
+        let list = unchecked.is_none();
+        for line in saved.lines(list, config.account.as_deref()) {
+            out.line(&line);
+        }
     }
     Ok(if logged_in {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The saved accounts, from their index alone (no secret is read, nothing is written).
+struct Saved {
+    index: Index,
+    active: Option<AccountName>,
+    /// Signed in with credentials no account holds yet (a sign-in made by the reference CLI).
+    unsaved: bool,
+    problem: Option<StoreError>,
+}
+
+impl Saved {
+    fn read(config: &Config, active: Option<&AuthDotJson>) -> Saved {
+        let (index, problem) = match Index::load(&config.codex_home.join(accounts::DIR_NAME)) {
+            Ok(index) => (index, None),
+            Err(err) => (Index::default(), Some(err)),
+        };
+        let identity = active.and_then(accounts::identity::of);
+        let owner = identity.as_deref().and_then(|id| index.find(id));
+        Saved {
+            unsaved: identity.is_some() && owner.is_none(),
+            index,
+            active: owner,
+            problem,
+        }
+    }
+
+    /// `known`: whether the active credentials could be read (else `active` is null).
+    fn json(&self, known: bool) -> serde_json::Value {
+        let list: Vec<_> = self
+            .index
+            .accounts
+            .iter()
+            .map(|(name, e)| {
+                json!({
+                    "name": name,
+                    "active": known.then(|| self.active.as_ref().is_some_and(|a| a.as_str() == name)),
+                    "mode": e.mode,
+                    "email": e.email,
+                    "plan": e.plan,
+                    "api_key": e.api_key,
+                    "refresh_refused": e.refresh_refused.as_ref().map(|r| &r.code),
+                })
+            })
+            .collect();
+        json!(list)
+    }
+
+    /// Text lines after the active account's: its name when others are saved, one line per
+    /// other account, and what to run when one no longer refreshes. Nothing when the active
+    /// account is the only one (the reference's output stays as it is).
+    fn lines(&self, list: bool, selected: Option<&str>) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(err) = &self.problem {
+            lines.push(format!(
+                "note: {err}; the saved accounts cannot be listed: fix or remove that file"
+            ));
+        }
+        let refused = |name: &str, entry: &accounts::Entry| {
+            entry.refresh_refused.as_ref().map(|r| {
+                format!(
+                    "its refresh token no longer works ({}): run `codex login --account {name}`",
+                    r.code
+                )
+            })
+        };
+        let others: Vec<_> = self
+            .index
+            .accounts
+            .iter()
+            .filter(|(name, _)| self.active.as_ref().is_none_or(|a| a.as_str() != *name))
+            .collect();
+        if let Some(active) = &self.active {
+            let entry = self.index.get(active);
+            let problem = entry.and_then(|e| refused(active.as_str(), e));
+            match problem {
+                Some(problem) => lines.push(format!("Active account: {active} - {problem}")),
+                None if !others.is_empty() => lines.push(format!("Active account: {active}")),
+                None => {}
+            }
+        }
+        if self.unsaved && list && !others.is_empty() {
+            lines.push(
+                "Active account: none of the saved ones (signed in outside this tool; it is saved as an account the next time it is used)"
+                    .to_string(),
+            );
+        }
+        if list && !others.is_empty() {
+            let heading = if self.active.is_some() {
+                "Other accounts (codex login switch NAME):"
+            } else {
+                "Saved accounts (codex login switch NAME):"
+            };
+            lines.push(heading.to_string());
+            let width = others.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+            for (name, entry) in others {
+                let mut line = format!("  {name:<width$}  {}", entry.summary());
+                if let Some(problem) = refused(name, entry) {
+                    line.push_str(" - ");
+                    line.push_str(&problem);
+                }
+                lines.push(line);
+            }
+        }
+        if let Some(selected) = selected {
+            lines.push(format!(
+                "note: CODEX_ACCOUNT is set: `codex exec` and `codex login token` use account `{selected}`"
+            ));
+        }
+        lines
+    }
 }
 
 /// What the stored ChatGPT tokens say, read locally (no network call).

@@ -5,16 +5,23 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::Error;
+use crate::accounts::{self, AccountName};
 use crate::auth::AuthMode;
 use crate::config::Config;
+use crate::http;
 use crate::notice::Notify;
 use crate::report::Reporter;
 use crate::token::{self, TokenError};
-use crate::{http, store};
 
-pub fn run(config: &Config) -> Result<ExitCode, Error> {
+/// `account`: `--account NAME` (else `CODEX_ACCOUNT`, else the active credentials).
+pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, Error> {
     let out = Reporter::text();
-    let store = store::open(config, Arc::new(out));
+    let mut config = config.clone();
+    if let Some(name) = account {
+        config.account = Some(name.to_string());
+    }
+    let config = &config;
+    let store = accounts::open(config, Arc::new(out))?;
     let lazy = http::Lazy::new(&config.network);
     let fresh = http::runtime().block_on(token::fresh(config, &store, &lazy));
     // A read-only command never chmods: a credentials file others can read is warned about.

@@ -58,6 +58,10 @@ pub struct Config {
     pub network: NetworkSettings,
     /// Model providers and what `codex exec` sends (see `provider/`).
     pub models: ModelSettings,
+    /// The saved account `codex exec` and `codex login token` use for this run: their
+    /// `--account`, else `CODEX_ACCOUNT` (checked where it is used, see `accounts::open`); for a
+    /// sign-in, the name it is saved as.
+    pub account: Option<String>,
 }
 
 /// The model and provider keys of config.toml, plus the variables that move a local server.
@@ -227,6 +231,7 @@ impl Config {
                 oss_base_url_env: env_text("CODEX_OSS_BASE_URL"),
                 oss_port_env: env_text("CODEX_OSS_PORT"),
             },
+            account: env_text("CODEX_ACCOUNT").map(|a| a.trim().to_string()),
         })
     }
 

@@ -300,6 +300,7 @@ fn unresolved(e: &provider::ProviderError) -> Row {
         | E::Bedrock(_)
         | E::Oss(_)
         | E::Token(_)
+        | E::Account(_)
         | E::Http(_) => Row::fail(Group::Key, "model API", e.to_string()),
     }
 }

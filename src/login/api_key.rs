@@ -38,8 +38,10 @@ pub fn run(
         }
         KeySource::Stdin => read_stdin(out)?,
     };
-    super::persist(store, &AuthDotJson::for_api_key(key), out)?;
-    out.note("API key saved. Authentication is checked when you send a request.");
+    let account = super::persist(config, store, &AuthDotJson::for_api_key(key), out)?;
+    out.note(&format!(
+        "API key saved as account `{account}`. Authentication is checked when you send a request."
+    ));
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod device;
 
 use thiserror::Error;
 
+use crate::accounts::{AccountError, AccountName, Accounts};
 use crate::auth::{AuthDotJson, AuthMode, OauthProvenance, TokenData};
 use crate::config::Config;
 use crate::notice::{Notice, Notify};
@@ -89,6 +90,8 @@ pub enum LoginError {
     Http(#[from] crate::http::HttpError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
 }
 
 /// The common start of every ChatGPT sign-in: refused under `forced_login_method = "api"`;
@@ -127,8 +130,13 @@ pub fn complete(
 ) -> Result<(), LoginError> {
     let claims = tokens.claims.clone();
     let doc = chatgpt_document(&config.auth, tokens, api_key);
-    persist(store, &doc, out)?;
-    out.logged_in(&claims, store.kind().as_str(), &store.location());
+    let account = persist(config, store, &doc, out)?;
+    out.logged_in(
+        &claims,
+        store.kind().as_str(),
+        &store.location(),
+        account.as_str(),
+    );
     Ok(())
 }
 
@@ -174,28 +182,42 @@ fn chatgpt_document(
     }
 }
 
-/// Saves freshly obtained credentials. The old ones stay in place until this point. The store is
-/// read again under the lock (a sign-in can take minutes, and another process may have written
+/// Saves freshly obtained credentials as the active ones and as an account (`--account NAME`,
+/// else a name derived from them), and returns that name; the credentials they replace stay
+/// saved as their account. The old ones stay in place until this point. The store is read
+/// again under the lock (a sign-in can take minutes, and another process may have written
 /// meanwhile): an auth.json that cannot be parsed is moved to `auth.json.bak` first, and the user
 /// is told.
-pub fn persist(store: &Store, auth: &AuthDotJson, out: &Reporter) -> Result<(), LoginError> {
+pub fn persist(
+    config: &Config,
+    store: &Store,
+    auth: &AuthDotJson,
+    out: &Reporter,
+) -> Result<AccountName, LoginError> {
+    let requested = config
+        .account
+        .as_deref()
+        .map(AccountName::parse)
+        .transpose()
+        .map_err(AccountError::BadEnvName)?;
     let lock = store.lock()?;
-    match store.load() {
-        Ok(_) => {}
+    let previous = match store.load() {
+        Ok(previous) => previous,
         Err(err @ StoreError::Malformed { .. }) => {
             let backup = store.file().back_up_unparseable(&lock)?;
             out.notify(Notice::warning(format!(
                 "warning: {err}; it was kept as `{}` and replaced by the new credentials",
                 backup.display()
             )));
+            None
         }
         Err(err @ StoreError::KeyringMalformed { .. }) => {
             out.notify(Notice::warning(format!(
                 "warning: {err}; they are replaced by the new credentials"
             )));
+            None
         }
         Err(other) => return Err(other.into()),
-    }
-    store.save(&lock, auth)?;
-    Ok(())
+    };
+    Ok(Accounts::over(store).signed_in(&lock, previous, auth, requested.as_ref())?)
 }

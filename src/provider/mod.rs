@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::notice::Notify;
 use crate::secret::Secret;
-use crate::store::{self, StoreError};
+use crate::store::StoreError;
 use schema::{AwsToml, OssProvider, ProviderToml, WireApi};
 
 pub const DEFAULT_REQUEST_MAX_RETRIES: u64 = 4;
@@ -181,6 +181,8 @@ pub enum ProviderError {
     Oss(#[from] oss::OssError),
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
 }
@@ -395,7 +397,7 @@ async fn openai_credential(
             source: KeySource::CodexApiKeyEnv,
         }));
     }
-    let store = store::open(config, notify.clone());
+    let store = crate::accounts::open(config, notify.clone())?;
     let Some(doc) = store.load()? else {
         return Ok(None);
     };
@@ -672,7 +674,7 @@ pub async fn recover_chatgpt_after_unauthorized(
         | Credential::BedrockToken(_)
         | Credential::SigV4(_) => return Ok(None),
     };
-    let store = store::open(config, notify.clone());
+    let store = crate::accounts::open(config, notify.clone())?;
     let doc = crate::token::recover_from_unauthorized(config, &store, client, signed_in).await?;
     match doc.usability() {
         Usability::ChatGpt => Ok(Some(chatgpt_credential(doc))),

@@ -4,10 +4,11 @@
 //! copy. `auto` uses the keyring while it answers and falls back to the file with one warning.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use super::file::FileStore;
 use super::keyring::{KeyringError, KeyringStore};
-use super::{StoreError, StoreKind, StoreLock};
+use super::{Linked, StoreError, StoreKind, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::{Config, StoreMode};
 use crate::notice::{Notice, Notify};
@@ -20,10 +21,13 @@ pub struct Store {
     keyring: KeyringStore,
     /// Where the last `load` found credentials.
     found: Cell<Option<StoreKind>>,
-    /// Why the keyring is unusable, once a call has failed (`auto` then uses the file).
-    keyring_down: RefCell<Option<KeyringError>>,
-    warned: Cell<bool>,
+    /// Why the keyring is unusable, once a call has failed (`auto` then uses the file). Shared
+    /// with `sibling` stores, so a hung keyring costs one wait and one warning per process.
+    keyring_down: Rc<RefCell<Option<KeyringError>>>,
+    warned: Rc<Cell<bool>>,
     notify: Arc<dyn Notify>,
+    /// Saved accounts this store also serves (see `Linked`); `None`: just its own place.
+    linked: Option<Box<dyn Linked>>,
 }
 
 /// What `remove_everywhere` did.
@@ -42,9 +46,43 @@ impl Store {
             file: FileStore::new(config),
             keyring: KeyringStore::new(&config.codex_home),
             found: Cell::new(None),
-            keyring_down: RefCell::new(None),
-            warned: Cell::new(false),
+            keyring_down: Rc::new(RefCell::new(None)),
+            warned: Rc::new(Cell::new(false)),
             notify,
+            linked: None,
+        }
+    }
+
+    /// The same policy over another file and keyring entry of this CODEX_HOME (a saved
+    /// account's copy), sharing what this store has learned about the keyring.
+    pub fn sibling(&self, file: FileStore, keyring: KeyringStore) -> Store {
+        Store {
+            mode: self.mode,
+            file,
+            keyring,
+            found: Cell::new(None),
+            keyring_down: Rc::clone(&self.keyring_down),
+            warned: Rc::clone(&self.warned),
+            notify: self.notify.clone(),
+            linked: None,
+        }
+    }
+
+    /// This store, also serving saved accounts as `linked` says.
+    pub fn linked(mut self, linked: Box<dyn Linked>) -> Store {
+        self.linked = Some(linked);
+        self
+    }
+
+    /// The saved account this store was opened for, if one was named.
+    pub fn account(&self) -> Option<String> {
+        self.linked.as_ref().and_then(|l| l.account())
+    }
+
+    /// Records that the issuer refused the refresh token of `doc` for good (for `login status`).
+    pub fn refresh_refused(&self, lock: &StoreLock, doc: &AuthDotJson, code: &str) {
+        if let Some(linked) = &self.linked {
+            linked.refresh_refused(self, lock, doc, code);
         }
     }
 
@@ -234,17 +272,50 @@ pub enum FileRemoval {
 impl Store {
     /// Where the credentials were found, else where they would be saved.
     pub fn kind(&self) -> StoreKind {
-        self.found.get().unwrap_or_else(|| self.target())
+        match self.linked.as_ref().and_then(|l| l.elsewhere()) {
+            Some((kind, _)) => kind,
+            None => self.own_kind(),
+        }
     }
 
     pub fn location(&self) -> String {
-        match self.kind() {
+        match self.linked.as_ref().and_then(|l| l.elsewhere()) {
+            Some((_, location)) => location,
+            None => self.own_location(),
+        }
+    }
+
+    /// `kind` of this store's own place.
+    pub fn own_kind(&self) -> StoreKind {
+        self.found.get().unwrap_or_else(|| self.target())
+    }
+
+    /// `location` of this store's own place.
+    pub fn own_location(&self) -> String {
+        match self.own_kind() {
             StoreKind::File => self.file.location(),
             StoreKind::Keyring => self.keyring.describe(),
         }
     }
 
+    /// The credentials this store serves: its own place's, or what `Linked` makes of them.
     pub fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
+        match &self.linked {
+            Some(linked) => linked.load(self),
+            None => self.load_own(),
+        }
+    }
+
+    /// Saves where the credentials belong: its own place, and what `Linked` adds.
+    pub fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+        match &self.linked {
+            Some(linked) => linked.save(self, lock, auth),
+            None => self.save_own(lock, auth),
+        }
+    }
+
+    /// Reads this store's own place (auth.json and the keyring entry, by the mode's policy).
+    pub fn load_own(&self) -> Result<Option<AuthDotJson>, StoreError> {
         self.found.set(None);
         match self.mode {
             StoreMode::File => {
@@ -292,7 +363,8 @@ impl Store {
         }
     }
 
-    pub fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+    /// Writes this store's own place, by the mode's policy.
+    pub fn save_own(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
         let to_keyring = match self.mode {
             StoreMode::File => false,
             StoreMode::Keyring => true,

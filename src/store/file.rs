@@ -32,6 +32,8 @@ const CREDENTIAL_KEYS: [&str; 3] = ["auth_mode", "OPENAI_API_KEY", "tokens"];
 pub struct FileStore {
     codex_home: PathBuf,
     path: PathBuf,
+    /// The folder it writes into: CODEX_HOME, or the saved accounts' folder (created 0700).
+    private_dir: PathBuf,
     /// The file last read, when other users can read or change it (until a save replaces it).
     loose: RefCell<Option<(PathBuf, u32)>>,
     /// Warnings of the last save (a directory others can write to), for the store to pass on.
@@ -50,6 +52,19 @@ impl FileStore {
         FileStore {
             codex_home: config.codex_home.clone(),
             path: config.auth_file(),
+            private_dir: config.codex_home.clone(),
+            loose: RefCell::new(None),
+            notices: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// A credentials file of CODEX_HOME other than auth.json (a saved account's copy), in
+    /// `dir`, which is created like CODEX_HOME.
+    pub fn at(codex_home: &Path, dir: &Path, path: PathBuf) -> FileStore {
+        FileStore {
+            codex_home: codex_home.to_path_buf(),
+            path,
+            private_dir: dir.to_path_buf(),
             loose: RefCell::new(None),
             notices: RefCell::new(Vec::new()),
         }
@@ -278,26 +293,11 @@ impl FileStore {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.codex_home.clone());
-        if let Some(warning) = super::lock::ensure_dir(&self.codex_home)? {
+        if let Some(warning) = super::lock::ensure_dir(&self.private_dir)? {
             self.notices.borrow_mut().push(Notice::warning(warning));
         }
         Self::remove_stale_temp_files(&dir);
-        let temp = dir.join(format!(
-            "{TEMP_PREFIX}{}.{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        ));
-        let result = write_synced(&temp, auth.to_pretty_json().as_bytes()).and_then(|()| {
-            std::fs::rename(&temp, &target).map_err(|e| StoreError::io("replace", &target, e))
-        });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        result?;
-        sync_dir(&dir)?;
+        replace_atomically(&dir, &target, auth.to_pretty_json().as_bytes())?;
         // The file others could read is gone: ours replaced it, 0600.
         self.loose.replace(None);
         tracing::debug!(path = %target.display(), "saved credentials");
@@ -323,7 +323,10 @@ impl FileStore {
         }
         if let Some(dir) = target.parent() {
             Self::remove_stale_temp_files(dir);
-            sync_dir(dir)?;
+            // Nothing removed: nothing to make durable (and the folder may not exist).
+            if removed {
+                sync_dir(dir)?;
+            }
         }
         Ok(removed)
     }
@@ -337,6 +340,27 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
         column: e.column(),
         message: crate::secret::json_error_message(&e),
     })
+}
+
+/// Replaces `target` (in `dir`) by `bytes`: a 0600 temp file, fsync, rename, fsync of `dir`. The
+/// caller holds the lock; a crash leaves the old or the new content, never a mix.
+pub fn replace_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let temp = dir.join(format!(
+        "{TEMP_PREFIX}{}.{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    ));
+    let result = write_synced(&temp, bytes).and_then(|()| {
+        std::fs::rename(&temp, target).map_err(|e| StoreError::io("replace", target, e))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result?;
+    sync_dir(dir)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

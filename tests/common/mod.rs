@@ -14,9 +14,18 @@ use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_codex");
 
-/// What an API-key sign-in from standard input says first, and last when it worked.
+/// What an API-key sign-in from standard input says first, and last when it worked (for the
+/// tests' usual key, `sk-proj-canary-0123456789`, saved as account `apikey-56789`).
 pub const READING: &str = "Reading API key from stdin...\n";
-pub const SAVED: &str = "API key saved. Authentication is checked when you send a request.\n";
+pub const SAVED: &str =
+    "API key saved as account `apikey-56789`. Authentication is checked when you send a request.\n";
+
+/// The last line of an API-key sign-in saved as account `name`.
+pub fn saved(name: &str) -> String {
+    format!(
+        "API key saved as account `{name}`. Authentication is checked when you send a request.\n"
+    )
+}
 
 /// auth.json as an API-key sign-in writes it (the reference's pretty form).
 pub fn api_key_json(key: &str) -> String {

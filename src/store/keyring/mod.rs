@@ -41,6 +41,14 @@ impl KeyringStore {
         }
     }
 
+    /// Another entry of the same service (a saved account's copy), under `account`.
+    pub fn with_account(codex_home: &Path, account: String) -> KeyringStore {
+        KeyringStore {
+            codex_home: codex_home.to_path_buf(),
+            account: OnceLock::from(account),
+        }
+    }
+
     pub fn account(&self) -> &str {
         self.account.get_or_init(|| account_for(&self.codex_home))
     }
