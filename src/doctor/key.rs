@@ -50,6 +50,15 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// A row decided without asking the server.
+    pub fn unasked(row: Row) -> Checked {
+        Checked {
+            row,
+            date: None,
+            unanswered: false,
+        }
+    }
+
     fn answered(row: Row, date: Option<ServerDate>) -> Checked {
         Checked {
             row,
