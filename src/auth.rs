@@ -179,9 +179,13 @@ impl AuthDotJson {
                 },
             },
             AuthMode::AgentIdentity => Usability::AgentIdentity,
-            // The value is not quoted: a pasted secret may have landed in the wrong field.
-            AuthMode::Unknown(_) => Usability::Unusable {
-                reason: "`auth_mode` has a value this version does not know".to_string(),
+            // Quoted when short (a typo shows), masked when long: a pasted secret may have
+            // landed in the wrong field.
+            AuthMode::Unknown(text) => Usability::Unusable {
+                reason: format!(
+                    "`auth_mode` has a value this version does not know: {}",
+                    crate::secret::shown_value(&text, '"')
+                ),
             },
         }
     }

@@ -17,8 +17,10 @@ pub fn choice<'de, D: serde::Deserializer<'de>, T: Choice>(d: D) -> Result<Optio
         .map(|(_, value)| Some(*value))
         .ok_or_else(|| {
             let allowed: Vec<String> = T::CHOICES.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+            // Quoted when short, masked when long: a pasted secret may have landed here.
             serde::de::Error::custom(format!(
-                "unknown value \"{text}\"; expected one of {}",
+                "unknown value {}; expected one of {}",
+                crate::secret::shown_value(&text, '"'),
                 allowed.join(", ")
             ))
         })

@@ -46,6 +46,16 @@ pub fn expires_at(token: &str) -> Option<i64> {
     payload(token)?.get("exp")?.as_i64()
 }
 
+/// The `iat` claim (else `nbf`), when the token is a JWT that has one: with `exp`, the
+/// token's lifetime.
+pub fn issued_at(token: &str) -> Option<i64> {
+    let payload = payload(token)?;
+    payload
+        .get("iat")
+        .or_else(|| payload.get("nbf"))
+        .and_then(serde_json::Value::as_i64)
+}
+
 /// Seconds since the epoch as `2026-11-26T23:20:00Z`.
 pub fn rfc3339(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0)

@@ -11,6 +11,7 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod exec;
+pub mod fsutil;
 pub mod http;
 pub mod jwt;
 pub mod login;
@@ -21,6 +22,7 @@ pub mod report;
 pub mod secret;
 pub mod store;
 pub mod token;
+pub mod untrusted;
 
 use std::process::ExitCode;
 

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 /// The AWS crates trace canonical requests and credential responses: they stay at `warn`
 /// whatever RUST_LOG says, so no AWS secret can reach a log.
@@ -11,9 +11,42 @@ const QUIET_DEPENDENCIES: &str = "aws_sigv4=warn,aws_config=warn,aws_credential_
     aws_runtime=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_smithy_http=warn,\
     aws_sdk_sso=warn,aws_sdk_ssooidc=warn,aws_sdk_sts=warn,aws_sdk_signin=warn";
 
-#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
-    let cli = codex_auth::cli::Cli::parse();
+    // No panic reaches the user as a crash: a bug ends with one line and exit 1 (and with a
+    // closed or full stderr, quietly).
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        codex_auth::report::stderr_line(&format!(
+            "internal error{at}: {what}. This is a bug in codex; please report it"
+        ));
+        std::process::exit(1);
+    }));
+    let cli = match codex_auth::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors: clap's message on stderr, exit 2.
+        Err(e) if e.use_stderr() => e.exit(),
+        // --help and --version: clap would swallow a failed write; a full disk is an error.
+        Err(e) => {
+            return match codex_auth::report::stdout_text(&e.render().to_string()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    codex_auth::report::stderr_line(&format!(
+                        "cannot write to standard output: {err}"
+                    ));
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
     if let Some(filter) = std::env::var_os("RUST_LOG").filter(|v| !v.is_empty()) {
         let filter = tracing_subscriber::EnvFilter::new(format!(
             "{},{QUIET_DEPENDENCIES}",
@@ -28,7 +61,7 @@ fn main() -> ExitCode {
     match codex_auth::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{err}");
+            codex_auth::report::stderr_line(&err.to_string());
             ExitCode::FAILURE
         }
     }

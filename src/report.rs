@@ -40,8 +40,10 @@ pub fn stdout_text(text: &str) -> std::io::Result<()> {
     }
 }
 
-/// One line on stderr.
+/// One line on stderr. Control characters other than its line breaks are escaped: the last
+/// guard for untrusted text that reached a message unescaped (see `untrusted`).
 pub fn stderr_line(text: &str) {
+    let text = crate::untrusted::terminal_safe(text);
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
@@ -121,7 +123,10 @@ impl Reporter {
             return;
         }
         let saved_as = format!("; saved as account `{account}`");
-        match (&claims.email, &claims.plan) {
+        // Claims are the issuer's text: shown with control characters escaped.
+        let email = claims.email.as_deref().map(crate::untrusted::printable);
+        let plan = claims.plan.as_deref().map(crate::untrusted::printable);
+        match (email, plan) {
             (Some(email), Some(plan)) => stderr_line(&format!(
                 "Successfully logged in as {email} (ChatGPT {plan} plan){saved_as}"
             )),
@@ -156,9 +161,9 @@ impl Reporter {
              2. Enter this one-time code (expires in {})\n   {}\n\n\
              Device codes are a common phishing target. Never share this code.\n\
              Continue only if you started this login in Codex. If a website or another person gave you this code, cancel.\n",
-            code.verification_uri,
+            crate::untrusted::printable(&code.verification_uri),
             human_duration(code.expires_in),
-            code.user_code
+            crate::untrusted::printable(&code.user_code)
         ));
         if show_qr {
             let target = code

@@ -91,6 +91,71 @@ pub fn json_error_message(e: &serde_json::Error) -> String {
     })
 }
 
+/// A key as typed or piped: without surrounding whitespace and without the byte-order mark a
+/// Windows editor puts at the start of a saved file.
+pub fn clean_key(raw: &str) -> &str {
+    raw.trim().trim_start_matches('\u{feff}').trim()
+}
+
+/// True when a credential holds a character no HTTP header can carry (a line break, NUL, DEL
+/// or another control character): sent, it would be dropped or end the header early.
+pub fn has_control(credential: &str) -> bool {
+    credential.chars().any(char::is_control)
+}
+
+/// A value from a file or the environment, for an error message: between `quote`s when it is
+/// short (so a typo shows), otherwise masked (`sk-p*** (36 characters, masked)`), since a long
+/// value in the wrong place is often a pasted secret.
+pub fn shown_value(value: &str, quote: char) -> String {
+    const SHORT: usize = 24;
+    let count = value.chars().count();
+    if count <= SHORT && !value.trim_start().starts_with("sk-") {
+        return format!("{quote}{}{quote}", crate::untrusted::printable(value));
+    }
+    let head: String = value.chars().take(4).collect();
+    format!(
+        "{}*** ({count} characters, masked)",
+        crate::untrusted::printable(&head)
+    )
+}
+
+/// A URL from a file or the environment, for an error message: user name, password and query
+/// (where keys and tokens hide) are masked, the rest shown so the user can see what to fix.
+/// Text that is not a URL with a host is shown as `shown_value` shows it.
+pub fn shown_url(raw: &str) -> String {
+    match masked_url(raw) {
+        Some(url) => format!("`{url}`"),
+        None => shown_value(raw.trim(), '`'),
+    }
+}
+
+/// A URL with its user name, password and query masked (`https://***@host/v1?***`), as it is
+/// otherwise; `None` when the text is not a URL with a host.
+pub fn masked_url(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let mut url = url::Url::parse(raw).ok()?;
+    if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    let had_userinfo = !url.username().is_empty() || url.password().is_some();
+    let had_query = url.query().is_some();
+    if !had_userinfo && !had_query && url.fragment().is_none() {
+        return Some(crate::untrusted::printable(raw).into_owned());
+    }
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    let mut text = url.to_string();
+    if had_userinfo && let Some(i) = text.find("://") {
+        text.insert_str(i + 3, "***@");
+    }
+    if had_query {
+        text.push_str("?***");
+    }
+    Some(crate::untrusted::printable(&text).into_owned())
+}
+
 /// Removes quoted string values from a parser's message. serde-based parsers (serde_json, toml)
 /// quote the offending value (`invalid type: string "sk-...", expected a map`), and in a
 /// credentials or config file that value may be a key or a token.
@@ -158,6 +223,31 @@ mod tests {
         assert_eq!(
             redact_values("unknown value \"vault\""),
             "unknown value \"vault\""
+        );
+    }
+
+    #[test]
+    fn keys_lose_their_bom_and_values_their_secrets() {
+        assert_eq!(clean_key("\u{feff}sk-a\r\n"), "sk-a");
+        assert_eq!(clean_key("  sk-b "), "sk-b");
+        assert!(has_control("sk-a\r\nX: 1") && has_control("a\0b") && !has_control("sk-é"));
+        assert_eq!(shown_value("chatgtp", '"'), "\"chatgtp\"");
+        assert_eq!(
+            shown_value("sk-proj-PASTEDSECRET0123456789abcdef", '"'),
+            "sk-p*** (36 characters, masked)"
+        );
+        assert_eq!(
+            shown_url("ftp://al:SECRET@gw.example.com/v1?key=SECRET#f"),
+            "`ftp://***@gw.example.com/v1?***`"
+        );
+        assert_eq!(shown_url("gw.example.com/v1"), "`gw.example.com/v1`");
+        assert_eq!(
+            masked_url("http://127.0.0.1:9/v1").as_deref(),
+            Some("http://127.0.0.1:9/v1")
+        );
+        assert_eq!(
+            shown_url("sk-proj:SECRETSECRETSECRETSECRET"),
+            "sk-p*** (32 characters, masked)"
         );
     }
 

@@ -18,7 +18,9 @@ use crate::oauth::{self, AuthSettings, Endpoints, TokenFailure};
 use crate::secret::Secret;
 use crate::store::{Store, StoreError, StoreLock};
 
-/// Refresh when the access token expires within this margin.
+/// Refresh when the access token expires within this margin, or within half its lifetime when
+/// that is shorter: a token that lives 5 minutes or less (Keycloak's default) would otherwise be
+/// due the moment it arrives, and every command would spend a refresh.
 const EXPIRY_MARGIN_SECS: i64 = 5 * 60;
 /// Without an `exp` claim, refresh this long after `last_refresh`.
 const REFRESH_AFTER_SECS: i64 = 8 * 24 * 3600;
@@ -55,6 +57,16 @@ pub enum TokenError {
     Failed { url: String, detail: String },
     #[error("the stored ChatGPT sign-in has no refresh token; run `codex login` again")]
     NoRefreshToken,
+    /// The stored credential holds a line break, NUL or other control character: no header can
+    /// carry it, and sent without it a request would go out unauthenticated.
+    #[error(
+        "the {what} stored in `{location}` contains a control character (a line break, NUL or similar), so it cannot be sent; {}",
+        if *what == "API key" { "sign in again: printenv OPENAI_API_KEY | codex login --api-key -" } else { "sign in again: codex login" }
+    )]
+    Unsendable {
+        what: &'static str,
+        location: String,
+    },
     #[error(transparent)]
     OAuth(#[from] oauth::OAuthError),
     #[error(transparent)]
@@ -79,8 +91,13 @@ pub fn refresh_due(doc: &AuthDotJson, now: i64) -> bool {
     let Some(tokens) = &doc.tokens else {
         return false;
     };
-    if let Some(exp) = crate::jwt::expires_at(tokens.access_token.expose()) {
-        return exp.saturating_sub(now) < EXPIRY_MARGIN_SECS;
+    let access = tokens.access_token.expose();
+    if let Some(exp) = crate::jwt::expires_at(access) {
+        let margin = match crate::jwt::issued_at(access) {
+            Some(iat) if iat < exp => EXPIRY_MARGIN_SECS.min(exp.saturating_sub(iat) / 2),
+            Some(_) | None => EXPIRY_MARGIN_SECS,
+        };
+        return exp.saturating_sub(now) < margin;
     }
     match doc
         .last_refresh
@@ -362,6 +379,48 @@ mod tests {
             enc("{}".into()),
             enc(format!("{{\"exp\":{exp}}}"))
         )
+    }
+
+    fn jwt_iat_exp(iat: i64, exp: i64) -> String {
+        use base64::Engine;
+        let enc = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!(
+            "{}.{}.s",
+            enc("{}".into()),
+            enc(format!("{{\"iat\":{iat},\"exp\":{exp}}}"))
+        )
+    }
+
+    #[test]
+    fn short_lived_tokens_are_due_in_the_second_half_of_their_life() {
+        let now = 1_000_000;
+        // 2 minutes: due with less than 1 minute left.
+        assert!(!refresh_due(
+            &doc_with(&jwt_iat_exp(now, now + 120), None),
+            now
+        ));
+        assert!(!refresh_due(
+            &doc_with(&jwt_iat_exp(now - 59, now + 61), None),
+            now
+        ));
+        assert!(refresh_due(
+            &doc_with(&jwt_iat_exp(now - 61, now + 59), None),
+            now
+        ));
+        // An hour: due with less than 5 minutes left, as before.
+        assert!(!refresh_due(
+            &doc_with(&jwt_iat_exp(now - 3000, now + 301), None),
+            now
+        ));
+        assert!(refresh_due(
+            &doc_with(&jwt_iat_exp(now - 3000, now + 299), None),
+            now
+        ));
+        // A nonsense iat falls back to 5 minutes.
+        assert!(refresh_due(
+            &doc_with(&jwt_iat_exp(now + 500, now + 200), None),
+            now
+        ));
     }
 
     #[test]

@@ -199,12 +199,18 @@ fn no_refresh_refused(oidc: &Peer) {
 const ALICE: &str = "ChatGPT alice@example.com (plus plan)";
 const BOB: &str = "ChatGPT bob@example.com (plus plan)";
 
-/// oidc-provider minting access tokens that are always due (3 s < the 5-minute margin): every
-/// command that needs a token refreshes once, so every step below rotates a refresh token.
+/// oidc-provider minting access tokens that are always due: 3 s left of a 603 s lifetime (`iat`
+/// 600 s back), within the 5-minute margin (a token that only lives 3 s would be due in the
+/// second half of its life only): every command that needs a token refreshes once, so every step
+/// below rotates a refresh token.
 fn rotating_issuer(env: &Env) -> Peer {
     Peer::oidc(
         env.dir.path(),
-        &[("ROTATE_REFRESH", "1"), ("ACCESS_TTL", "3")],
+        &[
+            ("ROTATE_REFRESH", "1"),
+            ("ACCESS_TTL", "3"),
+            ("ACCESS_IAT_OFFSET", "-600"),
+        ],
     )
 }
 

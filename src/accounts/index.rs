@@ -122,17 +122,26 @@ impl Index {
     /// The index in `dir`; an empty one when there is none yet.
     pub fn load(dir: &Path) -> Result<Index, StoreError> {
         let path = dir.join(FILE_NAME);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
+        // Under the file rules (`fsutil`): a regular file, read without blocking, capped.
+        let bytes = match crate::fsutil::read(&path, crate::fsutil::AUTH_JSON_CAP) {
+            Ok((bytes, _)) => bytes,
+            Err(crate::fsutil::ReadError::NotFound) => return Ok(Index::default()),
+            Err(crate::fsutil::ReadError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotADirectory =>
             {
                 return Ok(Index::default());
             }
-            Err(e) => return Err(StoreError::io("read", &path, e)),
+            Err(crate::fsutil::ReadError::Io(e)) => return Err(StoreError::io("read", &path, e)),
+            Err(problem) => {
+                return Err(StoreError::NotOurs {
+                    problem: format!("`{}` {problem}", path.display()),
+                    remedy: format!(
+                        "it should be the index of the saved accounts: move it aside (mv {} {}.old)",
+                        path.display(),
+                        path.display()
+                    ),
+                });
+            }
         };
         let malformed = |line, column, message: String| StoreError::Malformed {
             path: path.clone(),
@@ -169,7 +178,8 @@ impl Index {
             let _ = std::fs::remove_dir(dir);
             return Ok(());
         }
-        crate::store::lock::ensure_private_dir(dir)?;
+        // Created 0700 when missing; an existing folder keeps its mode.
+        crate::store::lock::ensure_dir(dir)?;
         let mut text = serde_json::to_string_pretty(self).expect("the index always serializes");
         text.push('\n');
         crate::store::file::replace_atomically(dir, &path, text.as_bytes())

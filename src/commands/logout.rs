@@ -1,8 +1,10 @@
 //! `codex logout`: revokes the refresh token (best effort), then removes the credentials from
 //! every store it can reach (auth.json and the OS keyring, whatever `cli_auth_credentials_store`
 //! says) and names a store it could not reach. A file it cannot parse is left in place and named,
-//! never deleted unseen. With saved accounts: the active account goes, and the next one becomes
-//! active; `--account NAME` removes one saved account, `--all` every one.
+//! never deleted unseen; so is anything that is not a credentials file (a link to `/dev/null` or
+//! to someone's `package.json`, a FIFO): we only delete what we wrote. With saved accounts: the
+//! active account goes, and the next one becomes active; `--account NAME` removes one saved
+//! account, `--all` every one.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -54,7 +56,10 @@ fn log_out_active(
         return Ok(ExitCode::SUCCESS);
     }
     let lock = accounts.active().lock()?;
-    let unparseable = unparseable_file(accounts)?;
+    let FileState {
+        unparseable,
+        not_ours,
+    } = file_state(accounts)?;
     let doc = store.load_for_logout();
     // A broken index must not stop a logout; it is left as it is.
     let mut index = match accounts.index() {
@@ -108,6 +113,9 @@ fn log_out_active(
     } else {
         "Not logged in"
     });
+    if let Some(problem) = not_ours {
+        out.line(&format!("note: {problem}; it was left in place"));
+    }
     if let Some((name, entry)) = next {
         out.line(&format!(
             "Account `{name}` is now active: {} (codex login switch NAME picks another)",
@@ -156,7 +164,10 @@ fn log_out_all(
     out: &Reporter,
 ) -> Result<ExitCode, AccountError> {
     let lock = accounts.active().lock()?;
-    let unparseable = unparseable_file(accounts)?;
+    let FileState {
+        unparseable,
+        not_ours,
+    } = file_state(accounts)?;
     // A broken index is left alone, and so are the accounts it would list.
     let (mut index, broken_index) = match accounts.index() {
         Ok(index) => (Some(index), None),
@@ -211,6 +222,9 @@ fn log_out_all(
             "Successfully logged out of every account ({list})"
         )),
     }
+    if let Some(problem) = not_ours {
+        out.line(&format!("note: {problem}; it was left in place"));
+    }
     let mut failed = false;
     if let Some(err) = unparseable {
         out.line(&format!(
@@ -229,11 +243,26 @@ fn log_out_all(
     Ok(if failed { ExitCode::FAILURE } else { code })
 }
 
-/// auth.json when it cannot be parsed: logout leaves it where it is.
-fn unparseable_file(accounts: &Accounts) -> Result<Option<StoreError>, StoreError> {
+/// What auth.json is to a logout, besides credentials or nothing.
+#[derive(Default)]
+struct FileState {
+    /// It cannot be parsed: logout leaves it where it is, names it, and fails.
+    unparseable: Option<StoreError>,
+    /// It is not ours (a link to a device or another document, a FIFO): left alone, and said.
+    not_ours: Option<String>,
+}
+
+fn file_state(accounts: &Accounts) -> Result<FileState, StoreError> {
     match accounts.active().file().load() {
-        Ok(_) => Ok(None),
-        Err(err @ StoreError::Malformed { .. }) => Ok(Some(err)),
+        Ok(_) => Ok(FileState::default()),
+        Err(err @ StoreError::Malformed { .. }) => Ok(FileState {
+            unparseable: Some(err),
+            not_ours: None,
+        }),
+        Err(StoreError::NotOurs { problem, .. }) => Ok(FileState {
+            unparseable: None,
+            not_ours: Some(problem),
+        }),
         Err(other) => Err(other),
     }
 }

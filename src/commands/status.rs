@@ -12,6 +12,7 @@ use crate::accounts::{self, AccountName, Index};
 use crate::auth::{API_KEY_GIVES_UP, AuthDotJson, CHATGPT_UNLOCKS, Usability};
 use crate::config::{Config, StoreMode};
 use crate::jwt::{describe_time, rfc3339};
+use crate::notice::Notify;
 use crate::report::Reporter;
 use crate::store::{self, StoreError, StoreKind};
 
@@ -26,6 +27,10 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
     let out = Reporter::text();
     let store = store::open(config, Arc::new(out));
     let loaded = store.load();
+    // A read-only command never chmods: a credentials file others can read is warned about.
+    if let Some(warning) = store.loose_permissions() {
+        out.notify(warning);
+    }
     let place = match store.kind() {
         StoreKind::File => format!("`{}`", store.location()),
         StoreKind::Keyring => store.location(),
@@ -78,6 +83,13 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
             None,
             None,
             format!("Not logged in: {err}. Run `codex login` to replace them."),
+            Some(err.to_string()),
+        ),
+        Err(err @ StoreError::NotOurs { .. }) => (
+            false,
+            None,
+            None,
+            format!("Not logged in: {err}"),
             Some(err.to_string()),
         ),
         Err(_) => return Ok(loaded.map(|_| ExitCode::FAILURE)?),
@@ -280,7 +292,10 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
         return d;
     };
     let claims = crate::jwt::id_claims(tokens.id_token.expose());
-    match (&claims.email, &claims.plan) {
+    // Claims are the issuer's text: shown with control characters escaped (JSON escapes them).
+    let email = claims.email.as_deref().map(crate::untrusted::printable);
+    let plan = claims.plan.as_deref().map(crate::untrusted::printable);
+    match (email, plan) {
         (Some(email), Some(plan)) => d
             .lines
             .push(format!("  Account: {email} (ChatGPT {plan} plan)")),
@@ -293,7 +308,10 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
             .push(format!("  Access token expires: {}", describe_time(exp)));
     }
     if let Some(last) = &doc.last_refresh {
-        d.lines.push(format!("  Last refreshed: {last}"));
+        d.lines.push(format!(
+            "  Last refreshed: {}",
+            crate::untrusted::printable(last)
+        ));
     }
     let issuer = tokens.oauth_provenance.as_ref().map(|p| p.issuer.clone());
     d.fields = vec![

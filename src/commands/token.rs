@@ -9,6 +9,7 @@ use crate::accounts::{self, AccountName};
 use crate::auth::AuthMode;
 use crate::config::Config;
 use crate::http;
+use crate::notice::Notify;
 use crate::report::Reporter;
 use crate::token::{self, TokenError};
 
@@ -22,22 +23,35 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
     let config = &config;
     let store = accounts::open(config, Arc::new(out))?;
     let lazy = http::Lazy::new(&config.network);
-    let doc = http::runtime().block_on(token::fresh(config, &store, &lazy))?;
+    let fresh = http::runtime().block_on(token::fresh(config, &store, &lazy));
+    // A read-only command never chmods: a credentials file others can read is warned about.
+    if let Some(warning) = store.loose_permissions() {
+        out.notify(warning);
+    }
+    let doc = fresh?;
     let bearer = match (doc.mode(), &doc.tokens) {
-        (AuthMode::ApiKey, _) => doc.api_key().map(str::to_string),
+        (AuthMode::ApiKey, _) => doc.api_key().map(|k| ("API key", k.to_string())),
         (AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens, Some(t)) => {
-            Some(t.access_token.expose().clone())
+            Some(("access token", t.access_token.expose().clone()))
         }
         (AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens, None)
         | (AuthMode::AgentIdentity | AuthMode::Unknown(_), _) => None,
     };
-    let Some(bearer) = bearer else {
+    let Some((what, bearer)) = bearer else {
         return Err(TokenError::Unusable {
             location: store.location(),
             reason: "it holds no bearer credential".to_string(),
         }
         .into());
     };
+    // A line break in it would end the header a script builds from it.
+    if crate::secret::has_control(&bearer) {
+        return Err(TokenError::Unsendable {
+            what,
+            location: store.location(),
+        }
+        .into());
+    }
     crate::report::stdout_line(&bearer).map_err(Error::Stdout)?;
     Ok(ExitCode::SUCCESS)
 }

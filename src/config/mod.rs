@@ -101,6 +101,11 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
+    #[error("Error loading configuration: {path}: it {problem}")]
+    NotAFile {
+        path: String,
+        problem: crate::fsutil::ReadError,
+    },
     #[error("Error loading configuration: {path}:{line}:{column}: {message}")]
     Invalid {
         path: String,
@@ -108,11 +113,12 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
+    /// `value` is shown masked (`secret::shown_url`): a pasted secret must not be echoed.
     #[error(
-        "{source_name} is `{value}`, which is not an http(s) URL; expected an issuer such as https://auth.example.com"
+        "{source_name} is {value}, which is not an http(s) URL; expected an issuer such as https://auth.example.com"
     )]
     BadIssuer { source_name: String, value: String },
-    #[error("{name} is `{value}`; expected \"openai\" or \"oidc\"")]
+    #[error("{name} is {value}; expected \"openai\" or \"oidc\"")]
     BadProtocol { name: &'static str, value: String },
     #[error("Error loading configuration: -c `{override_text}`: {message}")]
     BadOverride {
@@ -136,8 +142,10 @@ impl Config {
     pub fn load(overrides: &[String]) -> Result<Config, ConfigError> {
         let (codex_home, codex_home_is_default) = home::resolve_codex_home()?;
         let path = codex_home.join("config.toml");
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => Some(String::from_utf8(bytes).map_err(|e| {
+        // config.toml is read under the file rules (see `fsutil`): a FIFO, a device or a
+        // huge file is named and refused instead of hanging or filling the memory.
+        let text = match crate::fsutil::read(&path, crate::fsutil::CONFIG_TOML_CAP) {
+            Ok((bytes, _)) => Some(String::from_utf8(bytes).map_err(|e| {
                 ConfigError::Invalid {
                     path: path.display().to_string(),
                     line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
@@ -148,12 +156,22 @@ impl Config {
                     message: "the file is not valid UTF-8".to_string(),
                 }
             })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => None,
-            Err(source) => {
+            Err(crate::fsutil::ReadError::NotFound) => None,
+            Err(crate::fsutil::ReadError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotADirectory =>
+            {
+                None
+            }
+            Err(crate::fsutil::ReadError::Io(source)) => {
                 return Err(ConfigError::Unreadable {
                     path: path.display().to_string(),
                     source,
+                });
+            }
+            Err(problem) => {
+                return Err(ConfigError::NotAFile {
+                    path: path.display().to_string(),
+                    problem,
                 });
             }
         };
@@ -270,10 +288,12 @@ fn resolve_auth(file: toml_file::AuthToml) -> Result<AuthSettings, ConfigError> 
         .or(file.client_id)
         .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_string());
     let explicit = match env_text("CODEX_AUTH_PROTOCOL") {
-        Some(raw) => Some(Protocol::parse(&raw).ok_or(ConfigError::BadProtocol {
-            name: "CODEX_AUTH_PROTOCOL",
-            value: raw,
-        })?),
+        Some(raw) => Some(
+            Protocol::parse(&raw).ok_or_else(|| ConfigError::BadProtocol {
+                name: "CODEX_AUTH_PROTOCOL",
+                value: crate::secret::shown_value(&raw, '`'),
+            })?,
+        ),
         None => file.protocol,
     };
     Ok(AuthSettings {

@@ -98,14 +98,24 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// How an override is named in errors: its key only, since its value may be a secret.
+/// How an override is named in errors: its key only, since its value may be a secret, and only
+/// its first 39 characters when it is longer.
 pub(super) fn override_key(raw: &str) -> String {
-    match raw.split_once('=') {
-        Some((key, _)) if !key.trim().is_empty() => key.trim().to_string(),
-        Some(_) => "=...".to_string(),
-        None => raw.to_string(),
+    let key = match raw.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => key.trim(),
+        Some(_) => return "=...".to_string(),
+        None => raw,
+    };
+    let shown = crate::untrusted::printable(key);
+    match shown.char_indices().nth(39) {
+        Some((at, _)) => format!("{}...", &shown[..at]),
+        None => shown.into_owned(),
     }
 }
+
+/// The deepest dotted key `-c` takes: the limit the TOML parser puts on config.toml, so that
+/// neither building nor reading the table can overflow the stack.
+const MAX_KEY_PARTS: usize = 80;
 
 /// Applies one `-c key=value` override. The value is TOML (`-c model="o3"`, `-c x=[1,2]`); a
 /// value that is not valid TOML is taken as a plain string, as the reference CLI does.
@@ -120,6 +130,12 @@ pub(super) fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), C
     let key = key.trim();
     if key.is_empty() || key.split('.').any(|part| part.trim().is_empty()) {
         return Err(bad("the key is empty; expected key=value"));
+    }
+    let parts = key.split('.').count();
+    if parts > MAX_KEY_PARTS {
+        return Err(bad(&format!(
+            "the key has {parts} parts; at most {MAX_KEY_PARTS} are allowed"
+        )));
     }
     let value_text = value.trim();
     let value = toml::from_str::<toml::Table>(&format!("v = {value_text}"))

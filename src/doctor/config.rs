@@ -17,8 +17,11 @@ pub struct Sources {
 impl Sources {
     fn read(config: &Config, overrides: &[String]) -> Sources {
         // Config::load has parsed it already; a file that changed since simply shows less.
-        let file = std::fs::read_to_string(config.codex_home.join("config.toml"))
+        // Under the file rules (`fsutil`), as `Config::load` read it.
+        let path = config.codex_home.join("config.toml");
+        let file = crate::fsutil::read(&path, crate::fsutil::CONFIG_TOML_CAP)
             .ok()
+            .and_then(|(bytes, _)| String::from_utf8(bytes).ok())
             .and_then(|text| text.parse::<toml::Table>().ok());
         let overrides = overrides
             .iter()

@@ -95,6 +95,8 @@ fn unreadable(err: &StoreError) -> Row {
         StoreError::LockTimeout { .. } | StoreError::Io { .. } => {
             "fix the problem named above, then run `codex doctor` again".to_string()
         }
+        // The error's own text says what to do.
+        StoreError::NotOurs { remedy, .. } => remedy.clone(),
     };
     Row::fail(Group::Credentials, "sign-in", err.to_string()).fix(fix)
 }

@@ -50,6 +50,15 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// A row decided without asking the server.
+    pub fn unasked(row: Row) -> Checked {
+        Checked {
+            row,
+            date: None,
+            unanswered: false,
+        }
+    }
+
     fn answered(row: Row, date: Option<ServerDate>) -> Checked {
         Checked {
             row,
@@ -132,7 +141,10 @@ pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> Checked {
                 .unwrap_or_default();
             ServerDate::from_header(&server, d, received)
         });
-    let body = response.text().await.unwrap_or_default();
+    let body = crate::http::read_body(response)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
     let message = crate::exec::server_message(&body, &endpoint.credential.secrets());
     let said = |text: &str| {
         if message.is_empty() {
@@ -294,7 +306,7 @@ pub async fn refresh(
         Err(e) => {
             use crate::token::TokenError as E;
             let fix = match &e {
-                E::Permanent { .. } | E::NoRefreshToken => {
+                E::Permanent { .. } | E::NoRefreshToken | E::Unsendable { .. } => {
                     Some("codex logout, then codex login".to_string())
                 }
                 E::Failed { .. } => Some("see the issuer's row under Network".to_string()),

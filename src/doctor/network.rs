@@ -94,6 +94,15 @@ pub async fn probe(target: &Target, cx: &Context<'_>, deadline: Instant) -> Outc
             .collect::<Vec<_>>()
             .join("; ")
     };
+    let failed = |failure: Failure| Outcome {
+        row: Row::fail(
+            Group::Network,
+            target.role,
+            format!("{}; {}", context(&trace), failure.found),
+        )
+        .fix_opt(failure.fix),
+        date: None,
+    };
     match result {
         Ok(Ok(answer)) => {
             let found = format!(
@@ -107,27 +116,10 @@ pub async fn probe(target: &Target, cx: &Context<'_>, deadline: Instant) -> Outc
                 date: answer.date,
             }
         }
-        Ok(Err(failure)) => Outcome {
-            row: Row::fail(
-                Group::Network,
-                target.role,
-                format!("{}; {}", context(&trace), failure.found),
-            )
-            .fix_opt(failure.fix),
-            date: None,
-        },
+        Ok(Err(failure)) => failed(failure),
         Err(_) => {
             let waited = deadline.saturating_duration_since(started);
-            let failure = hung(target, cx, trace.step, waited);
-            Outcome {
-                row: Row::fail(
-                    Group::Network,
-                    target.role,
-                    format!("{}; {}", context(&trace), failure.found),
-                )
-                .fix_opt(failure.fix),
-                date: None,
-            }
+            failed(hung(target, cx, trace.step, waited))
         }
     }
 }

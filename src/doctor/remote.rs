@@ -124,6 +124,14 @@ impl Remote<'_> {
                 .begin(target.url.host_str().unwrap_or("issuer"));
             Some(network::probe(target, &cx, self.deadline).await)
         };
+        // A key row that needs no request, with the model probe made without the credential.
+        let only_probe = |row: Row| async {
+            let probe = match &model {
+                Some(Ok(target)) => Some(self.probe(target, &cx).await),
+                Some(Err(_)) | None => None,
+            };
+            (Some(key::Checked::unasked(row)), probe)
+        };
         // The key check, and (for Bedrock, whose URL needs the credentials) the model probe.
         let key_and_model = async {
             if needs_refresh {
@@ -141,18 +149,7 @@ impl Remote<'_> {
                     )
                     .fix("codex doctor --refresh")
                 };
-                let probe = match &model {
-                    Some(Ok(target)) => Some(self.probe(target, &cx).await),
-                    Some(Err(_)) | None => None,
-                };
-                return (
-                    Some(key::Checked {
-                        row,
-                        date: None,
-                        unanswered: false,
-                    }),
-                    probe,
-                );
+                return only_probe(row).await;
             }
             let resolving = self.progress.begin("the key");
             let endpoint = tokio::time::timeout_at(
@@ -164,19 +161,7 @@ impl Remote<'_> {
                 Ok(Ok(endpoint)) => endpoint,
                 Ok(Err(e)) => {
                     drop(resolving);
-                    let probe = match &model {
-                        Some(Ok(target)) => Some(self.probe(target, &cx).await),
-                        Some(Err(_)) | None => None,
-                    };
-                    let row = unresolved(&e);
-                    return (
-                        Some(key::Checked {
-                            row,
-                            date: None,
-                            unanswered: false,
-                        }),
-                        probe,
-                    );
+                    return only_probe(unresolved(&e)).await;
                 }
                 Err(_) => {
                     let row = Row::fail(
@@ -184,14 +169,7 @@ impl Remote<'_> {
                         "model API",
                         "finding the credential did not finish in time",
                     );
-                    return (
-                        Some(key::Checked {
-                            row,
-                            date: None,
-                            unanswered: false,
-                        }),
-                        None,
-                    );
+                    return (Some(key::Checked::unasked(row)), None);
                 }
             };
             let target = match &model {
@@ -295,6 +273,8 @@ fn unresolved(e: &provider::ProviderError) -> Row {
             skip("the provider is not usable (see Config)")
         }
         E::BadHeader { .. }
+        | E::KeyUnsendable { .. }
+        | E::HeaderUnsendable { .. }
         | E::Bedrock(_)
         | E::Oss(_)
         | E::Token(_)

@@ -10,6 +10,9 @@ use crate::provider::{self, Credential, Endpoint, KeySource, Kind, ProviderError
 
 /// The longest `Retry-After` honoured; a longer one fails at once and says how long.
 pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// All the waiting one command's retries may do, together: without it `request_max_retries =
+/// 100` would mean a quarter of an hour of backoff. A retry that would wait past it is not made.
+pub(super) const RETRY_WAIT_BUDGET: Duration = Duration::from_secs(60);
 
 /// Why no usable response came back.
 pub(super) enum Failure {
@@ -18,14 +21,18 @@ pub(super) enum Failure {
         text: String,
         retries: u64,
         retry_after: Option<Duration>,
+        /// Retrying stopped because the retries had waited `RETRY_WAIT_BUDGET`.
+        out_of_budget: bool,
     },
     Transport {
         err: reqwest::Error,
         retries: u64,
+        out_of_budget: bool,
     },
     /// No response headers within the idle timeout.
     Silent {
         retries: u64,
+        out_of_budget: bool,
     },
     Provider(ProviderError),
 }
@@ -43,29 +50,45 @@ impl Failure {
     /// The final message: what happened, where, and what to do.
     pub(super) fn explain(&self, endpoint: &Endpoint, model: &str, refreshed: bool) -> String {
         let name = &endpoint.provider.name;
-        let after = |retries: u64| match retries {
-            0 => String::new(),
-            1 => " (after 1 retry)".to_string(),
-            n => format!(" (after {n} retries)"),
+        let after = |retries: u64, out_of_budget: bool| {
+            let count = match retries {
+                1 => "1 retry".to_string(),
+                n => format!("{n} retries"),
+            };
+            match (retries, out_of_budget) {
+                (0, false) => String::new(),
+                (_, false) => format!(" (after {count})"),
+                (_, true) => format!(
+                    " (after {count}; the retries of one command wait at most {} s in all)",
+                    RETRY_WAIT_BUDGET.as_secs()
+                ),
+            }
         };
+        let base_url = shown_base_url(endpoint);
         match self {
             Failure::Provider(err) => err.to_string(),
-            Failure::Silent { retries } => format!(
-                "no response from {name} at {} within {} ms{}; check the network, or raise stream_idle_timeout_ms in [model_providers.{}]",
-                endpoint.base_url,
+            Failure::Silent {
+                retries,
+                out_of_budget,
+            } => format!(
+                "no response from {name} at {base_url} within {} ms{}; check the network, or raise stream_idle_timeout_ms in [model_providers.{}]",
                 endpoint.provider.stream_idle_timeout.as_millis(),
-                after(*retries),
+                after(*retries, *out_of_budget),
                 endpoint.provider.id
             ),
-            Failure::Transport { err, retries } => match endpoint.provider.kind {
+            Failure::Transport {
+                err,
+                retries,
+                out_of_budget,
+            } => match endpoint.provider.kind {
                 Kind::Oss(which) if err.is_connect() => {
-                    provider::oss::not_running(which, &endpoint.base_url, model)
+                    provider::oss::not_running(which, &base_url, model)
                 }
                 Kind::Oss(_) | Kind::OpenAi | Kind::Azure | Kind::AmazonBedrock | Kind::Custom => {
                     format!(
                         "cannot reach {name}: {}{}",
                         http::describe(err),
-                        after(*retries)
+                        after(*retries, *out_of_budget)
                     )
                 }
             },
@@ -74,6 +97,7 @@ impl Failure {
                 text,
                 retries,
                 retry_after,
+                out_of_budget,
             } => {
                 let message = server_message(text, &endpoint.credential.secrets());
                 let detail = if message.is_empty() {
@@ -95,9 +119,8 @@ impl Failure {
                         )
                     }
                     (reqwest::StatusCode::NOT_FOUND, _) => format!(
-                        "{name} answered {}{detail}; check base_url ({}) and the model name (`{model}`)",
+                        "{name} answered {}{detail}; check base_url ({base_url}) and the model name (`{model}`)",
                         status_text(*status),
-                        endpoint.base_url
                     ),
                     (reqwest::StatusCode::FORBIDDEN, _)
                         if matches!(endpoint.credential, Credential::SigV4(_)) =>
@@ -110,7 +133,7 @@ impl Failure {
                     _ => format!(
                         "{name} answered {}{detail}{}",
                         status_text(*status),
-                        after(*retries)
+                        after(*retries, *out_of_budget)
                     ),
                 }
             }
@@ -118,9 +141,17 @@ impl Failure {
     }
 }
 
+/// The base URL for a message: a user name, password or query in it (a key may hide there)
+/// masked.
+fn shown_base_url(endpoint: &Endpoint) -> String {
+    crate::secret::masked_url(&endpoint.base_url)
+        .unwrap_or_else(|| crate::untrusted::printable(&endpoint.base_url).into_owned())
+}
+
 /// The 401 texts: the guide's "API key invalid" row, its Azure row, and what fixes each source.
 fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
     let provider = &endpoint.provider;
+    let base_url = shown_base_url(endpoint);
     let detail = if message.is_empty() {
         String::new()
     } else {
@@ -139,8 +170,8 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
             source: KeySource::EnvKey(var),
             ..
         } => format!(
-            "{} refused the key in {var} (401 Unauthorized){detail}; check that {var} holds a valid key for {}",
-            provider.name, endpoint.base_url
+            "{} refused the key in {var} (401 Unauthorized){detail}; check that {var} holds a valid key for {base_url}",
+            provider.name
         ),
         Credential::AzureKey { env_key, .. } => {
             provider::azure::unauthorized(&provider.id, Some(env_key), message)
@@ -149,8 +180,8 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
             provider::azure::unauthorized(&provider.id, None, message)
         }
         Credential::None => format!(
-            "{} at {} asks for a key (401 Unauthorized){detail}; set env_key in [model_providers.{}] to the variable that holds it",
-            provider.name, endpoint.base_url, provider.id
+            "{} at {base_url} asks for a key (401 Unauthorized){detail}; set env_key in [model_providers.{}] to the variable that holds it",
+            provider.name, provider.id
         ),
         Credential::ChatGpt { .. } if refreshed => format!(
             "the ChatGPT sign-in was rejected (401 Unauthorized) even after a refresh{detail}. Run `codex login` to sign in again."
@@ -167,22 +198,25 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
     }
 }
 
-/// The root cause of an error that broke a stream (the URL is already named around it).
-/// `message (code `x`)` from an error object.
+/// `message (code `x`)` from an error object, with control characters escaped (it is the
+/// provider's text).
 pub(super) fn error_text(error: &Value) -> String {
     let message = error
         .get("message")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
         .unwrap_or("no message given");
+    let message = crate::untrusted::printable(message);
     match error.get("code").and_then(Value::as_str) {
-        Some(code) if !code.is_empty() => format!("{message} (code `{code}`)"),
-        Some(_) | None => message.to_string(),
+        Some(code) if !code.is_empty() => {
+            format!("{message} (code `{}`)", crate::untrusted::printable(code))
+        }
+        Some(_) | None => message.into_owned(),
     }
 }
 
 /// The human part of an error body (`error.message`, AWS `message`, or short plain text),
-/// one line, without any secret of ours in it.
+/// one line, without any secret of ours in it and with control characters escaped.
 pub(crate) fn server_message(body: &str, secrets: &[String]) -> String {
     let text = match serde_json::from_str::<Value>(body) {
         Ok(v) => v
@@ -200,7 +234,7 @@ pub(crate) fn server_message(body: &str, secrets: &[String]) -> String {
     for secret in secrets.iter().filter(|s| s.len() >= 8) {
         text = text.replace(secret.as_str(), "****");
     }
-    text
+    crate::untrusted::printable(&text).into_owned()
 }
 
 pub(super) fn excerpt(text: &str, max: usize) -> String {

@@ -7,7 +7,7 @@ mod output;
 mod send;
 pub mod sse;
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 use bytes::Bytes;
 use serde_json::json;
@@ -43,6 +43,8 @@ pub enum ExecError {
     Stdin(std::io::Error),
     #[error("the prompt read from standard input is not valid UTF-8 text")]
     StdinNotUtf8,
+    #[error("the prompt read from standard input is longer than {0}, the most a prompt may be")]
+    StdinTooLong(crate::fsutil::Cap),
     #[error(
         "no model is configured for provider `{0}`: pass -m MODEL, or set model = \"...\" in config.toml"
     )]
@@ -70,6 +72,9 @@ pub fn run(config: &Config, options: ExecOptions, out: &Reporter) -> Result<(), 
     ))
 }
 
+/// The most a prompt read from standard input may be (`< /dev/zero` must not fill the memory).
+const PROMPT_CAP: crate::fsutil::Cap = crate::fsutil::Cap::new(16 << 20, "a prompt");
+
 fn read_prompt(arg: Option<&str>) -> Result<String, ExecError> {
     let text = match arg {
         Some(text) if text != "-" => text.to_string(),
@@ -78,11 +83,16 @@ fn read_prompt(arg: Option<&str>) -> Result<String, ExecError> {
             if arg.is_none() && stdin.is_terminal() {
                 return Err(ExecError::NoPrompt);
             }
-            let mut bytes = Vec::new();
-            stdin
-                .lock()
-                .read_to_end(&mut bytes)
-                .map_err(ExecError::Stdin)?;
+            let bytes = match crate::fsutil::read_capped(stdin.lock(), PROMPT_CAP) {
+                Ok(bytes) => bytes,
+                Err(crate::fsutil::ReadError::TooLarge(cap)) => {
+                    return Err(ExecError::StdinTooLong(cap));
+                }
+                Err(crate::fsutil::ReadError::Io(e)) => return Err(ExecError::Stdin(e)),
+                Err(other) => {
+                    return Err(ExecError::Stdin(std::io::Error::other(other.to_string())));
+                }
+            };
             String::from_utf8(bytes).map_err(|_| ExecError::StdinNotUtf8)?
         }
     };

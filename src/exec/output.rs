@@ -6,6 +6,10 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::failure::{error_text, excerpt};
+
+/// The most one event of the stream may hold (its data and unfinished line); events are a few
+/// kilobytes, and a stream that never ends one must not fill the memory.
+const EVENT_CAP: usize = 16 << 20;
 use super::sse;
 use crate::provider::Endpoint;
 
@@ -55,6 +59,12 @@ pub(super) async fn read_stream(
                 Flow::Continue => {}
                 Flow::Done => return Ok(()),
             }
+        }
+        if parser.pending() > EVENT_CAP {
+            return Err(StreamEnd::Failed(format!(
+                "{} sent an event larger than 16 MiB; the stream cannot be read",
+                endpoint.provider.name
+            )));
         }
     }
 }
@@ -109,7 +119,7 @@ impl Output {
         let value: Value = serde_json::from_str(&event.data).map_err(|_| {
             StreamEnd::Failed(format!(
                 "{provider} sent an event that is not valid JSON (`{}`); the stream cannot be read",
-                excerpt(&event.data, 80)
+                crate::untrusted::printable(&excerpt(&event.data, 80))
             ))
         })?;
         let kind = value
@@ -145,7 +155,8 @@ impl Output {
                     .and_then(Value::as_str)
                     .unwrap_or("no reason given");
                 Err(StreamEnd::Failed(format!(
-                    "{provider} stopped the response before it was complete ({reason})"
+                    "{provider} stopped the response before it was complete ({})",
+                    crate::untrusted::printable(reason)
                 )))
             }
             "error" => Err(StreamEnd::Failed(format!(

@@ -7,7 +7,7 @@ use crate::http;
 use crate::provider::{Endpoint, Kind, OutgoingRequest};
 use crate::report::Reporter;
 
-use super::failure::{Failure, MAX_RETRY_AFTER, seconds, status_text};
+use super::failure::{Failure, MAX_RETRY_AFTER, RETRY_WAIT_BUDGET, seconds, status_text};
 
 /// A streamed answer may take long; silence is bounded by `stream_idle_timeout_ms` instead.
 pub(super) const STREAM_TOTAL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -25,6 +25,7 @@ pub(super) async fn send(
     let max = endpoint.provider.request_max_retries;
     let idle = endpoint.provider.stream_idle_timeout;
     let mut retries = 0;
+    let mut waited = Duration::ZERO;
     loop {
         let mut attempt = request.clone();
         endpoint
@@ -42,8 +43,8 @@ pub(super) async fn send(
             Ok(Ok(response)) => {
                 let status = response.status();
                 let retry_after = retry_after(response.headers());
-                let text = match tokio::time::timeout(idle, response.text()).await {
-                    Ok(Ok(text)) => text,
+                let text = match tokio::time::timeout(idle, http::read_body(response)).await {
+                    Ok(Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
                     Ok(Err(_)) | Err(_) => String::new(),
                 };
                 let transient = status.is_server_error()
@@ -53,12 +54,14 @@ pub(super) async fn send(
                     Some(asked) if status == reqwest::StatusCode::TOO_MANY_REQUESTS => asked,
                     Some(_) | None => backoff(retries),
                 };
-                if !transient || retries >= max || wait > MAX_RETRY_AFTER {
+                let over_budget = waited + wait > RETRY_WAIT_BUDGET;
+                if !transient || retries >= max || wait > MAX_RETRY_AFTER || over_budget {
                     return Err(Failure::Status {
                         status,
                         text,
                         retries,
                         retry_after,
+                        out_of_budget: transient && retries < max && over_budget,
                     });
                 }
                 let reason = match retry_after {
@@ -79,8 +82,13 @@ pub(super) async fn send(
             Ok(Err(err)) => {
                 let local_refused =
                     matches!(endpoint.provider.kind, Kind::Oss(_)) && err.is_connect();
-                if local_refused || retries >= max {
-                    return Err(Failure::Transport { err, retries });
+                let over_budget = waited + backoff(retries) > RETRY_WAIT_BUDGET;
+                if local_refused || retries >= max || over_budget {
+                    return Err(Failure::Transport {
+                        err,
+                        retries,
+                        out_of_budget: !local_refused && retries < max,
+                    });
                 }
                 (
                     format!("{}; retrying", http::describe(&err)),
@@ -88,8 +96,12 @@ pub(super) async fn send(
                 )
             }
             Err(_) => {
-                if retries >= max {
-                    return Err(Failure::Silent { retries });
+                let over_budget = waited + backoff(retries) > RETRY_WAIT_BUDGET;
+                if retries >= max || over_budget {
+                    return Err(Failure::Silent {
+                        retries,
+                        out_of_budget: retries < max,
+                    });
                 }
                 (
                     format!(
@@ -103,6 +115,7 @@ pub(super) async fn send(
         };
         retries += 1;
         notes.note(&format!("note: {reason} ({retries}/{max})"));
+        waited += wait;
         tokio::time::sleep(wait).await;
     }
 }

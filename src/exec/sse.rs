@@ -46,6 +46,12 @@ impl Parser {
         events
     }
 
+    /// Bytes held for the event being read (its unfinished line and data so far): the caller
+    /// bounds it, so a stream that never ends a line or an event cannot fill the memory.
+    pub fn pending(&self) -> usize {
+        self.line.len() + self.data.as_ref().map_or(0, String::len)
+    }
+
     /// At the end of the stream: an event without its closing blank line is dropped, as the
     /// format says (it may be cut short).
     pub fn finish(&mut self) {

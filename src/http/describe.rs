@@ -121,11 +121,14 @@ pub(super) fn tls_problem(
     }
 }
 
-/// webpki reports a certificate's names in their `Debug` form (`DnsName("a.example")`).
-pub fn presented_name(name: &str) -> &str {
-    name.split_once('(')
+/// webpki reports a certificate's names in their `Debug` form (`DnsName("a.example")`); the
+/// names are the certificate's (the server's) text, so control characters come back escaped.
+pub fn presented_name(name: &str) -> String {
+    let inner = name
+        .split_once('(')
         .and_then(|(_, rest)| rest.strip_suffix(')'))
-        .map_or(name, |inner| inner.trim_matches('"'))
+        .map_or(name, |inner| inner.trim_matches('"'));
+    crate::untrusted::printable(inner).into_owned()
 }
 
 pub(super) fn proxy_problem(
@@ -236,7 +239,9 @@ pub(super) fn ask_proxy(proxy: &Proxy, target: &Url) -> Option<(u16, String)> {
     let mut parts = line.splitn(3, ' ');
     let _version = parts.next().filter(|v| v.starts_with("HTTP/"))?;
     let status = parts.next()?.parse().ok()?;
-    Some((status, parts.next().unwrap_or_default().trim().to_string()))
+    // The reason phrase is the proxy's text: shown with control characters escaped.
+    let reason = crate::untrusted::printable(parts.next().unwrap_or_default().trim()).into_owned();
+    Some((status, reason))
 }
 
 /// The error and its causes. `std::io::Error::source` skips the error it wraps, so that one is

@@ -33,6 +33,14 @@ pub enum HttpError {
         variable: &'static str,
         path: String,
     },
+    #[error(
+        "{variable} points to `{path}`, which {problem}. Point it at your CA's certificate in PEM format, or unset it."
+    )]
+    CaNotAFile {
+        variable: &'static str,
+        path: String,
+        problem: crate::fsutil::ReadError,
+    },
     #[error("cannot read `{path}` (from {variable}): {source}")]
     CaUnreadable {
         variable: &'static str,
@@ -128,6 +136,45 @@ pub use proxy::{Proxy, ProxyRoutes};
 use roots::*;
 pub use roots::{add_bundle, parse_bundle};
 pub use settings::{FromEnv, NetworkSettings};
+
+/// The most a response read whole (token, discovery, device and error answers) may hold: they
+/// are a few kilobytes, and a server that sends more must not fill the memory.
+pub const BODY_CAP: usize = 1 << 20;
+
+/// Why a response body could not be read.
+#[derive(Debug, Error)]
+pub enum BodyError {
+    #[error("{}", describe(.0))]
+    Transport(#[from] reqwest::Error),
+    #[error("the answer of `{url}` is larger than 1 MiB, far more than it should be")]
+    TooLarge { url: String },
+}
+
+/// A whole response body, at most `BODY_CAP` bytes.
+pub async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    let too_large = |response: &reqwest::Response| {
+        let mut url = response.url().clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        BodyError::TooLarge {
+            url: url.to_string(),
+        }
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > BODY_CAP as u64)
+    {
+        return Err(too_large(&response));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > BODY_CAP {
+            return Err(too_large(&response));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
 
 /// The roots a client of this run trusts (the system's plus the user's bundle), for a TLS
 /// handshake made outside reqwest (`codex doctor` reads the chain a server presents).

@@ -200,31 +200,26 @@ impl ProxyRoutes {
         self.http.is_none() && self.https.is_none()
     }
 
-    /// The proxy the URL's scheme would use, when `NO_PROXY` excludes the URL's host from it.
-    pub fn excluded_by_no_proxy(&self, url: &Url) -> Option<&Proxy> {
+    /// The proxy for the URL's scheme, and whether `NO_PROXY` lists the URL's host.
+    fn route(&self, url: &Url) -> Option<(&Proxy, bool)> {
         let proxy = match url.scheme() {
             "https" => self.https.as_ref(),
             "http" => self.http.as_ref(),
             _ => None,
         }?;
         let host = url.host()?;
-        self.bypass
-            .iter()
-            .any(|b| b.matches(&host))
-            .then_some(proxy)
+        Some((proxy, self.bypass.iter().any(|b| b.matches(&host))))
+    }
+
+    /// The proxy the URL's scheme would use, when `NO_PROXY` excludes the URL's host from it.
+    pub fn excluded_by_no_proxy(&self, url: &Url) -> Option<&Proxy> {
+        self.route(url)
+            .and_then(|(proxy, bypassed)| bypassed.then_some(proxy))
     }
 
     pub fn for_url(&self, url: &Url) -> Option<&Proxy> {
-        let proxy = match url.scheme() {
-            "https" => self.https.as_ref(),
-            "http" => self.http.as_ref(),
-            _ => None,
-        }?;
-        let host = url.host()?;
-        if self.bypass.iter().any(|b| b.matches(&host)) {
-            return None;
-        }
-        Some(proxy)
+        self.route(url)
+            .and_then(|(proxy, bypassed)| (!bypassed).then_some(proxy))
     }
 }
 

@@ -1,5 +1,7 @@
 //! Trusted roots: the system's, plus the user's CA bundle (`CODEX_CA_CERTIFICATE`, else
-//! `SSL_CERT_FILE`) ADDED to them, never replacing them.
+//! `SSL_CERT_FILE`) ADDED to them, never replacing them. Every file is read under the file rules
+//! (`fsutil`): a regular file, opened without blocking, at most 16 MiB; the bundle must be one,
+//! and whatever in a certificate directory is not is skipped.
 
 use super::*;
 /// The system's trusted roots plus the user's bundle (`CODEX_CA_CERTIFICATE`, else
@@ -29,16 +31,23 @@ pub(super) fn read_bundle(
 ) -> Result<Vec<CertificateDer<'static>>, HttpError> {
     let variable = bundle.variable;
     let path = bundle.value.display().to_string();
-    let bytes = match std::fs::read(&bundle.value) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let bytes = match crate::fsutil::read(&bundle.value, crate::fsutil::CA_BUNDLE_CAP) {
+        Ok((bytes, _)) => bytes,
+        Err(crate::fsutil::ReadError::NotFound) => {
             return Err(HttpError::CaMissing { variable, path });
         }
-        Err(source) => {
+        Err(crate::fsutil::ReadError::Io(source)) => {
             return Err(HttpError::CaUnreadable {
                 variable,
                 path,
                 source,
+            });
+        }
+        Err(problem) => {
+            return Err(HttpError::CaNotAFile {
+                variable,
+                path,
+                problem,
             });
         }
     };
@@ -112,14 +121,68 @@ pub(super) fn system_roots(extra_dirs: &[PathBuf]) -> Vec<CertificateDer<'static
         }
     }
     let mut certs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for dir in &dirs {
-        let found = rustls_native_certs::load_certs_from_paths(None, Some(dir));
-        for e in &found.errors {
-            tracing::debug!(dir = %dir.display(), error = %e, "skipped part of a certificate directory");
-        }
-        certs.extend(found.certs);
+        certs_in_dir(dir, &mut seen, &mut certs);
     }
+    certs.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    certs.dedup();
     certs
+}
+
+/// The certificates in the PEM files of a directory (what OpenSSL calls a CA dir), each file
+/// read once however many links point to it. What cannot be read under the file rules (a
+/// FIFO, a device, a file over the cap) or parsed is skipped, as OpenSSL skips it.
+pub(super) fn certs_in_dir(
+    dir: &Path,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+    certs: &mut Vec<CertificateDer<'static>>,
+) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::debug!(dir = %dir.display(), error = %e, "cannot list a certificate directory");
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if let Some(id) = file_id(&path)
+            && !seen.insert(id)
+        {
+            continue;
+        }
+        let bytes = match crate::fsutil::read(&path, crate::fsutil::CA_BUNDLE_CAP) {
+            Ok((bytes, _)) => bytes,
+            Err(e) => {
+                tracing::debug!(path = %path.display(), problem = %e, "skipped in a certificate directory");
+                continue;
+            }
+        };
+        for cert in CertificateDer::pem_slice_iter(&bytes) {
+            match cert {
+                Ok(cert) => certs.push(cert),
+                Err(e) => {
+                    tracing::debug!(path = %path.display(), error = %e, "skipped a certificate");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Device and inode of the file a path leads to (links followed), to read each file once.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// On macOS and Windows the system store is the OS's own. rustls-native-certs gives no way to
@@ -131,8 +194,9 @@ pub(super) fn system_roots(extra_dirs: &[PathBuf]) -> Vec<CertificateDer<'static
         tracing::debug!(error = %e, "skipped part of the system certificate store");
     }
     let mut certs = found.certs;
+    let mut seen = std::collections::HashSet::new();
     for dir in extra_dirs {
-        certs.extend(rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs);
+        certs_in_dir(dir, &mut seen, &mut certs);
     }
     certs
 }

@@ -36,6 +36,10 @@ pub enum LoginError {
     #[error("the API key read from standard input is not valid UTF-8 text; check what is piped in")]
     StdinNotUtf8,
     #[error(
+        "the text read from standard input is longer than {0}, the most an API key may be; pipe in the key alone"
+    )]
+    StdinTooLong(crate::fsutil::Cap),
+    #[error(
         "the API key contains whitespace or control characters inside it; pass exactly one key"
     )]
     KeyNotOneToken,
@@ -63,8 +67,11 @@ pub enum LoginError {
         "Login cancelled: another `codex login` took over the callback port. Your previous credentials were kept."
     )]
     CancelledByAnotherLogin,
+    /// Both come from the issuer (through the browser): shown with control characters escaped.
     #[error(
-        "the sign-in was refused: {description} ({error}). Your previous credentials were kept"
+        "the sign-in was refused: {} ({}). Your previous credentials were kept",
+        crate::untrusted::printable(description),
+        crate::untrusted::printable(error)
     )]
     Denied { error: String, description: String },
     #[error(

@@ -109,10 +109,9 @@ pub async fn openai_start(
         }
         _ => {}
     }
-    let grant: UserCodeResponse = response.json().await.map_err(|e| {
+    let grant: UserCodeResponse = json_body(response).await.map_err(|e| {
         DeviceError::Failed(format!(
-            "`{usercode_url}` did not answer with a device code: {}",
-            crate::http::describe(&e)
+            "`{usercode_url}` did not answer with a device code: {e}"
         ))
     })?;
     Ok(Some(OpenAiGrant {
@@ -125,6 +124,16 @@ pub async fn openai_start(
         interval: Duration::from_secs(grant.interval.unwrap_or(5).max(1)),
         device_auth_id: grant.device_auth_id,
     }))
+}
+
+/// A JSON answer, read whole up to `http::BODY_CAP`.
+async fn json_body<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, String> {
+    let bytes = crate::http::read_body(response)
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| crate::secret::json_error(&e))
 }
 
 /// Polls once. `Ok(None)`: not approved yet (403/404).
@@ -147,10 +156,9 @@ pub async fn openai_poll(
         .await
         .map_err(|e| DeviceError::Failed(crate::http::describe(&e)))?;
     let code_grant = match response.status().as_u16() {
-        200..=299 => response.json::<CodeGrant>().await.map_err(|e| {
+        200..=299 => json_body::<CodeGrant>(response).await.map_err(|e| {
             DeviceError::Failed(format!(
-                "`{poll_url}` did not answer with an authorization code: {}",
-                crate::http::describe(&e)
+                "`{poll_url}` did not answer with an authorization code: {e}"
             ))
         })?,
         403 | 404 => return Ok(None),

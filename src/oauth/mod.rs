@@ -94,10 +94,13 @@ impl Endpoints {
                 if !status.is_success() {
                     return Err(failed(format!("`{url}` answered HTTP {status}")));
                 }
-                let doc: Discovery = response.json().await.map_err(|e| {
+                let bytes = crate::http::read_body(response)
+                    .await
+                    .map_err(|e| failed(format!("`{url}` is not a discovery document: {e}")))?;
+                let doc: Discovery = serde_json::from_slice(&bytes).map_err(|e| {
                     failed(format!(
                         "`{url}` is not a discovery document: {}",
-                        crate::http::describe(&e)
+                        crate::secret::json_error(&e)
                     ))
                 })?;
                 tracing::debug!(?doc, "discovered endpoints");
@@ -222,9 +225,15 @@ pub fn issued(url: &str, response: TokenResponseWithId) -> Result<TokenSet, OAut
 pub enum TokenHttpError {
     #[error("{}", crate::http::describe(.0))]
     Transport(#[from] reqwest::Error),
+    #[error(transparent)]
+    Body(#[from] crate::http::BodyError),
     /// A non-2xx answer whose body is not an RFC 6749 error (for example OpenAI's
-    /// `{"error": {"code": ...}}`); `code` is the error code found in it, if any.
-    #[error("HTTP {status}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    /// `{"error": {"code": ...}}`); `code` is the error code found in it, if any (the issuer's
+    /// text: shown with control characters escaped).
+    #[error(
+        "HTTP {status}{}",
+        code.as_ref().map(|c| format!(" ({})", crate::untrusted::printable(c))).unwrap_or_default()
+    )]
     Status { status: u16, code: Option<String> },
     #[error("cannot build the request: {0}")]
     Build(String),
@@ -246,7 +255,7 @@ pub async fn send(
     let response = http.execute(request).await?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.bytes().await?.to_vec();
+    let body = crate::http::read_body(response).await?;
     read_answer(status, headers, body)
 }
 
@@ -361,14 +370,18 @@ impl TokenFailure {
     }
 }
 
+/// Codes and descriptions are the issuer's text: shown with control characters escaped.
 impl std::fmt::Display for TokenFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::untrusted::printable;
         match self {
             TokenFailure::Refused {
                 status,
                 code,
                 description,
             } => {
+                let code = printable(code);
+                let description = description.as_deref().map(printable);
                 match status {
                     Some(s) => write!(f, "it answered HTTP {s} ({code})")?,
                     None => write!(f, "{code}")?,
@@ -440,14 +453,19 @@ pub async fn exchange_for_api_key(
             .form(&form)
             .timeout(API_KEY_EXCHANGE_TIMEOUT)
             .send()
-            .await?;
-        response.error_for_status()?.json::<ExchangedKey>().await
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| crate::http::describe(&e))?;
+        let bytes = crate::http::read_body(response)
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_slice::<ExchangedKey>(&bytes).map_err(|e| crate::secret::json_error(&e))
     }
     .await;
     match result {
         Ok(key) => Some(Secret::new(key.access_token)),
-        Err(e) => {
-            tracing::debug!(error = %crate::http::describe(&e), "API-key token exchange failed; continuing without a key");
+        Err(error) => {
+            tracing::debug!(%error, "API-key token exchange failed; continuing without a key");
             None
         }
     }

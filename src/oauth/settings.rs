@@ -160,6 +160,6 @@ pub fn default_protocol(issuer: &str) -> Protocol {
 pub fn checked_issuer(raw: &str, source: &str) -> Result<String, BadIssuer> {
     crate::http::http_url(raw).ok_or_else(|| BadIssuer {
         source: source.to_string(),
-        value: raw.to_string(),
+        value: crate::secret::shown_url(raw),
     })
 }

@@ -71,6 +71,15 @@ pub enum BedrockError {
     },
     #[error("cannot sign the request for Amazon Bedrock: {0}")]
     Sign(String),
+    #[error(
+        "the AWS file `{path}` {problem}, so it cannot be read; point {variable} at your AWS {what} file, or remove it"
+    )]
+    AwsFile {
+        path: String,
+        problem: crate::fsutil::ReadError,
+        variable: &'static str,
+        what: &'static str,
+    },
 }
 
 /// AWS credentials and the region to sign for.
@@ -102,7 +111,9 @@ pub async fn resolve(
         .filter(|r| !r.is_empty())
         .map(str::to_string);
     if let Some(token) = env_value(BEARER_TOKEN_ENV) {
-        let token = token.trim().to_string();
+        let token = super::sendable_env_key(BEARER_TOKEN_ENV, &token)?
+            .expose()
+            .clone();
         let region = configured_region
             .or_else(|| region_from_bearer_token(&token))
             .or_else(|| env_value("AWS_REGION"))
@@ -117,6 +128,7 @@ pub async fn resolve(
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
+    check_aws_files()?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(SdkHttp {
         client: client.clone(),
     });
@@ -163,6 +175,40 @@ pub async fn resolve(
             region,
         }),
     ))
+}
+
+/// The AWS SDK reads `~/.aws/config` and `~/.aws/credentials` with a blocking read: a FIFO or a
+/// device there would hang the command. Checked first under the file rules (`fsutil`), without
+/// blocking; what is missing or unreadable is left for the SDK to report.
+fn check_aws_files() -> Result<(), BedrockError> {
+    let home = dirs::home_dir();
+    for (variable, what) in [
+        ("AWS_CONFIG_FILE", "config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    ] {
+        let path = match env_value(variable) {
+            Some(set) => match (set.strip_prefix("~/"), &home) {
+                (Some(rest), Some(home)) => home.join(rest),
+                _ => std::path::PathBuf::from(set),
+            },
+            None => match &home {
+                Some(home) => home.join(".aws").join(what),
+                None => continue,
+            },
+        };
+        match crate::fsutil::open_regular(&path) {
+            Ok(_) | Err(crate::fsutil::ReadError::NotFound | crate::fsutil::ReadError::Io(_)) => {}
+            Err(problem) => {
+                return Err(BedrockError::AwsFile {
+                    path: path.display().to_string(),
+                    problem,
+                    variable,
+                    what,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One line on why the profile chain gave no credentials: the causes, outermost first.
@@ -297,7 +343,12 @@ impl HttpConnector for SdkHttp {
             for (name, value) in response.headers() {
                 builder = builder.header(name, value);
             }
-            let bytes = response.bytes().await.map_err(connector_error)?;
+            let bytes = crate::http::read_body(response)
+                .await
+                .map_err(|e| match e {
+                    crate::http::BodyError::Transport(e) => connector_error(e),
+                    too_large => ConnectorError::other(too_large.to_string().into(), None),
+                })?;
             let response = builder
                 .body(SdkBody::from(bytes))
                 .map_err(|e| ConnectorError::other(e.into(), None))?;

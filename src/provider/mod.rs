@@ -130,10 +130,22 @@ pub enum ProviderError {
         "[model_providers.{id}] has no base_url; add one, for example base_url = \"https://example.com/v1\""
     )]
     MissingBaseUrl { id: String },
+    /// `value` is shown masked (`secret::shown_url`): the setting may hold a pasted secret.
     #[error(
-        "{key} is `{value}`, which is not an http(s) URL; expected for example https://api.example.com/v1"
+        "{key} is {value}, which is not an http(s) URL; expected for example https://api.example.com/v1"
     )]
     BadUrl { key: String, value: String },
+    #[error(
+        "{var} contains a control character (a line break, NUL or similar), so it cannot be sent; set it to the key alone"
+    )]
+    KeyUnsendable { var: String },
+    #[error(
+        "the {what} holds a character an HTTP header cannot carry, so the request was not sent; {fix}"
+    )]
+    HeaderUnsendable {
+        what: &'static str,
+        fix: &'static str,
+    },
     #[error(
         "the environment variable `{var}` is not set or is empty; [model_providers.{id}] reads its API key from it (env_key). {instructions}"
     )]
@@ -381,7 +393,7 @@ async fn openai_credential(
 ) -> Result<Option<Credential>, ProviderError> {
     if let Some(key) = env_value(CODEX_API_KEY_ENV) {
         return Ok(Some(Credential::ApiKey {
-            key: Secret::new(key.trim().to_string()),
+            key: sendable_env_key(CODEX_API_KEY_ENV, &key)?,
             source: KeySource::CodexApiKeyEnv,
         }));
     }
@@ -390,12 +402,34 @@ async fn openai_credential(
         return Ok(None);
     };
     match doc.usability() {
-        Usability::ApiKey { .. } => Ok(doc.api_key().map(|key| Credential::ApiKey {
-            key: Secret::new(key.to_string()),
-            source: KeySource::Stored,
-        })),
+        Usability::ApiKey { .. } => {
+            let key = doc.api_key().unwrap_or_default();
+            // Sent without the key, the request would go out unauthenticated: refused here.
+            if crate::secret::has_control(key) {
+                return Err(crate::token::TokenError::Unsendable {
+                    what: "API key",
+                    location: store.location(),
+                }
+                .into());
+            }
+            Ok(Some(Credential::ApiKey {
+                key: Secret::new(key.trim().to_string()),
+                source: KeySource::Stored,
+            }))
+        }
         Usability::ChatGpt => {
             let doc = crate::token::fresh(config, &store, http).await?;
+            let unsendable = doc
+                .tokens
+                .as_ref()
+                .is_some_and(|t| crate::secret::has_control(t.access_token.expose()));
+            if unsendable {
+                return Err(crate::token::TokenError::Unsendable {
+                    what: "access token",
+                    location: store.location(),
+                }
+                .into());
+            }
             Ok(Some(chatgpt_credential(doc)))
         }
         Usability::AgentIdentity => Err(ProviderError::AgentIdentity),
@@ -436,7 +470,7 @@ fn key_credential(provider: &Provider) -> Result<Option<Credential>, ProviderErr
                 .unwrap_or_else(|| format!("Set it to your API key: export {var}=...")),
         });
     };
-    let key = Secret::new(value.trim().to_string());
+    let key = sendable_env_key(var, &value)?;
     Ok(Some(match provider.kind {
         Kind::Azure => Credential::AzureKey {
             key,
@@ -449,10 +483,22 @@ fn key_credential(provider: &Provider) -> Result<Option<Credential>, ProviderErr
     }))
 }
 
+/// A key from an environment variable, without surrounding whitespace or a byte-order mark;
+/// refused when a control character inside it would keep it out of the request's header.
+pub(crate) fn sendable_env_key(var: &str, value: &str) -> Result<Secret<String>, ProviderError> {
+    let key = crate::secret::clean_key(value);
+    if crate::secret::has_control(key) {
+        return Err(ProviderError::KeyUnsendable {
+            var: var.to_string(),
+        });
+    }
+    Ok(Secret::new(key.to_string()))
+}
+
 fn checked_url(raw: &str, key: &str) -> Result<String, ProviderError> {
     crate::http::http_url(raw).ok_or_else(|| ProviderError::BadUrl {
         key: key.to_string(),
-        value: raw.to_string(),
+        value: crate::secret::shown_url(raw),
     })
 }
 
@@ -473,7 +519,7 @@ impl Endpoint {
         }
         url::Url::parse(&text).map_err(|_| ProviderError::BadUrl {
             key: format!("base_url of [model_providers.{}]", self.provider.id),
-            value: self.base_url.clone(),
+            value: crate::secret::shown_url(&self.base_url),
         })
     }
 
@@ -533,26 +579,29 @@ impl Endpoint {
 }
 
 impl Credential {
-    /// Adds the credential to a request (SigV4: signs it, so it must come last).
+    /// Adds the credential to a request (SigV4: signs it, so it must come last). A value no
+    /// header can carry is an error: the request never goes out without its credential.
     pub fn apply(&self, request: &mut OutgoingRequest) -> Result<(), ProviderError> {
+        let (what, fix) = self.described();
         let mut put = |name: HeaderName, value: &str| {
-            if let Ok(mut v) = HeaderValue::try_from(value) {
-                v.set_sensitive(true);
-                request.headers.insert(name, v);
-            }
+            let mut v = HeaderValue::try_from(value)
+                .map_err(|_| ProviderError::HeaderUnsendable { what, fix })?;
+            v.set_sensitive(true);
+            request.headers.insert(name, v);
+            Ok::<(), ProviderError>(())
         };
         match self {
             Credential::None => {}
             Credential::ApiKey { key, .. } => put(
                 reqwest::header::AUTHORIZATION,
                 &format!("Bearer {}", key.expose()),
-            ),
+            )?,
             Credential::BedrockToken(token) => put(
                 reqwest::header::AUTHORIZATION,
                 &format!("Bearer {}", token.expose()),
-            ),
+            )?,
             Credential::AzureKey { key, .. } => {
-                put(HeaderName::from_static("api-key"), key.expose())
+                put(HeaderName::from_static("api-key"), key.expose())?
             }
             Credential::ChatGpt {
                 access_token,
@@ -562,14 +611,38 @@ impl Credential {
                 put(
                     reqwest::header::AUTHORIZATION,
                     &format!("Bearer {}", access_token.expose()),
-                );
+                )?;
                 if let Some(id) = account_id {
-                    put(HeaderName::from_static("chatgpt-account-id"), id);
+                    put(HeaderName::from_static("chatgpt-account-id"), id)?;
                 }
             }
             Credential::SigV4(signer) => signer.sign(request)?,
         }
         Ok(())
+    }
+
+    /// What the credential is and how to fix it, for the rare value no header can carry.
+    fn described(&self) -> (&'static str, &'static str) {
+        match self {
+            Credential::None | Credential::SigV4(_) => ("credential", "check the settings"),
+            Credential::ApiKey { source, .. } => match source {
+                KeySource::CodexApiKeyEnv => ("key in CODEX_API_KEY", "set it to the key alone"),
+                KeySource::Stored => (
+                    "stored API key",
+                    "sign in again: printenv OPENAI_API_KEY | codex login --api-key -",
+                ),
+                KeySource::EnvKey(_) => {
+                    ("key in the provider's env_key", "set it to the key alone")
+                }
+            },
+            Credential::AzureKey { .. } => {
+                ("key in the provider's env_key", "set it to the key alone")
+            }
+            Credential::BedrockToken(_) => {
+                ("key in AWS_BEARER_TOKEN_BEDROCK", "set it to the key alone")
+            }
+            Credential::ChatGpt { .. } => ("stored ChatGPT sign-in", "sign in again: codex login"),
+        }
     }
 
     /// Secrets this credential holds, to scrub from any text a server sends back.

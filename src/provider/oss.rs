@@ -11,8 +11,9 @@ use crate::config::ModelSettings;
 pub enum OssError {
     #[error("CODEX_OSS_PORT is `{0}`, which is not a port number (1-65535)")]
     BadPort(String),
+    /// Shown as `secret::shown_url` shows it: a URL may hold a pasted secret.
     #[error(
-        "CODEX_OSS_BASE_URL is `{0}`, which is not an http(s) URL; expected for example http://localhost:11434/v1"
+        "CODEX_OSS_BASE_URL is {0}, which is not an http(s) URL; expected for example http://localhost:11434/v1"
     )]
     BadBaseUrl(String),
 }
@@ -40,7 +41,8 @@ pub fn base_url(
     settings: &ModelSettings,
 ) -> Result<String, OssError> {
     if let Some(raw) = &settings.oss_base_url_env {
-        return crate::http::http_url(raw).ok_or_else(|| OssError::BadBaseUrl(raw.clone()));
+        return crate::http::http_url(raw)
+            .ok_or_else(|| OssError::BadBaseUrl(crate::secret::shown_url(raw)));
     }
     if let Some(raw) = &settings.oss_port_env {
         let port: u16 = raw
@@ -48,7 +50,7 @@ pub fn base_url(
             .parse()
             .ok()
             .filter(|p| *p != 0)
-            .ok_or_else(|| OssError::BadPort(raw.clone()))?;
+            .ok_or_else(|| OssError::BadPort(crate::untrusted::printable(raw).into_owned()))?;
         return Ok(format!("http://localhost:{port}/v1"));
     }
     if let Some(url) = configured {

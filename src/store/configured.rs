@@ -117,6 +117,15 @@ impl Store {
             .filter(|cause| !cause.is_absent())
     }
 
+    /// When the auth.json last read can be read or changed by other users, the warning naming
+    /// the fix (`chmod 600`), for the read-only commands to show; nothing is chmodded.
+    pub fn loose_permissions(&self) -> Option<Notice> {
+        match self.found.get() {
+            Some(StoreKind::File) => self.file.loose_permissions(),
+            Some(StoreKind::Keyring) | None => None,
+        }
+    }
+
     /// Why the keyring could not be used, once a call to it has failed (absent keyrings too).
     pub fn keyring_state(&self) -> Option<KeyringError> {
         self.keyring_down.borrow().clone()
@@ -325,7 +334,16 @@ impl Store {
             }
             StoreMode::Keyring => match self.load_keyring() {
                 Ok(Some(doc)) => Ok(self.newest(doc)),
-                Ok(None) => Ok(self.note_found(self.file.load()?, StoreKind::File)),
+                // An auth.json that is not ours (a link to /dev/null, say) is how a file is
+                // disabled; in keyring mode that is the point, not a problem.
+                Ok(None) => match self.file.load() {
+                    Ok(doc) => Ok(self.note_found(doc, StoreKind::File)),
+                    Err(StoreError::NotOurs { problem, .. }) => {
+                        tracing::debug!(%problem, "auth.json is not ours; not read");
+                        Ok(None)
+                    }
+                    Err(other) => Err(other),
+                },
                 Err(Ok(cause)) => Err(self.unavailable(cause)),
                 Err(Err(err)) => Err(err),
             },
@@ -370,7 +388,11 @@ impl Store {
         if self.mode == StoreMode::Auto {
             self.warn_plain_text();
         }
-        self.file.save(lock, auth)?;
+        let saved = self.file.save(lock, auth);
+        for notice in self.file.take_notices() {
+            self.notify.notify(notice);
+        }
+        saved?;
         if self.found.replace(Some(StoreKind::File)) == Some(StoreKind::Keyring) {
             // Moving from the keyring to the file: the old copy must not linger.
             if let Err(cause) = self.keyring.remove() {

@@ -2,21 +2,49 @@
 //! directory, fsync, rename, fsync of the directory) while holding the lock. A symlinked
 //! auth.json is followed: the file at the end of the link is the store, so a save updates it and
 //! a delete removes it (the reference leaves the target holding the key).
+//!
+//! What this store touches (the file rules of `fsutil`, applied to a credentials file):
+//! - It reads auth.json only through `fsutil::read`: a regular file, opened without blocking, at
+//!   most 8 MiB. A link to a device (`/dev/null`), a FIFO or a huge file is named and refused.
+//! - It only deletes or replaces a credentials document. Through a link, that means a file that
+//!   parses and has one of `auth_mode`, `OPENAI_API_KEY`, `tokens`; anything else there (a
+//!   `package.json`, an unparseable file) is neither overwritten, moved nor removed, and the
+//!   error says why. An unparseable auth.json in CODEX_HOME itself is moved aside to a backup.
+//! - It only changes the modes of what it creates: its temp file and backups (0600) and a
+//!   CODEX_HOME it creates (0700). A credentials file or directory others can reach gets a
+//!   warning (returned as a notice, see `take_notices`), never a silent chmod.
 
+use std::cell::RefCell;
+use std::fs::Metadata;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{StoreError, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::Config;
+use crate::fsutil::{self, ReadError};
+use crate::notice::Notice;
 
 const TEMP_PREFIX: &str = ".auth.json.tmp.";
+/// The keys of which a credentials document has at least one.
+const CREDENTIAL_KEYS: [&str; 3] = ["auth_mode", "OPENAI_API_KEY", "tokens"];
 
 pub struct FileStore {
     codex_home: PathBuf,
     path: PathBuf,
-    /// The folder kept private (0700) on save: CODEX_HOME, or the saved accounts' folder.
+    /// The folder it writes into: CODEX_HOME, or the saved accounts' folder (created 0700).
     private_dir: PathBuf,
+    /// The file last read, when other users can read or change it (until a save replaces it).
+    loose: RefCell<Option<(PathBuf, u32)>>,
+    /// Warnings of the last save (a directory others can write to), for the store to pass on.
+    notices: RefCell<Vec<Notice>>,
+}
+
+/// What auth.json holds, when it can be used.
+struct Read {
+    doc: AuthDotJson,
+    meta: Metadata,
+    target: PathBuf,
 }
 
 impl FileStore {
@@ -25,16 +53,20 @@ impl FileStore {
             codex_home: config.codex_home.clone(),
             path: config.auth_file(),
             private_dir: config.codex_home.clone(),
+            loose: RefCell::new(None),
+            notices: RefCell::new(Vec::new()),
         }
     }
 
     /// A credentials file of CODEX_HOME other than auth.json (a saved account's copy), in
-    /// `dir`, which is kept private like CODEX_HOME.
+    /// `dir`, which is created like CODEX_HOME.
     pub fn at(codex_home: &Path, dir: &Path, path: PathBuf) -> FileStore {
         FileStore {
             codex_home: codex_home.to_path_buf(),
             path,
             private_dir: dir.to_path_buf(),
+            loose: RefCell::new(None),
+            notices: RefCell::new(Vec::new()),
         }
     }
 
@@ -44,6 +76,27 @@ impl FileStore {
 
     pub fn codex_home(&self) -> &Path {
         &self.codex_home
+    }
+
+    /// The warnings of the last save, emptied.
+    pub fn take_notices(&self) -> Vec<Notice> {
+        std::mem::take(&mut *self.notices.borrow_mut())
+    }
+
+    /// When the file last read can be read or changed by other users: the warning that says
+    /// so and names the fix. Read-only commands show it; none of them chmods the file.
+    pub fn loose_permissions(&self) -> Option<Notice> {
+        let (path, mode) = self.loose.borrow().clone()?;
+        let who = if mode & 0o044 != 0 {
+            "can be read by other users"
+        } else {
+            "can be changed by other users"
+        };
+        Some(Notice::warning(format!(
+            "warning: `{}` {who} (mode {mode:04o}); make it private: chmod 600 {}",
+            path.display(),
+            path.display()
+        )))
     }
 
     /// The real file behind `auth.json`, following symlinks (also dangling ones).
@@ -69,10 +122,119 @@ impl FileStore {
         ))
     }
 
+    /// "`auth.json` is ..." or, through a link, "`auth.json` is a link to `x`, which is ...".
+    fn describe(&self, target: &Path, clause: &str) -> String {
+        if target == self.path {
+            format!("`{}` {clause}", self.path.display())
+        } else {
+            format!(
+                "`{}` is a link to `{}`, which {clause}",
+                self.path.display(),
+                target.display()
+            )
+        }
+    }
+
+    fn not_ours(&self, target: &Path, clause: &str, remedy: String) -> StoreError {
+        StoreError::NotOurs {
+            problem: self.describe(target, clause),
+            remedy,
+        }
+    }
+
+    fn keep_it_or_remove_it(&self) -> String {
+        format!(
+            "credentials are kept only in a regular file: remove it (rm {}) and sign in again, or keep it and set cli_auth_credentials_store = \"keyring\"",
+            self.path.display()
+        )
+    }
+
+    /// Reads auth.json (following links) under the file rules. `Ok(None)`: there is none.
+    fn read(&self) -> Result<Option<Read>, StoreError> {
+        let target = self.target()?;
+        let (bytes, meta) = match fsutil::read(&self.path, fsutil::AUTH_JSON_CAP) {
+            Ok(read) => read,
+            Err(ReadError::NotFound) => return Ok(None),
+            Err(ReadError::Io(e)) => return Err(StoreError::io("read", &self.path, e)),
+            Err(e @ (ReadError::NotRegular(_) | ReadError::TooLarge(_))) => {
+                return Err(self.not_ours(&target, &e.to_string(), self.keep_it_or_remove_it()));
+            }
+        };
+        tracing::trace!(path = %self.path.display(), bytes = bytes.len(), "read credentials");
+        let doc = parse(&self.path, &bytes)?;
+        if target != self.path && !is_credentials_document(&bytes) {
+            return Err(self.foreign(&target));
+        }
+        Ok(Some(Read { doc, meta, target }))
+    }
+
+    /// Whether auth.json (after its links) may be replaced or removed: `Ok(None)` when there is
+    /// none, `Ok(Some(target))` when it is ours, an error saying why not otherwise. Ours is a
+    /// regular file within the cap; behind a link, only a credentials document. (A file in
+    /// CODEX_HOME is not parsed here: an unparseable one is the caller's to back up.)
+    fn ours(&self) -> Result<Option<PathBuf>, StoreError> {
+        let target = self.target()?;
+        let refused =
+            |e: ReadError| self.not_ours(&target, &e.to_string(), self.keep_it_or_remove_it());
+        let (file, meta) = match fsutil::open_regular(&self.path) {
+            Ok(opened) => opened,
+            Err(ReadError::NotFound) => return Ok(None),
+            Err(ReadError::Io(e)) => return Err(StoreError::io("read", &self.path, e)),
+            Err(e) => return Err(refused(e)),
+        };
+        if meta.len() > fsutil::AUTH_JSON_CAP.bytes {
+            return Err(refused(ReadError::TooLarge(fsutil::AUTH_JSON_CAP)));
+        }
+        if target == self.path {
+            return Ok(Some(target));
+        }
+        let bytes = match fsutil::read_capped(file, fsutil::AUTH_JSON_CAP) {
+            Ok(bytes) => bytes,
+            Err(ReadError::Io(e)) => return Err(StoreError::io("read", &self.path, e)),
+            Err(e) => return Err(refused(e)),
+        };
+        if parse(&self.path, &bytes).is_err() {
+            return Err(self.not_ours(
+                &target,
+                "cannot be parsed",
+                format!(
+                    "codex does not overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
+                    self.path.display()
+                ),
+            ));
+        }
+        if !is_credentials_document(&bytes) {
+            return Err(self.foreign(&target));
+        }
+        Ok(Some(target))
+    }
+
+    fn foreign(&self, target: &Path) -> StoreError {
+        self.not_ours(
+            target,
+            "is not a credentials file (it has none of `auth_mode`, `OPENAI_API_KEY`, `tokens`)",
+            format!(
+                "codex neither reads nor overwrites it: point the link at your credentials file, or remove the link (rm {}) and sign in again",
+                self.path.display()
+            ),
+        )
+    }
+
     /// Moves an unparseable auth.json aside to `auth.json.bak` (0600) so that a new sign-in does
-    /// not destroy what may be the user's only copy. Returns the backup's path.
+    /// not destroy what may be the user's only copy. Returns the backup's path. Only a regular
+    /// file in CODEX_HOME is moved: the file behind a link is not ours to rename.
     pub fn back_up_unparseable(&self, _lock: &StoreLock) -> Result<PathBuf, StoreError> {
         let target = self.target()?;
+        if target != self.path {
+            return Err(self.not_ours(
+                &target,
+                "cannot be parsed",
+                format!(
+                    "codex does not move or overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
+                    self.path.display()
+                ),
+            ));
+        }
         // An earlier backup is never overwritten: the next free `.bak`, `.bak.1`, `.bak.2`, ...
         let backup = (0..)
             .map(|n| match n {
@@ -87,18 +249,27 @@ impl FileStore {
     }
 
     /// Removes temp files left by a writer that died mid-write: they may hold a secret. Only
-    /// called under the lock, when no other writer can be mid-write.
+    /// called under the lock, when no other writer can be mid-write; only regular files with
+    /// our prefix, which only we write.
     fn remove_stale_temp_files(dir: &Path) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let ours = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+                && entry.file_type().is_ok_and(|t| t.is_file());
+            if ours {
                 tracing::debug!(path = %entry.path().display(), "removing a stale temp file");
                 let _ = std::fs::remove_file(entry.path());
             }
         }
     }
+}
+
+/// Whether auth.json text is a credentials document (not, say, a `package.json` behind a link).
+fn is_credentials_document(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes)
+        .is_ok_and(|map| CREDENTIAL_KEYS.iter().any(|k| map.contains_key(*k)))
 }
 
 impl FileStore {
@@ -107,30 +278,41 @@ impl FileStore {
     }
 
     pub fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StoreError::io("read", &self.path, e)),
+        let Some(read) = self.read()? else {
+            return Ok(None);
         };
-        tracing::trace!(path = %self.path.display(), bytes = bytes.len(), "read credentials");
-        parse(&self.path, &bytes).map(Some)
+        *self.loose.borrow_mut() = fsutil::loose_mode(&read.meta).map(|mode| (read.target, mode));
+        Ok(Some(read.doc))
     }
 
     pub fn save(&self, _lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+        // Only what is ours is replaced; anything else is refused here, whoever calls.
+        self.ours()?;
         let target = self.target()?;
         let dir = target
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.codex_home.clone());
-        super::lock::ensure_private_dir(&self.private_dir)?;
+        if let Some(warning) = super::lock::ensure_dir(&self.private_dir)? {
+            self.notices.borrow_mut().push(Notice::warning(warning));
+        }
         Self::remove_stale_temp_files(&dir);
         replace_atomically(&dir, &target, auth.to_pretty_json().as_bytes())?;
+        // The file others could read is gone: ours replaced it, 0600.
+        self.loose.replace(None);
         tracing::debug!(path = %target.display(), "saved credentials");
         Ok(())
     }
 
+    /// Removes auth.json when it holds credentials (through a link: the file behind it, then
+    /// the link). Anything else is left in place: `Ok(false)`. The caller that must say why
+    /// (logout) reads the file first.
     pub fn delete(&self, _lock: &StoreLock) -> Result<bool, StoreError> {
-        let target = self.target()?;
+        let target = match self.ours() {
+            Ok(Some(target)) => target,
+            Ok(None) | Err(StoreError::NotOurs { .. }) => return Ok(false),
+            Err(other) => return Err(other),
+        };
         let mut removed = false;
         for path in [&target, &self.path] {
             match std::fs::remove_file(path) {

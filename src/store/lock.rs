@@ -1,5 +1,8 @@
 //! The cross-process lock: an OS advisory lock (`flock`) on `$CODEX_HOME/auth.lock`. The kernel
-//! drops it when the holder exits, so a crashed process never blocks the next one.
+//! drops it when the holder exits, so a crashed process never blocks the next one. The lock file
+//! is opened under the file rules (`fsutil::open_lock_file`): never through a link, without
+//! blocking, and only if it is a regular file. CODEX_HOME is created 0700 when it does not
+//! exist; an existing directory keeps its mode (we only change the modes of what we create).
 
 use std::fs::File;
 use std::path::Path;
@@ -21,15 +24,19 @@ pub struct StoreLock {
 impl StoreLock {
     /// Blocks until this process holds the lock. Creates CODEX_HOME (0700) when needed.
     pub fn acquire(codex_home: &Path, notify: &dyn Notify) -> Result<StoreLock, StoreError> {
-        ensure_private_dir(codex_home)?;
+        // A directory open to others is warned about when credentials are saved into it.
+        ensure_dir(codex_home)?;
         let path = codex_home.join("auth.lock");
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&path)
-            .map_err(|e| StoreError::io("open the lock file", &path, e))?;
+        let file = crate::fsutil::open_lock_file(&path).map_err(|e| match e {
+            crate::fsutil::ReadError::Io(e) => StoreError::io("open the lock file", &path, e),
+            other => StoreError::NotOurs {
+                problem: format!("`{}` {other}", path.display()),
+                remedy: format!(
+                    "it is the lock file of the credentials: remove it (rm {}) and codex makes a new one",
+                    path.display()
+                ),
+            },
+        })?;
         tracing::trace!(path = %path.display(), "waiting for the credentials lock");
         let start = std::time::Instant::now();
         let mut told = false;
@@ -62,19 +69,48 @@ impl StoreLock {
     }
 }
 
-/// Creates `dir` if needed and makes it private to the user (0700), also when it existed with
-/// looser bits.
-pub fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create the directory", dir, e))?;
+/// Creates `dir` (0700) when it does not exist. An existing directory keeps its mode, whatever
+/// it is: we only change the modes of what we create. Returns a warning when other users can
+/// add or replace files in it.
+pub fn ensure_dir(dir: &Path) -> Result<Option<String>, StoreError> {
+    match std::fs::metadata(dir) {
+        Ok(meta) => Ok(open_to_others(dir, &meta)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(|e| StoreError::io("create the directory", dir, e))?;
+            // Ours now: 0700 whatever the umask.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| StoreError::io("set permissions 0700 on", dir, e))?;
+            }
+            Ok(None)
+        }
+        Err(e) => Err(StoreError::io("inspect the directory", dir, e)),
+    }
+}
+
+fn open_to_others(dir: &Path, meta: &std::fs::Metadata) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let meta =
-            std::fs::metadata(dir).map_err(|e| StoreError::io("inspect the directory", dir, e))?;
-        if meta.permissions().mode() & 0o777 != 0o700 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| StoreError::io("set permissions 0700 on", dir, e))?;
-        }
+        let mode = meta.permissions().mode() & 0o7777;
+        (mode & 0o022 != 0).then(|| {
+            format!(
+                "warning: other users can add or replace files in `{}` (mode {mode:04o}); your credentials file in it is private (0600), but keep CODEX_HOME in a directory only you can write to",
+                dir.display()
+            )
+        })
     }
-    Ok(())
+    #[cfg(not(unix))]
+    {
+        let _ = (dir, meta);
+        None
+    }
 }

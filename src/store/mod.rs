@@ -67,6 +67,11 @@ pub enum StoreError {
     },
     #[error("cannot parse the credentials in {entry} ({message})")]
     KeyringMalformed { entry: String, message: String },
+    /// auth.json (or the file behind its link, or auth.lock) is not a file of ours: a device, a
+    /// FIFO, a file too large to hold credentials, someone else's document. It is neither read
+    /// nor replaced nor removed; `problem` says what it is, `remedy` what to do.
+    #[error("{problem}; {remedy}")]
+    NotOurs { problem: String, remedy: String },
 }
 
 impl StoreError {

@@ -34,6 +34,18 @@ const CLIENT_ID = process.env.CLIENT_ID || 'codex-test-client';
 const DEVICE_FLOW = (process.env.DEVICE_FLOW ?? '1') !== '0';
 const ROTATE_REFRESH = (process.env.ROTATE_REFRESH ?? '1') !== '0';
 const ACCESS_TTL = intEnv('ACCESS_TTL', 3600);
+// Seconds added to the `iat` of JWT access tokens (negative: issued "earlier"), as an issuer
+// whose clock is off would: with ACCESS_TTL=3 and -600, a token has 3 s left of a 603 s life.
+const ACCESS_IAT_OFFSET = (() => {
+  const raw = process.env.ACCESS_IAT_OFFSET;
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) {
+    process.stderr.write(`oidc peer: ACCESS_IAT_OFFSET must be an integer, got ${JSON.stringify(raw)}\n`);
+    process.exit(2);
+  }
+  return n;
+})();
 const REFRESH_TTL = intEnv('REFRESH_TTL', 14 * 24 * 3600);
 const DEVICE_TTL = intEnv('DEVICE_TTL', 600);
 const DEVICE_INTERVAL = process.env.DEVICE_INTERVAL ? intEnv('DEVICE_INTERVAL', 5) : undefined;
@@ -173,6 +185,13 @@ function buildProvider(issuer) {
     : { enabled: false };
 
   const configuration = {
+    formats: {
+      customizers: {
+        async jwt(ctx, token, jwt) {
+          if (ACCESS_IAT_OFFSET) jwt.payload.iat += ACCESS_IAT_OFFSET;
+        },
+      },
+    },
     clients: [{
       client_id: CLIENT_ID,
       client_name: 'Codex test client',
