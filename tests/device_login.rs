@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Background, Env, Peer, http_get};
+use common::{Background, Env, Peer, agent_ok, http_get};
 use serde_json::Value;
 
 const OLD_AUTH: &str =
@@ -22,12 +22,7 @@ fn approve(issuer: &str, user_code: &str, deny: bool) {
     if deny {
         args.push("--deny");
     }
-    let out = common::agent(&args);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&args);
 }
 
 /// Times (ms) of the device-code polls at oidc-provider's token endpoint.
@@ -350,11 +345,6 @@ fn an_oidc_issuer_without_a_device_endpoint_falls_back_to_the_browser() {
     );
     let event = login.next_event();
     assert_eq!(event["event"], "authorize_url");
-    let out = common::agent(&["authorize", event["url"].as_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&["authorize", event["url"].as_str().unwrap()]);
     assert_eq!(login.finish(30).code, 0);
 }

@@ -12,7 +12,7 @@ mod common;
 use common::keyring::Session;
 use common::screen::Screen;
 use common::transcript::{Transcript, normalize};
-use common::{Env, Peer, agent, api_key_json, jwt, now_secs};
+use common::{Env, OIDC_CLIENT, Peer, agent_ok, api_key_json, jwt, now_secs, oidc_browser_args};
 use serde_json::json;
 
 /// The text of a screen with what varies redacted: the one-time code, the spinner's frame and the
@@ -57,7 +57,7 @@ fn device_sign_in_at_an_openid_provider_on_a_terminal() {
         &["login", "--device-auth"],
         &[
             ("CODEX_AUTH_ISSUER", &oidc.url),
-            ("CODEX_AUTH_CLIENT_ID", "codex-test-client"),
+            ("CODEX_AUTH_CLIENT_ID", OIDC_CLIENT),
         ],
     );
     let waiting = screen.wait_for("left (Ctrl-C to cancel)");
@@ -72,12 +72,7 @@ fn device_sign_in_at_an_openid_provider_on_a_terminal() {
         "{waiting}"
     );
     let code = line_after(&waiting, "2. Enter this one-time code");
-    let out = agent(&["device", &oidc.url, &code]);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&["device", &oidc.url, &code]);
     let done = screen.wait_for("[exit ");
     assert!(
         !done.contains("left (Ctrl-C to cancel)"),
@@ -132,28 +127,10 @@ fn device_sign_in_with_chatgpt_on_a_terminal_and_ctrl_c() {
 fn browser_sign_in_on_a_terminal() {
     let env = Env::new();
     let oidc = oidc();
-    let screen = Screen::start(
-        &env,
-        &[
-            "login",
-            "--no-browser",
-            "--port",
-            "0",
-            "--issuer",
-            &oidc.url,
-            "--client-id",
-            "codex-test-client",
-        ],
-        &[],
-    );
+    let screen = Screen::start(&env, &oidc_browser_args(oidc), &[]);
     let waiting = screen.wait_for("(Ctrl-C to cancel)...");
     let url = line_after(&waiting, "Open this URL in a browser to authenticate:");
-    let out = agent(&["authorize", &url]);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&["authorize", &url]);
     let done = screen.wait_for("[exit ");
     let redactions = [(oidc.url.clone(), "[ISSUER]".to_string())];
     insta::assert_snapshot!("browser_done", screen_snapshot(&done, &redactions));
@@ -623,21 +600,10 @@ fn login_token_texts() {
 
 // ------------------------------------------------------------------------------ ChatGPT sign-in
 
-const OIDC_CLIENT: &str = "codex-test-client";
-
 /// `codex login ARGS` against oidc-provider in the background, the test playing the user in the
 /// browser (`agent_args` after the URL, e.g. `--deny`); records the whole run.
 fn browser_sign_in(t: &mut Transcript, env: &Env, oidc: &Peer, args: &[&str], agent_args: &[&str]) {
-    let mut all = vec![
-        "login",
-        "--no-browser",
-        "--port",
-        "0",
-        "--issuer",
-        &oidc.url,
-        "--client-id",
-        OIDC_CLIENT,
-    ];
+    let mut all = oidc_browser_args(oidc);
     all.extend_from_slice(args);
     let login = common::Background::spawn(env.cmd(&all));
     let (url, first_line) = if args.contains(&"--json") {
@@ -656,12 +622,7 @@ fn browser_sign_in(t: &mut Transcript, env: &Env, oidc: &Peer, args: &[&str], ag
     };
     let mut agent_all = vec!["authorize", url.as_str()];
     agent_all.extend_from_slice(agent_args);
-    let out = agent(&agent_all);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&agent_all);
     let mut run = login.finish(30);
     run.stdout = first_line + &run.stdout;
     t.push(&all, &run);
@@ -783,8 +744,7 @@ fn approve_at(oidc: &Peer, deny: bool) -> impl FnOnce(&str) + '_ {
         if deny {
             args.push("--deny");
         }
-        let out = agent(&args);
-        assert!(out.status.success(), "agent: {out:?}");
+        agent_ok(&args);
     }
 }
 

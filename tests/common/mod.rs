@@ -501,33 +501,69 @@ pub fn agent(args: &[&str]) -> std::process::Output {
         .expect("run agent.js")
 }
 
-/// Signs `env` in with the browser flow against oidc-provider, the test playing the user.
-pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
-    let cmd = env.cmd(&[
+/// agent.js with `args`, which must succeed (it fails when the page did not answer as the
+/// user expected); returns what it printed.
+pub fn agent_ok(args: &[&str]) -> std::process::Output {
+    let out = agent(args);
+    assert!(
+        out.status.success(),
+        "agent.js {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The client tests/peers/oidc registers for the tests.
+pub const OIDC_CLIENT: &str = "codex-test-client";
+
+/// `codex login` with the browser flow at oidc-provider, on a free port, printing the URL
+/// instead of opening a browser.
+pub fn oidc_browser_args(oidc: &Peer) -> Vec<&str> {
+    vec![
         "login",
-        "--json",
         "--no-browser",
         "--port",
         "0",
         "--issuer",
         &oidc.url,
         "--client-id",
-        "codex-test-client",
-    ]);
+        OIDC_CLIENT,
+    ]
+}
+
+/// The same with `--json`: events on standard output.
+pub fn oidc_browser_json_args(oidc: &Peer) -> Vec<&str> {
+    let mut args = oidc_browser_args(oidc);
+    args.push("--json");
+    args
+}
+
+/// Starts `cmd`, a `codex login --json` with the browser flow; returns the login and its first
+/// event, the authorize URL.
+pub fn start_browser_login(cmd: Command) -> (Background, serde_json::Value) {
     let login = Background::spawn(cmd);
     let event = login.next_event();
-    let url = event["url"]
-        .as_str()
-        .expect("authorize_url event")
-        .to_string();
-    let out = agent(&["authorize", &url]);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(event["event"], "authorize_url", "{event}");
+    (login, event)
+}
+
+/// Runs `cmd`, a `codex login --json` with the browser flow at oidc-provider, the test playing
+/// the user (`agent_args` after the URL, e.g. `--login bob`); returns the sign-in, which must
+/// have worked.
+pub fn sign_in_by_browser(cmd: Command, agent_args: &[&str]) -> Run {
+    let (login, event) = start_browser_login(cmd);
+    let mut args = vec!["authorize", event["url"].as_str().unwrap()];
+    args.extend_from_slice(agent_args);
+    agent_ok(&args);
     let run = login.finish(30);
     assert_eq!(run.code, 0, "sign-in failed: {run:?}");
+    run
+}
+
+/// Signs `env` in with the browser flow against oidc-provider, the test playing the user.
+pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
+    sign_in_by_browser(env.cmd(&oidc_browser_json_args(oidc)), &[]);
 }
 
 /// An unsigned JWT with these claims (our client never checks signatures).
