@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Background, Env, Peer, agent_ok, oidc_browser_json_args, start_browser_login};
+use common::{
+    Background, Env, Peer, agent_ok, oidc_browser_json_args, split_response, start_browser_login,
+};
 use serde_json::Value;
 
 /// `codex login --json --no-browser --port 0` against oidc-provider; returns the login, its
@@ -36,14 +38,8 @@ fn raw_http(port: u16, request: &[u8], wait: Duration) -> (u16, String) {
     let _ = stream.write_all(request);
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
+    let (status, _, body) = split_response(&raw);
+    (status, body)
 }
 
 fn get(port: u16, target: &str, headers: &str) -> (u16, String) {

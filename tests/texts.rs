@@ -600,26 +600,42 @@ fn login_token_texts() {
 
 // ------------------------------------------------------------------------------ ChatGPT sign-in
 
+/// What a sign-in running in the background shows the user first (the URL, the one-time code)
+/// and the first line of its output: with `--json` (`json`) the event's field `field` and the
+/// event's line; else the line under `heading` once standard error shows `ready`, and nothing.
+fn shown_first(
+    login: &common::Background,
+    json: bool,
+    field: &str,
+    ready: &str,
+    heading: &str,
+) -> (String, String) {
+    if json {
+        let line = login.next_line();
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        (
+            event[field].as_str().unwrap().to_string(),
+            format!("{line}\n"),
+        )
+    } else {
+        let text = login.wait_stderr(ready);
+        (line_after(&text, heading), String::new())
+    }
+}
+
 /// `codex login ARGS` against oidc-provider in the background, the test playing the user in the
 /// browser (`agent_args` after the URL, e.g. `--deny`); records the whole run.
 fn browser_sign_in(t: &mut Transcript, env: &Env, oidc: &Peer, args: &[&str], agent_args: &[&str]) {
     let mut all = oidc_browser_args(oidc);
     all.extend_from_slice(args);
     let login = common::Background::spawn(env.cmd(&all));
-    let (url, first_line) = if args.contains(&"--json") {
-        let line = login.next_line();
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        (
-            event["url"].as_str().unwrap().to_string(),
-            format!("{line}\n"),
-        )
-    } else {
-        let text = login.wait_stderr("(Ctrl-C to cancel)...");
-        (
-            line_after(&text, "Open this URL in a browser"),
-            String::new(),
-        )
-    };
+    let (url, first_line) = shown_first(
+        &login,
+        args.contains(&"--json"),
+        "url",
+        "(Ctrl-C to cancel)...",
+        "Open this URL in a browser",
+    );
     let mut agent_all = vec!["authorize", url.as_str()];
     agent_all.extend_from_slice(agent_args);
     agent_ok(&agent_all);
@@ -686,16 +702,8 @@ fn browser_sign_in_failures() {
         &oidc.url,
     ];
     t.run(&env, &args);
-    let args = [
-        "login",
-        "--no-browser",
-        "--port",
-        "0",
-        "--issuer",
-        &oidc.url,
-    ];
-    let mut args = args.to_vec();
-    args.extend(["--client-id", OIDC_CLIENT, "--timeout", "1"]);
+    let mut args = oidc_browser_args(oidc);
+    args.extend(["--timeout", "1"]);
     t.run(&env, &args);
     insta::assert_snapshot!(t.finish());
 }
@@ -716,20 +724,13 @@ fn device_sign_in(
         cmd.env(name, value);
     }
     let login = common::Background::spawn(cmd);
-    let (code, first_line) = if args.contains(&"--json") {
-        let line = login.next_line();
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        (
-            event["user_code"].as_str().unwrap().to_string(),
-            format!("{line}\n"),
-        )
-    } else {
-        let text = login.wait_stderr("cancel.\n");
-        (
-            line_after(&text, "2. Enter this one-time code"),
-            String::new(),
-        )
-    };
+    let (code, first_line) = shown_first(
+        &login,
+        args.contains(&"--json"),
+        "user_code",
+        "cancel.\n",
+        "2. Enter this one-time code",
+    );
     approve(&code);
     let mut run = login.finish(30);
     run.stdout = first_line + &run.stdout;

@@ -364,19 +364,25 @@ pub fn http_get(url: &str) -> (u16, Option<String>, String) {
     .unwrap();
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (status, head, body) = split_response(&raw);
+    let location = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("location")
+            .then(|| v.trim().to_string())
+    });
+    (status, location, body)
+}
+
+/// An HTTP/1.1 answer as read off the wire: (status, head, body). Status 0: no status line.
+pub fn split_response(raw: &[u8]) -> (u16, String, String) {
+    let text = String::from_utf8_lossy(raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let location = head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case("location")
-            .then(|| v.trim().to_string())
-    });
-    (status, location, body.to_string())
+    (status, head.to_string(), body.to_string())
 }
 
 /// A `codex` process running in the background (a login waiting for its browser).
