@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Background, Env, Peer, agent_ok, http_get};
+use common::{Background, Env, Peer, agent_ok, assert_alice_signed_in_at, http_get};
 use serde_json::Value;
 
 const OLD_AUTH: &str =
@@ -541,16 +541,7 @@ fn busy_default_ports_fall_back_to_1457_then_to_the_device_sign_in() {
             let code = login.next_event();
             assert_eq!(code["event"], "device_code", "{code}");
             agent_ok(&["device", &oidc.url, code["user_code"].as_str().unwrap()]);
-            let run = login.finish(30);
-            assert_eq!(run.code, 0, "{run:?}");
-            let done: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
-            assert_eq!(done["event"], "logged_in");
-            assert_eq!(done["email"], "alice@example.com");
-            let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
-            assert_eq!(
-                doc["tokens"]["oauth_provenance"]["issuer"],
-                oidc.url.as_str()
-            );
+            assert_alice_signed_in_at(&env, &login.finish(30), &oidc);
         });
         s.spawn(|| {
             let env = Env::new();

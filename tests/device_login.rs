@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Background, Env, Peer, agent_ok, http_get};
+use common::{Background, Env, Peer, agent_ok, assert_alice_signed_in_at, http_get};
 use serde_json::Value;
 
 const OLD_AUTH: &str =
@@ -50,16 +50,7 @@ fn oidc_device_flow_approved() {
     );
     assert_eq!(event["expires_in"], 600);
     approve(&oidc.url, code, false);
-    let run = login.finish(30);
-    assert_eq!(run.code, 0, "{run:?}");
-    let done: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(done["event"], "logged_in");
-    assert_eq!(done["email"], "alice@example.com");
-    let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
-    assert_eq!(
-        doc["tokens"]["oauth_provenance"]["issuer"],
-        oidc.url.as_str()
-    );
+    let doc = assert_alice_signed_in_at(&env, &login.finish(30), &oidc);
     assert_eq!(doc["OPENAI_API_KEY"], Value::Null);
     let polls = oidc_polls(&oidc);
     assert!(

@@ -572,6 +572,21 @@ pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
     sign_in_by_browser(env.cmd(&oidc_browser_json_args(oidc)), &[]);
 }
 
+/// Checks that `run`, a `codex login --json` at oidc-provider `oidc`, signed alice in and that
+/// auth.json records where from; returns auth.json.
+pub fn assert_alice_signed_in_at(env: &Env, run: &Run, oidc: &Peer) -> serde_json::Value {
+    assert_eq!(run.code, 0, "{run:?}");
+    let done: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(done["event"], "logged_in");
+    assert_eq!(done["email"], "alice@example.com");
+    let doc: serde_json::Value = serde_json::from_str(&env.read_auth()).unwrap();
+    assert_eq!(
+        doc["tokens"]["oauth_provenance"]["issuer"],
+        oidc.url.as_str()
+    );
+    doc
+}
+
 /// An unsigned JWT with these claims (our client never checks signatures).
 pub fn jwt(claims: serde_json::Value) -> String {
     jwt_signed(&claims.to_string(), "c2ln")
