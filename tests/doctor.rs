@@ -162,16 +162,27 @@ fn api_config(env: &Env, api: &Peer) {
     env.write_config(&format!("openai_base_url = \"{}/v1\"\n", api.url));
 }
 
+/// `env` set up for the fake Responses API `api`, with `KEY` stored.
+fn use_api_with_key(env: &Env, api: &Peer) {
+    api_config(env, api);
+    store_key(env, KEY);
+}
+
+/// A new CA named `name`, its certificate (PEM) written to `file` in the test's folder.
+fn ca_in_file(env: &Env, name: &str, file: &str) -> (Ca, std::path::PathBuf) {
+    let ca = Ca::new(name);
+    let path = env.dir.path().join(file);
+    std::fs::write(&path, &ca.pem).unwrap();
+    (ca, path)
+}
+
 #[test]
 fn an_untrusted_ca_is_named_with_the_variable_that_fixes_it() {
     let _ports = shared_ports();
     let env = Env::new();
-    let ca = Ca::new("Corp TLS Inspection CA");
-    let ca_file = env.dir.path().join("corp-ca.pem");
-    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let (ca, ca_file) = ca_in_file(&env, "Corp TLS Inspection CA", "corp-ca.pem");
     let api = https_api(&env, &ca, &[]);
-    api_config(&env, &api);
-    store_key(&env, KEY);
+    use_api_with_key(&env, &api);
     let tmp = env.dir.path().display().to_string();
     let port = port_of(&api.url).parse().unwrap();
     let placeholders = [
@@ -240,12 +251,9 @@ fn an_untrusted_ca_is_named_with_the_variable_that_fixes_it() {
 fn a_proxy_asking_for_a_login_is_named_with_its_variable() {
     let _ports = shared_ports();
     let env = Env::new();
-    let ca = Ca::new("codex doctor test CA");
-    let ca_file = env.dir.path().join("ca.pem");
-    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let (ca, ca_file) = ca_in_file(&env, "codex doctor test CA", "ca.pem");
     let api = https_api(&env, &ca, &[]);
-    api_config(&env, &api);
-    store_key(&env, KEY);
+    use_api_with_key(&env, &api);
     let api_port: u16 = port_of(&api.url).parse().unwrap();
     const PASSWORD: &str = "pw-CANARY-proxy-77";
     let proxy = ProxyServer::tinyproxy(env.dir.path(), api_port, Some(("alice", PASSWORD)));
@@ -315,8 +323,7 @@ fn a_refused_key_is_the_guides_api_key_invalid_row() {
     let _ports = shared_ports();
     let env = Env::new();
     let api = Peer::responses(&["--accept-bearer", "sk-proj-the-right-one-000000"]);
-    api_config(&env, &api);
-    store_key(&env, KEY);
+    use_api_with_key(&env, &api);
     let run = doctor(&env, &[], &[]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains(&format!(
@@ -416,8 +423,7 @@ fn a_server_clock_ten_minutes_off_is_reported() {
     let _ports = shared_ports();
     let env = Env::new();
     let api = Peer::responses(&["--accept-bearer", KEY, "--clock-offset", "-600"]);
-    api_config(&env, &api);
-    store_key(&env, KEY);
+    use_api_with_key(&env, &api);
     let run = doctor(&env, &[], &[]);
     assert_eq!(run.code, 1, "{run:?}");
     let tmp = env.dir.path().display().to_string();
@@ -798,9 +804,7 @@ fn a_broken_config_is_reported_and_the_local_checks_still_run() {
 fn expired_and_wrong_host_certificates_are_explained() {
     let _ports = shared_ports();
     let env = Env::new();
-    let ca = Ca::new("codex doctor test CA");
-    let ca_file = env.dir.path().join("ca.pem");
-    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let (ca, ca_file) = ca_in_file(&env, "codex doctor test CA", "ca.pem");
     store_key(&env, KEY);
     let ca_var = [("CODEX_CA_CERTIFICATE", ca_file.to_str().unwrap())];
     let network_row = |api: &Peer| {
