@@ -294,41 +294,39 @@ fn login_status_on_a_real_keyring() {
     let env = Env::new();
     env.use_store("keyring");
     let mut t = Transcript::of(&env);
-    let run = |t: &mut Transcript, args: &[&str]| {
-        let run = session.run(&env, args);
-        t.push(args, &run);
-    };
     t.note("# cli_auth_credentials_store = \"keyring\", an unlocked gnome-keyring");
-    run(&mut t, &["login", "status"]);
-    run(&mut t, &["login", "status", "--json"]);
-    let login = session.run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes());
-    t.push_titled(
-        &common::transcript::title(&[], &["login", "--api-key", "-"], Some(KEY.as_bytes())),
-        &login,
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
+    t.run_on(
+        &session,
+        &env,
+        &["login", "--api-key", "-"],
+        Some(KEY.as_bytes()),
     );
-    run(&mut t, &["login", "status"]);
-    run(&mut t, &["login", "status", "--json"]);
-    run(&mut t, &["logout"]);
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
+    t.run_on(&session, &env, &["logout"], None);
     let account = common::keyring::account(&env);
     session.store_as_reference(
         &account,
         &chatgpt_auth("https://auth.openai.com").to_string(),
     );
     t.note("# a ChatGPT sign-in stored by the reference CLI");
-    run(&mut t, &["login", "status"]);
-    run(&mut t, &["login", "status", "--json"]);
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
     session.store_as_reference(&account, "not json");
     t.note("# an entry that is not JSON");
-    run(&mut t, &["login", "status"]);
-    run(&mut t, &["login", "status", "--json"]);
-    let login = session.run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes());
-    t.push_titled(
-        &common::transcript::title(&[], &["login", "--api-key", "-"], Some(KEY.as_bytes())),
-        &login,
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
+    t.run_on(
+        &session,
+        &env,
+        &["login", "--api-key", "-"],
+        Some(KEY.as_bytes()),
     );
     t.note("# back to the file store: the credentials are still found in the keyring");
     env.use_store("file");
-    run(&mut t, &["login", "status"]);
+    t.run_on(&session, &env, &["login", "status"], None);
     insta::assert_snapshot!(t.finish());
 }
 
@@ -345,18 +343,19 @@ fn auto_mode_falls_back_to_the_file_and_says_so() {
     t.run(&env, &["logout"]);
 
     let session = Session::with_keyring();
-    let run = |t: &mut Transcript, args: &[&str], stdin: Option<&[u8]>| {
-        let run = common::run_cmd(session.codex(&env, args), stdin);
-        t.push_titled(&common::transcript::title(&[], args, stdin), &run);
-    };
     t.note("# \"auto\" with an unlocked gnome-keyring");
-    run(&mut t, &["login", "--api-key", "-"], Some(KEY.as_bytes()));
-    run(&mut t, &["login", "status"], None);
-    run(&mut t, &["login", "status", "--json"], None);
+    t.run_on(
+        &session,
+        &env,
+        &["login", "--api-key", "-"],
+        Some(KEY.as_bytes()),
+    );
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
     session.lock();
     t.note("# \"auto\" with the keyring locked");
-    run(&mut t, &["login", "status"], None);
-    run(&mut t, &["login", "status", "--json"], None);
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
     insta::assert_snapshot!(t.finish());
 }
 
@@ -371,21 +370,17 @@ fn keyring_mode_without_a_usable_keyring() {
     t.run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes());
     t.run(&env, &["logout"]);
 
-    let record = |t: &mut Transcript, session: &Session, args: &[&str], stdin: Option<&[u8]>| {
-        let run = common::run_cmd(session.codex(&env, args), stdin);
-        t.push_titled(&common::transcript::title(&[], args, stdin), &run);
-    };
     let bus = Session::bus_only();
     t.note("# a session bus without a Secret Service");
-    record(&mut t, &bus, &["login", "status"], None);
-    record(&mut t, &bus, &["logout"], None);
+    t.run_on(&bus, &env, &["login", "status"], None);
+    t.run_on(&bus, &env, &["logout"], None);
     drop(bus);
 
     let empty = Session::with_gnome_keyring(false);
     t.note("# a gnome-keyring without any keyring (collection)");
-    record(
-        &mut t,
+    t.run_on(
         &empty,
+        &env,
         &["login", "--api-key", "-"],
         Some(KEY.as_bytes()),
     );
@@ -393,22 +388,22 @@ fn keyring_mode_without_a_usable_keyring() {
 
     let locked = Session::with_keyring();
     t.note("# an unlocked gnome-keyring");
-    record(
-        &mut t,
+    t.run_on(
         &locked,
+        &env,
         &["login", "--api-key", "-"],
         Some(KEY.as_bytes()),
     );
     locked.lock();
     t.note("# the keyring locked");
-    record(&mut t, &locked, &["login", "status"], None);
-    record(
-        &mut t,
+    t.run_on(&locked, &env, &["login", "status"], None);
+    t.run_on(
         &locked,
+        &env,
         &["login", "--api-key", "-"],
         Some(KEY.as_bytes()),
     );
-    record(&mut t, &locked, &["logout"], None);
+    t.run_on(&locked, &env, &["logout"], None);
     insta::assert_snapshot!(t.finish());
 }
 
