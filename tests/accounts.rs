@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use common::keyring::{Session, account as keyring_account};
 use common::{
-    Background, Env, OIDC_CLIENT, Peer, Run, agent_ok, api_key_json, mode_of,
+    Background, Env, OIDC_CLIENT, Peer, Run, agent_ok, api_key_json, field_names, mode_of,
     oidc_browser_json_args, run_cmd, sign_in_by_browser,
 };
 use serde_json::{Value, json};
@@ -426,14 +426,8 @@ fn after_a_switch_auth_json_is_what_a_plain_sign_in_wrote() {
 
     home.switch("alice@example.com", ALICE);
     assert_eq!(home.env.read_auth(), alice);
-    let keys: Vec<String> = home.active()["tokens"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
     assert_eq!(
-        keys,
+        field_names(&home.active()["tokens"]),
         [
             "id_token",
             "access_token",

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Background, Env, Peer, agent_ok, assert_alice_signed_in_at, http_get};
+use common::{Background, Env, Peer, agent_ok, assert_alice_signed_in_at, field_names, http_get};
 use serde_json::Value;
 
 const OLD_AUTH: &str =
@@ -256,12 +256,7 @@ fn openai_protocol_sends_every_parameter_and_exchanges_an_api_key() {
     assert_eq!(token_calls.len(), 2, "{token_calls:?}");
     let exchange = &token_calls[0];
     assert_eq!(exchange["body_type"], "form");
-    let mut fields: Vec<&str> = exchange["parsed"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut fields = field_names(&exchange["parsed"]);
     fields.sort();
     assert_eq!(
         fields,

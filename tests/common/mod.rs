@@ -587,6 +587,16 @@ pub fn assert_alice_signed_in_at(env: &Env, run: &Run, oidc: &Peer) -> serde_jso
     doc
 }
 
+/// The names of a JSON object's fields, in their order.
+pub fn field_names(object: &serde_json::Value) -> Vec<String> {
+    object
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .cloned()
+        .collect()
+}
+
 /// An unsigned JWT with these claims (our client never checks signatures).
 pub fn jwt(claims: serde_json::Value) -> String {
     jwt_signed(&claims.to_string(), "c2ln")
