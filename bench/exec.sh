@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
 # Wall time and peak memory of one `codex exec` against the local fake Responses API, next to
 # `curl` making the same streamed request in the same run. Target: codex within 1.5x of curl.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codex-auth-target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/codex"
+source "$(dirname "$0")/lib.sh"
+need /usr/bin/time time
 work=$(mktemp -d)
 python3 tests/peers/fakes/fake_responses_api.py --text "Hello from the benchmark fake" >"$work/ready" &
 fake=$!

@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
 # Wall time and peak memory of `codex login status` next to a baseline measured in the same run
 # (`cat auth.json`). Target on a 2-core machine: median under 2 ms, peak RSS under 8 MB.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codex-auth-target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/codex"
+source "$(dirname "$0")/lib.sh"
+need /usr/bin/time time
 home=$(mktemp -d); trap 'rm -rf "$home"' EXIT
 export CODEX_HOME="$home"
 unset RUST_LOG

@@ -2,12 +2,7 @@
 # Wall time of `codex login switch` (file mode, two ChatGPT accounts, switching back and forth)
 # next to a baseline measured in the same run: `cp` of the account's saved file over auth.json,
 # what the copy-auth.json scripts users write do (no lock, no fsync). Target: well under 10 ms.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codex-auth-target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/codex"
+source "$(dirname "$0")/lib.sh"
 home=$(mktemp -d); trap 'rm -rf "$home"' EXIT
 export CODEX_HOME="$home"
 unset RUST_LOG CODEX_ACCOUNT

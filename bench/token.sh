@@ -4,12 +4,7 @@
 #   - expired access token (one refresh through the lock, JSON to the issuer, atomic save)
 #     vs  curl making the same single refresh request to the same local issuer.
 # The issuer is the fake of OpenAI's issuer (tests/peers/fakes), on loopback.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codex-auth-target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/codex"
+source "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 python3 tests/peers/fakes/fake_chatgpt_issuer.py --seed-refresh-token rt-bench-0 --seed-refresh-token rt-curl-0 >"$work/issuer.out" 2>/dev/null &
 issuer_pid=$!

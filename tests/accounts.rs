@@ -8,10 +8,11 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::keyring::{Session, account as keyring_account};
-use common::{Background, Env, Peer, Run, agent, api_key_json, mode_of, run_cmd};
+use common::{
+    Background, Env, OIDC_CLIENT, Peer, Run, agent_ok, api_key_json, field_names, mode_of,
+    oidc_browser_json_args, run_cmd, sign_in_by_browser,
+};
 use serde_json::{Value, json};
-
-const CLIENT: &str = "codex-test-client";
 
 /// One CODEX_HOME, in the plain file mode or on a private Secret Service.
 struct Home {
@@ -74,35 +75,11 @@ impl Home {
 
     /// Signs in with the browser flow as `user` at the issuer (the agent plays the person).
     fn sign_in(&self, oidc: &Peer, user: &str, account: Option<&str>) -> Run {
-        let mut args = vec![
-            "login",
-            "--json",
-            "--no-browser",
-            "--port",
-            "0",
-            "--issuer",
-            &oidc.url,
-            "--client-id",
-            CLIENT,
-        ];
+        let mut args = oidc_browser_json_args(oidc);
         if let Some(name) = account {
             args.extend(["--account", name]);
         }
-        let login = Background::spawn(self.cmd(&args));
-        let event = login.next_event();
-        let url = event["url"]
-            .as_str()
-            .expect("authorize_url event")
-            .to_string();
-        let out = agent(&["authorize", &url, "--login", user]);
-        assert!(
-            out.status.success(),
-            "agent: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let run = login.finish(30);
-        assert_eq!(run.code, 0, "sign-in failed: {run:?}");
-        run
+        sign_in_by_browser(self.cmd(&args), &["--login", user])
     }
 
     /// The active credentials as the reference reads them: auth.json, or the shared keyring
@@ -449,14 +426,8 @@ fn after_a_switch_auth_json_is_what_a_plain_sign_in_wrote() {
 
     home.switch("alice@example.com", ALICE);
     assert_eq!(home.env.read_auth(), alice);
-    let keys: Vec<String> = home.active()["tokens"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
     assert_eq!(
-        keys,
+        field_names(&home.active()["tokens"]),
         [
             "id_token",
             "access_token",
@@ -526,7 +497,7 @@ fn refresh_as_the_reference(env: &Env, oidc: &Peer) {
         .args(["-sS", "--fail", "--max-time", "20", "-X", "POST"])
         .arg(format!("{}/token", oidc.url))
         .args(["-d", "grant_type=refresh_token", "-d"])
-        .arg(format!("client_id={CLIENT}"))
+        .arg(format!("client_id={OIDC_CLIENT}"))
         .arg("--data-urlencode")
         .arg(format!("refresh_token={}", refresh_token(&doc)))
         .output()
@@ -923,14 +894,13 @@ fn a_device_sign_in_is_saved_under_its_account_name() {
         "--issuer",
         &oidc.url,
         "--client-id",
-        CLIENT,
+        OIDC_CLIENT,
         "--account",
         "laptop",
     ]));
     let event = login.next_event();
     let code = event["user_code"].as_str().unwrap().to_string();
-    let out = agent(&["device", &oidc.url, &code, "--login", "bob"]);
-    assert!(out.status.success(), "{out:?}");
+    agent_ok(&["device", &oidc.url, &code, "--login", "bob"]);
     let run = login.finish(30);
     assert_eq!(run.code, 0, "{run:?}");
     let done: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();

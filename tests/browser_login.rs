@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Background, Env, Peer, agent, http_get};
+use common::{Background, Env, Peer, agent_ok, assert_alice_signed_in_at, field_names, http_get};
 use serde_json::Value;
 
 const OLD_AUTH: &str =
@@ -70,12 +70,7 @@ fn oidc_provider_sign_in_end_to_end() {
         !q.contains_key("originator"),
         "no OpenAI-only parameters for oidc: {url}"
     );
-    let out = agent(&["authorize", &url]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = agent_ok(&["authorize", &url]);
     let body = String::from_utf8_lossy(&out.stdout);
     assert!(body.contains("Signed in, you may close this tab"), "{body}");
     assert!(
@@ -177,7 +172,7 @@ fn text_output_names_the_url_and_the_account() {
             "Starting local login server on http://127.0.0.1:{port}.\nOpen this URL in a browser to authenticate:\n\n{url}\n\nOn a remote or headless machine? Use `codex login --device-auth` instead.\nWaiting up to 10 min for the sign-in (Ctrl-C to cancel)...\n"
         )
     );
-    assert!(agent(&["authorize", &url]).status.success());
+    agent_ok(&["authorize", &url]);
     let run = login.finish(30);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -195,12 +190,7 @@ fn oidc_user_denies_consent_and_old_credentials_stay() {
     let oidc = Peer::oidc(env.dir.path(), &[]);
     let login = start_login(&env, &oidc.url, "oidc", "codex-test-client", &[]);
     let url = authorize_url(&login);
-    let out = agent(&["authorize", &url, "--deny"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    agent_ok(&["authorize", &url, "--deny"]);
     let run = login.finish(30);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
@@ -266,12 +256,7 @@ fn openai_protocol_sends_every_parameter_and_exchanges_an_api_key() {
     assert_eq!(token_calls.len(), 2, "{token_calls:?}");
     let exchange = &token_calls[0];
     assert_eq!(exchange["body_type"], "form");
-    let mut fields: Vec<&str> = exchange["parsed"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut fields = field_names(&exchange["parsed"]);
     fields.sort();
     assert_eq!(
         fields,
@@ -550,22 +535,8 @@ fn busy_default_ports_fall_back_to_1457_then_to_the_device_sign_in() {
             assert_eq!(note["message"], PORTS_BUSY_NOTE);
             let code = login.next_event();
             assert_eq!(code["event"], "device_code", "{code}");
-            let out = agent(&["device", &oidc.url, code["user_code"].as_str().unwrap()]);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-            let run = login.finish(30);
-            assert_eq!(run.code, 0, "{run:?}");
-            let done: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
-            assert_eq!(done["event"], "logged_in");
-            assert_eq!(done["email"], "alice@example.com");
-            let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
-            assert_eq!(
-                doc["tokens"]["oauth_provenance"]["issuer"],
-                oidc.url.as_str()
-            );
+            agent_ok(&["device", &oidc.url, code["user_code"].as_str().unwrap()]);
+            assert_alice_signed_in_at(&env, &login.finish(30), &oidc);
         });
         s.spawn(|| {
             let env = Env::new();

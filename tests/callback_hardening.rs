@@ -10,38 +10,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Background, Env, Peer, agent};
+use common::{
+    Background, Env, Peer, agent_ok, oidc_browser_json_args, split_response, start_browser_login,
+};
 use serde_json::Value;
 
 /// `codex login --json --no-browser --port 0` against oidc-provider; returns the login, its
 /// authorize URL and its callback port.
 fn oidc_login(env: &Env, oidc: &Peer) -> (Background, String, u16) {
-    let cmd = env.cmd(&[
-        "login",
-        "--json",
-        "--no-browser",
-        "--port",
-        "0",
-        "--issuer",
-        &oidc.url,
-        "--client-id",
-        "codex-test-client",
-    ]);
-    let login = Background::spawn(cmd);
-    let event = login.next_event();
-    assert_eq!(event["event"], "authorize_url", "{event}");
+    let (login, event) = start_browser_login(env.cmd(&oidc_browser_json_args(oidc)));
     let port = event["port"].as_u64().unwrap() as u16;
     (login, event["url"].as_str().unwrap().to_string(), port)
 }
 
 /// The callback URL oidc-provider sends the browser to, not yet requested.
 fn callback_url(authorize: &str) -> String {
-    let out = agent(&["authorize", authorize, "--print-callback"]);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = agent_ok(&["authorize", authorize, "--print-callback"]);
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -54,14 +38,8 @@ fn raw_http(port: u16, request: &[u8], wait: Duration) -> (u16, String) {
     let _ = stream.write_all(request);
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
+    let (status, _, body) = split_response(&raw);
+    (status, body)
 }
 
 fn get(port: u16, target: &str, headers: &str) -> (u16, String) {
@@ -222,12 +200,7 @@ fn a_web_page_cannot_cancel_the_sign_in() {
     let (status, _) = raw_http(port, huge.as_bytes(), Duration::from_secs(20));
     assert_eq!(status, 431, "request header fields too large");
 
-    let out = agent(&["authorize", &authorize]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&["authorize", &authorize]);
     let run = login.finish(30);
     assert_eq!(run.code, 0, "the sign-in went on: {run:?}");
     let event: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();

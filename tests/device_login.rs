@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Background, Env, Peer, http_get};
+use common::{Background, Env, Peer, agent_ok, assert_alice_signed_in_at, http_get};
 use serde_json::Value;
 
 const OLD_AUTH: &str =
@@ -22,12 +22,7 @@ fn approve(issuer: &str, user_code: &str, deny: bool) {
     if deny {
         args.push("--deny");
     }
-    let out = common::agent(&args);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&args);
 }
 
 /// Times (ms) of the device-code polls at oidc-provider's token endpoint.
@@ -55,16 +50,7 @@ fn oidc_device_flow_approved() {
     );
     assert_eq!(event["expires_in"], 600);
     approve(&oidc.url, code, false);
-    let run = login.finish(30);
-    assert_eq!(run.code, 0, "{run:?}");
-    let done: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(done["event"], "logged_in");
-    assert_eq!(done["email"], "alice@example.com");
-    let doc: Value = serde_json::from_str(&env.read_auth()).unwrap();
-    assert_eq!(
-        doc["tokens"]["oauth_provenance"]["issuer"],
-        oidc.url.as_str()
-    );
+    let doc = assert_alice_signed_in_at(&env, &login.finish(30), &oidc);
     assert_eq!(doc["OPENAI_API_KEY"], Value::Null);
     let polls = oidc_polls(&oidc);
     assert!(
@@ -350,11 +336,6 @@ fn an_oidc_issuer_without_a_device_endpoint_falls_back_to_the_browser() {
     );
     let event = login.next_event();
     assert_eq!(event["event"], "authorize_url");
-    let out = common::agent(&["authorize", event["url"].as_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&["authorize", event["url"].as_str().unwrap()]);
     assert_eq!(login.finish(30).code, 0);
 }

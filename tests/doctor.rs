@@ -136,6 +136,12 @@ fn ports(pairs: &[(&str, u16)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What stands for the test's folder ([TMP]) and for these ports (`:[NAME]`) in snapshots.
+fn placeholders(env: &Env, named_ports: &[(&str, u16)]) -> Vec<(String, String)> {
+    let tmp = env.dir.path().display().to_string();
+    [vec![(tmp, "[TMP]".to_string())], ports(named_ports)].concat()
+}
+
 fn pairs(owned: &[(String, String)]) -> Vec<(&str, &str)> {
     owned
         .iter()
@@ -162,23 +168,29 @@ fn api_config(env: &Env, api: &Peer) {
     env.write_config(&format!("openai_base_url = \"{}/v1\"\n", api.url));
 }
 
+/// `env` set up for the fake Responses API `api`, with `KEY` stored.
+fn use_api_with_key(env: &Env, api: &Peer) {
+    api_config(env, api);
+    store_key(env, KEY);
+}
+
+/// A new CA named `name`, its certificate (PEM) written to `file` in the test's folder.
+fn ca_in_file(env: &Env, name: &str, file: &str) -> (Ca, std::path::PathBuf) {
+    let ca = Ca::new(name);
+    let path = env.dir.path().join(file);
+    std::fs::write(&path, &ca.pem).unwrap();
+    (ca, path)
+}
+
 #[test]
 fn an_untrusted_ca_is_named_with_the_variable_that_fixes_it() {
     let _ports = shared_ports();
     let env = Env::new();
-    let ca = Ca::new("Corp TLS Inspection CA");
-    let ca_file = env.dir.path().join("corp-ca.pem");
-    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let (ca, ca_file) = ca_in_file(&env, "Corp TLS Inspection CA", "corp-ca.pem");
     let api = https_api(&env, &ca, &[]);
-    api_config(&env, &api);
-    store_key(&env, KEY);
-    let tmp = env.dir.path().display().to_string();
+    use_api_with_key(&env, &api);
     let port = port_of(&api.url).parse().unwrap();
-    let placeholders = [
-        vec![(tmp.clone(), "[TMP]".to_string())],
-        ports(&[("API", port)]),
-    ]
-    .concat();
+    let placeholders = placeholders(&env, &[("API", port)]);
 
     let run = doctor(&env, &[], &[]);
     assert_eq!(run.code, 1, "{run:?}");
@@ -240,21 +252,13 @@ fn an_untrusted_ca_is_named_with_the_variable_that_fixes_it() {
 fn a_proxy_asking_for_a_login_is_named_with_its_variable() {
     let _ports = shared_ports();
     let env = Env::new();
-    let ca = Ca::new("codex doctor test CA");
-    let ca_file = env.dir.path().join("ca.pem");
-    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let (ca, ca_file) = ca_in_file(&env, "codex doctor test CA", "ca.pem");
     let api = https_api(&env, &ca, &[]);
-    api_config(&env, &api);
-    store_key(&env, KEY);
+    use_api_with_key(&env, &api);
     let api_port: u16 = port_of(&api.url).parse().unwrap();
     const PASSWORD: &str = "pw-CANARY-proxy-77";
     let proxy = ProxyServer::tinyproxy(env.dir.path(), api_port, Some(("alice", PASSWORD)));
-    let tmp = env.dir.path().display().to_string();
-    let placeholders = [
-        vec![(tmp, "[TMP]".to_string())],
-        ports(&[("API", api_port), ("PROXY", proxy.port)]),
-    ]
-    .concat();
+    let placeholders = placeholders(&env, &[("API", api_port), ("PROXY", proxy.port)]);
     let ca = ca_file.to_str().unwrap();
     let without = format!("http://127.0.0.1:{}", proxy.port);
 
@@ -315,19 +319,13 @@ fn a_refused_key_is_the_guides_api_key_invalid_row() {
     let _ports = shared_ports();
     let env = Env::new();
     let api = Peer::responses(&["--accept-bearer", "sk-proj-the-right-one-000000"]);
-    api_config(&env, &api);
-    store_key(&env, KEY);
+    use_api_with_key(&env, &api);
     let run = doctor(&env, &[], &[]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains(&format!(
         "✗ model API: API key invalid: key expired, deleted, or scoped to wrong project (the stored API key {MASKED_KEY} was refused: 401 Unauthorized: Incorrect API key provided"
     )), "{}", run.stdout);
-    let tmp = env.dir.path().display().to_string();
-    let placeholders = [
-        vec![(tmp, "[TMP]".to_string())],
-        ports(&[("API", port_of(&api.url).parse().unwrap())]),
-    ]
-    .concat();
+    let placeholders = placeholders(&env, &[("API", port_of(&api.url).parse().unwrap())]);
     insta::assert_snapshot!(
         "api_key_invalid",
         normalized(&run.stdout, &pairs(&placeholders))
@@ -367,12 +365,7 @@ fn azure_names_its_env_key_when_unset_or_refused() {
     let env = Env::new();
     let api = Peer::responses(&["--azure", "--accept-api-key", "azure-key-right-0000"]);
     azure_config(&env, &api);
-    let tmp = env.dir.path().display().to_string();
-    let placeholders = [
-        vec![(tmp, "[TMP]".to_string())],
-        ports(&[("API", port_of(&api.url).parse().unwrap())]),
-    ]
-    .concat();
+    let placeholders = placeholders(&env, &[("API", port_of(&api.url).parse().unwrap())]);
     let run = doctor(&env, &[], &[]);
     assert_eq!(run.code, 1, "{run:?}");
     insta::assert_snapshot!(
@@ -416,16 +409,10 @@ fn a_server_clock_ten_minutes_off_is_reported() {
     let _ports = shared_ports();
     let env = Env::new();
     let api = Peer::responses(&["--accept-bearer", KEY, "--clock-offset", "-600"]);
-    api_config(&env, &api);
-    store_key(&env, KEY);
+    use_api_with_key(&env, &api);
     let run = doctor(&env, &[], &[]);
     assert_eq!(run.code, 1, "{run:?}");
-    let tmp = env.dir.path().display().to_string();
-    let placeholders = [
-        vec![(tmp, "[TMP]".to_string())],
-        ports(&[("API", port_of(&api.url).parse().unwrap())]),
-    ]
-    .concat();
+    let placeholders = placeholders(&env, &[("API", port_of(&api.url).parse().unwrap())]);
     let text = normalized(&run.stdout, &pairs(&placeholders));
     assert!(
         text.contains("✗ clock: this computer's clock is about 10 min ahead of `127.0.0.1:[API]`"),
@@ -604,12 +591,7 @@ fn silent_endpoints_still_end_the_run_within_its_bound() {
         "the checks gave up too early: {took:?}"
     );
     assert_eq!(run.code, 1, "{run:?}");
-    let tmp = env.dir.path().display().to_string();
-    let placeholders = [
-        vec![(tmp, "[TMP]".to_string())],
-        ports(&[("ISSUER", issuer_port), ("API", api_port)]),
-    ]
-    .concat();
+    let placeholders = placeholders(&env, &[("ISSUER", issuer_port), ("API", api_port)]);
     insta::assert_snapshot!(
         "silent_endpoints",
         normalized(&run.stdout, &pairs(&placeholders))
@@ -676,15 +658,13 @@ fn nothing_is_written_unless_refresh_is_asked() {
         "{}",
         run.stdout
     );
-    let tmp = env.dir.path().display().to_string();
-    let placeholders = [
-        vec![(tmp, "[TMP]".to_string())],
-        ports(&[
+    let placeholders = placeholders(
+        &env,
+        &[
             ("ISSUER", issuer.port()),
             ("API", port_of(&api.url).parse().unwrap()),
-        ]),
-    ]
-    .concat();
+        ],
+    );
     insta::assert_snapshot!("refreshed", normalized(&run.stdout, &pairs(&placeholders)));
 
     // --offline: no request at all.
@@ -798,9 +778,7 @@ fn a_broken_config_is_reported_and_the_local_checks_still_run() {
 fn expired_and_wrong_host_certificates_are_explained() {
     let _ports = shared_ports();
     let env = Env::new();
-    let ca = Ca::new("codex doctor test CA");
-    let ca_file = env.dir.path().join("ca.pem");
-    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let (ca, ca_file) = ca_in_file(&env, "codex doctor test CA", "ca.pem");
     store_key(&env, KEY);
     let ca_var = [("CODEX_CA_CERTIFICATE", ca_file.to_str().unwrap())];
     let network_row = |api: &Peer| {

@@ -12,7 +12,7 @@ mod common;
 use common::keyring::Session;
 use common::screen::Screen;
 use common::transcript::{Transcript, normalize};
-use common::{Env, Peer, agent, api_key_json, jwt, now_secs};
+use common::{Env, OIDC_CLIENT, Peer, agent_ok, api_key_json, jwt, now_secs, oidc_browser_args};
 use serde_json::json;
 
 /// The text of a screen with what varies redacted: the one-time code, the spinner's frame and the
@@ -57,7 +57,7 @@ fn device_sign_in_at_an_openid_provider_on_a_terminal() {
         &["login", "--device-auth"],
         &[
             ("CODEX_AUTH_ISSUER", &oidc.url),
-            ("CODEX_AUTH_CLIENT_ID", "codex-test-client"),
+            ("CODEX_AUTH_CLIENT_ID", OIDC_CLIENT),
         ],
     );
     let waiting = screen.wait_for("left (Ctrl-C to cancel)");
@@ -72,12 +72,7 @@ fn device_sign_in_at_an_openid_provider_on_a_terminal() {
         "{waiting}"
     );
     let code = line_after(&waiting, "2. Enter this one-time code");
-    let out = agent(&["device", &oidc.url, &code]);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&["device", &oidc.url, &code]);
     let done = screen.wait_for("[exit ");
     assert!(
         !done.contains("left (Ctrl-C to cancel)"),
@@ -132,28 +127,10 @@ fn device_sign_in_with_chatgpt_on_a_terminal_and_ctrl_c() {
 fn browser_sign_in_on_a_terminal() {
     let env = Env::new();
     let oidc = oidc();
-    let screen = Screen::start(
-        &env,
-        &[
-            "login",
-            "--no-browser",
-            "--port",
-            "0",
-            "--issuer",
-            &oidc.url,
-            "--client-id",
-            "codex-test-client",
-        ],
-        &[],
-    );
+    let screen = Screen::start(&env, &oidc_browser_args(oidc), &[]);
     let waiting = screen.wait_for("(Ctrl-C to cancel)...");
     let url = line_after(&waiting, "Open this URL in a browser to authenticate:");
-    let out = agent(&["authorize", &url]);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&["authorize", &url]);
     let done = screen.wait_for("[exit ");
     let redactions = [(oidc.url.clone(), "[ISSUER]".to_string())];
     insta::assert_snapshot!("browser_done", screen_snapshot(&done, &redactions));
@@ -317,41 +294,39 @@ fn login_status_on_a_real_keyring() {
     let env = Env::new();
     env.use_store("keyring");
     let mut t = Transcript::of(&env);
-    let run = |t: &mut Transcript, args: &[&str]| {
-        let run = session.run(&env, args);
-        t.push(args, &run);
-    };
     t.note("# cli_auth_credentials_store = \"keyring\", an unlocked gnome-keyring");
-    run(&mut t, &["login", "status"]);
-    run(&mut t, &["login", "status", "--json"]);
-    let login = session.run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes());
-    t.push_titled(
-        &common::transcript::title(&[], &["login", "--api-key", "-"], Some(KEY.as_bytes())),
-        &login,
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
+    t.run_on(
+        &session,
+        &env,
+        &["login", "--api-key", "-"],
+        Some(KEY.as_bytes()),
     );
-    run(&mut t, &["login", "status"]);
-    run(&mut t, &["login", "status", "--json"]);
-    run(&mut t, &["logout"]);
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
+    t.run_on(&session, &env, &["logout"], None);
     let account = common::keyring::account(&env);
     session.store_as_reference(
         &account,
         &chatgpt_auth("https://auth.openai.com").to_string(),
     );
     t.note("# a ChatGPT sign-in stored by the reference CLI");
-    run(&mut t, &["login", "status"]);
-    run(&mut t, &["login", "status", "--json"]);
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
     session.store_as_reference(&account, "not json");
     t.note("# an entry that is not JSON");
-    run(&mut t, &["login", "status"]);
-    run(&mut t, &["login", "status", "--json"]);
-    let login = session.run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes());
-    t.push_titled(
-        &common::transcript::title(&[], &["login", "--api-key", "-"], Some(KEY.as_bytes())),
-        &login,
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
+    t.run_on(
+        &session,
+        &env,
+        &["login", "--api-key", "-"],
+        Some(KEY.as_bytes()),
     );
     t.note("# back to the file store: the credentials are still found in the keyring");
     env.use_store("file");
-    run(&mut t, &["login", "status"]);
+    t.run_on(&session, &env, &["login", "status"], None);
     insta::assert_snapshot!(t.finish());
 }
 
@@ -368,18 +343,19 @@ fn auto_mode_falls_back_to_the_file_and_says_so() {
     t.run(&env, &["logout"]);
 
     let session = Session::with_keyring();
-    let run = |t: &mut Transcript, args: &[&str], stdin: Option<&[u8]>| {
-        let run = common::run_cmd(session.codex(&env, args), stdin);
-        t.push_titled(&common::transcript::title(&[], args, stdin), &run);
-    };
     t.note("# \"auto\" with an unlocked gnome-keyring");
-    run(&mut t, &["login", "--api-key", "-"], Some(KEY.as_bytes()));
-    run(&mut t, &["login", "status"], None);
-    run(&mut t, &["login", "status", "--json"], None);
+    t.run_on(
+        &session,
+        &env,
+        &["login", "--api-key", "-"],
+        Some(KEY.as_bytes()),
+    );
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
     session.lock();
     t.note("# \"auto\" with the keyring locked");
-    run(&mut t, &["login", "status"], None);
-    run(&mut t, &["login", "status", "--json"], None);
+    t.run_on(&session, &env, &["login", "status"], None);
+    t.run_on(&session, &env, &["login", "status", "--json"], None);
     insta::assert_snapshot!(t.finish());
 }
 
@@ -394,21 +370,17 @@ fn keyring_mode_without_a_usable_keyring() {
     t.run_stdin(&env, &["login", "--api-key", "-"], KEY.as_bytes());
     t.run(&env, &["logout"]);
 
-    let record = |t: &mut Transcript, session: &Session, args: &[&str], stdin: Option<&[u8]>| {
-        let run = common::run_cmd(session.codex(&env, args), stdin);
-        t.push_titled(&common::transcript::title(&[], args, stdin), &run);
-    };
     let bus = Session::bus_only();
     t.note("# a session bus without a Secret Service");
-    record(&mut t, &bus, &["login", "status"], None);
-    record(&mut t, &bus, &["logout"], None);
+    t.run_on(&bus, &env, &["login", "status"], None);
+    t.run_on(&bus, &env, &["logout"], None);
     drop(bus);
 
     let empty = Session::with_gnome_keyring(false);
     t.note("# a gnome-keyring without any keyring (collection)");
-    record(
-        &mut t,
+    t.run_on(
         &empty,
+        &env,
         &["login", "--api-key", "-"],
         Some(KEY.as_bytes()),
     );
@@ -416,22 +388,22 @@ fn keyring_mode_without_a_usable_keyring() {
 
     let locked = Session::with_keyring();
     t.note("# an unlocked gnome-keyring");
-    record(
-        &mut t,
+    t.run_on(
         &locked,
+        &env,
         &["login", "--api-key", "-"],
         Some(KEY.as_bytes()),
     );
     locked.lock();
     t.note("# the keyring locked");
-    record(&mut t, &locked, &["login", "status"], None);
-    record(
-        &mut t,
+    t.run_on(&locked, &env, &["login", "status"], None);
+    t.run_on(
         &locked,
+        &env,
         &["login", "--api-key", "-"],
         Some(KEY.as_bytes()),
     );
-    record(&mut t, &locked, &["logout"], None);
+    t.run_on(&locked, &env, &["logout"], None);
     insta::assert_snapshot!(t.finish());
 }
 
@@ -623,45 +595,45 @@ fn login_token_texts() {
 
 // ------------------------------------------------------------------------------ ChatGPT sign-in
 
-const OIDC_CLIENT: &str = "codex-test-client";
+/// What a sign-in running in the background shows the user first (the URL, the one-time code)
+/// and the first line of its output: with `--json` (`json`) the event's field `field` and the
+/// event's line; else the line under `heading` once standard error shows `ready`, and nothing.
+fn shown_first(
+    login: &common::Background,
+    json: bool,
+    field: &str,
+    ready: &str,
+    heading: &str,
+) -> (String, String) {
+    if json {
+        let line = login.next_line();
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        (
+            event[field].as_str().unwrap().to_string(),
+            format!("{line}\n"),
+        )
+    } else {
+        let text = login.wait_stderr(ready);
+        (line_after(&text, heading), String::new())
+    }
+}
 
 /// `codex login ARGS` against oidc-provider in the background, the test playing the user in the
 /// browser (`agent_args` after the URL, e.g. `--deny`); records the whole run.
 fn browser_sign_in(t: &mut Transcript, env: &Env, oidc: &Peer, args: &[&str], agent_args: &[&str]) {
-    let mut all = vec![
-        "login",
-        "--no-browser",
-        "--port",
-        "0",
-        "--issuer",
-        &oidc.url,
-        "--client-id",
-        OIDC_CLIENT,
-    ];
+    let mut all = oidc_browser_args(oidc);
     all.extend_from_slice(args);
     let login = common::Background::spawn(env.cmd(&all));
-    let (url, first_line) = if args.contains(&"--json") {
-        let line = login.next_line();
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        (
-            event["url"].as_str().unwrap().to_string(),
-            format!("{line}\n"),
-        )
-    } else {
-        let text = login.wait_stderr("(Ctrl-C to cancel)...");
-        (
-            line_after(&text, "Open this URL in a browser"),
-            String::new(),
-        )
-    };
+    let (url, first_line) = shown_first(
+        &login,
+        args.contains(&"--json"),
+        "url",
+        "(Ctrl-C to cancel)...",
+        "Open this URL in a browser",
+    );
     let mut agent_all = vec!["authorize", url.as_str()];
     agent_all.extend_from_slice(agent_args);
-    let out = agent(&agent_all);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    agent_ok(&agent_all);
     let mut run = login.finish(30);
     run.stdout = first_line + &run.stdout;
     t.push(&all, &run);
@@ -725,16 +697,8 @@ fn browser_sign_in_failures() {
         &oidc.url,
     ];
     t.run(&env, &args);
-    let args = [
-        "login",
-        "--no-browser",
-        "--port",
-        "0",
-        "--issuer",
-        &oidc.url,
-    ];
-    let mut args = args.to_vec();
-    args.extend(["--client-id", OIDC_CLIENT, "--timeout", "1"]);
+    let mut args = oidc_browser_args(oidc);
+    args.extend(["--timeout", "1"]);
     t.run(&env, &args);
     insta::assert_snapshot!(t.finish());
 }
@@ -755,20 +719,13 @@ fn device_sign_in(
         cmd.env(name, value);
     }
     let login = common::Background::spawn(cmd);
-    let (code, first_line) = if args.contains(&"--json") {
-        let line = login.next_line();
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        (
-            event["user_code"].as_str().unwrap().to_string(),
-            format!("{line}\n"),
-        )
-    } else {
-        let text = login.wait_stderr("cancel.\n");
-        (
-            line_after(&text, "2. Enter this one-time code"),
-            String::new(),
-        )
-    };
+    let (code, first_line) = shown_first(
+        &login,
+        args.contains(&"--json"),
+        "user_code",
+        "cancel.\n",
+        "2. Enter this one-time code",
+    );
     approve(&code);
     let mut run = login.finish(30);
     run.stdout = first_line + &run.stdout;
@@ -783,8 +740,7 @@ fn approve_at(oidc: &Peer, deny: bool) -> impl FnOnce(&str) + '_ {
         if deny {
             args.push("--deny");
         }
-        let out = agent(&args);
-        assert!(out.status.success(), "agent: {out:?}");
+        agent_ok(&args);
     }
 }
 

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    Background, Env, Peer, READING, expire_access_token, jwt, now_secs, saved, sign_in_with_oidc,
+    Background, Env, Peer, READING, expire_access_token, field_names, jwt, now_secs, saved,
+    sign_in_with_oidc,
 };
 use serde_json::{Value, json};
 
@@ -20,6 +21,17 @@ fn refresh_grants(peer: &Peer) -> usize {
 
 fn stored(env: &Env) -> Value {
     serde_json::from_str(&env.read_auth()).unwrap()
+}
+
+/// `codex logout`, which must succeed and revoke the sign-in at `issuer`: the revoke request.
+fn logout_revoking(env: &Env, issuer: &Peer) -> Value {
+    env.run(&["logout"])
+        .assert(0, "", "Successfully logged out\n");
+    issuer
+        .requests()
+        .into_iter()
+        .find(|r| r["path"] == "/oauth/revoke")
+        .expect("revoked")
 }
 
 #[test]
@@ -233,14 +245,8 @@ fn openai_refresh_is_json_to_the_recorded_issuer_and_keeps_unknown_fields() {
         doc["tokens"]["login_owner_id"],
         "b3duZXItaWQtd3JpdHRlbi1ieS10aGUtcmVmZXJlbmNl"
     );
-    let keys: Vec<&str> = doc["tokens"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        field_names(&doc["tokens"]),
         [
             "id_token",
             "access_token",
@@ -287,13 +293,7 @@ fn a_sign_in_written_by_the_reference_speaks_openai_whatever_its_issuer() {
         "the reference's provenance is kept as it was"
     );
 
-    env.run(&["logout"])
-        .assert(0, "", "Successfully logged out\n");
-    let revoke = fake
-        .requests()
-        .into_iter()
-        .find(|r| r["path"] == "/oauth/revoke")
-        .expect("revoked");
+    let revoke = logout_revoking(&env, &fake);
     assert_eq!(revoke["body_type"], "json", "{revoke}");
 }
 
@@ -360,13 +360,7 @@ fn logout_revoke_openai_and_a_failed_revoke_is_a_warning() {
     let env = Env::new();
     let fake = issuer_knowing_rt1(&env, &[]);
     env.write_auth(&fake_chatgpt_doc(&fake.url, "rt-1"));
-    env.run(&["logout"])
-        .assert(0, "", "Successfully logged out\n");
-    let revoke = fake
-        .requests()
-        .into_iter()
-        .find(|r| r["path"] == "/oauth/revoke")
-        .expect("revoked");
+    let revoke = logout_revoking(&env, &fake);
     assert_eq!(revoke["body_type"], "json");
     assert_eq!(
         revoke["parsed"],

@@ -364,19 +364,25 @@ pub fn http_get(url: &str) -> (u16, Option<String>, String) {
     .unwrap();
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (status, head, body) = split_response(&raw);
+    let location = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("location")
+            .then(|| v.trim().to_string())
+    });
+    (status, location, body)
+}
+
+/// An HTTP/1.1 answer as read off the wire: (status, head, body). Status 0: no status line.
+pub fn split_response(raw: &[u8]) -> (u16, String, String) {
+    let text = String::from_utf8_lossy(raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let location = head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case("location")
-            .then(|| v.trim().to_string())
-    });
-    (status, location, body.to_string())
+    (status, head.to_string(), body.to_string())
 }
 
 /// A `codex` process running in the background (a login waiting for its browser).
@@ -501,33 +507,94 @@ pub fn agent(args: &[&str]) -> std::process::Output {
         .expect("run agent.js")
 }
 
-/// Signs `env` in with the browser flow against oidc-provider, the test playing the user.
-pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
-    let cmd = env.cmd(&[
+/// agent.js with `args`, which must succeed (it fails when the page did not answer as the
+/// user expected); returns what it printed.
+pub fn agent_ok(args: &[&str]) -> std::process::Output {
+    let out = agent(args);
+    assert!(
+        out.status.success(),
+        "agent.js {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The client tests/peers/oidc registers for the tests.
+pub const OIDC_CLIENT: &str = "codex-test-client";
+
+/// `codex login` with the browser flow at oidc-provider, on a free port, printing the URL
+/// instead of opening a browser.
+pub fn oidc_browser_args(oidc: &Peer) -> Vec<&str> {
+    vec![
         "login",
-        "--json",
         "--no-browser",
         "--port",
         "0",
         "--issuer",
         &oidc.url,
         "--client-id",
-        "codex-test-client",
-    ]);
+        OIDC_CLIENT,
+    ]
+}
+
+/// The same with `--json`: events on standard output.
+pub fn oidc_browser_json_args(oidc: &Peer) -> Vec<&str> {
+    let mut args = oidc_browser_args(oidc);
+    args.push("--json");
+    args
+}
+
+/// Starts `cmd`, a `codex login --json` with the browser flow; returns the login and its first
+/// event, the authorize URL.
+pub fn start_browser_login(cmd: Command) -> (Background, serde_json::Value) {
     let login = Background::spawn(cmd);
     let event = login.next_event();
-    let url = event["url"]
-        .as_str()
-        .expect("authorize_url event")
-        .to_string();
-    let out = agent(&["authorize", &url]);
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(event["event"], "authorize_url", "{event}");
+    (login, event)
+}
+
+/// Runs `cmd`, a `codex login --json` with the browser flow at oidc-provider, the test playing
+/// the user (`agent_args` after the URL, e.g. `--login bob`); returns the sign-in, which must
+/// have worked.
+pub fn sign_in_by_browser(cmd: Command, agent_args: &[&str]) -> Run {
+    let (login, event) = start_browser_login(cmd);
+    let mut args = vec!["authorize", event["url"].as_str().unwrap()];
+    args.extend_from_slice(agent_args);
+    agent_ok(&args);
     let run = login.finish(30);
     assert_eq!(run.code, 0, "sign-in failed: {run:?}");
+    run
+}
+
+/// Signs `env` in with the browser flow against oidc-provider, the test playing the user.
+pub fn sign_in_with_oidc(env: &Env, oidc: &Peer) {
+    sign_in_by_browser(env.cmd(&oidc_browser_json_args(oidc)), &[]);
+}
+
+/// Checks that `run`, a `codex login --json` at oidc-provider `oidc`, signed alice in and that
+/// auth.json records where from; returns auth.json.
+pub fn assert_alice_signed_in_at(env: &Env, run: &Run, oidc: &Peer) -> serde_json::Value {
+    assert_eq!(run.code, 0, "{run:?}");
+    let done: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(done["event"], "logged_in");
+    assert_eq!(done["email"], "alice@example.com");
+    let doc: serde_json::Value = serde_json::from_str(&env.read_auth()).unwrap();
+    assert_eq!(
+        doc["tokens"]["oauth_provenance"]["issuer"],
+        oidc.url.as_str()
+    );
+    doc
+}
+
+/// The names of a JSON object's fields, in their order.
+pub fn field_names(object: &serde_json::Value) -> Vec<String> {
+    object
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .cloned()
+        .collect()
 }
 
 /// An unsigned JWT with these claims (our client never checks signatures).

@@ -2,6 +2,7 @@
 //! session (command, exit code, stdout, stderr), with only what differs from run to run
 //! replaced by a `[NAME]`: temp paths, peer URLs, ports, timestamps, random codes.
 
+use super::keyring::Session;
 use super::{Env, Run};
 
 #[derive(Default)]
@@ -99,6 +100,20 @@ impl Transcript {
         self.push_titled(&title(vars, args, stdin), &run);
         run
     }
+
+    /// Runs `codex args` in `env` on `session`'s bus, optionally with `stdin`, and records it.
+    pub fn run_on(
+        &mut self,
+        session: &Session,
+        env: &Env,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+    ) -> Run {
+        let run = super::run_cmd(session.codex(env, args), stdin);
+        self.push_titled(&title(&[], args, stdin), &run);
+        run
+    }
+
     /// The redacted text, for `insta::assert_snapshot!`.
     pub fn finish(&self) -> String {
         normalize(&self.text, &self.redactions)
