@@ -12,6 +12,9 @@ use crate::oauth::{Endpoints, Protocol, TokenSet};
 use crate::report::Reporter;
 use crate::store::Store;
 
+/// Time for a poll under way at the deadline to come back.
+const POLL_GRACE: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, Copy)]
 pub struct DeviceOptions {
     pub show_qr: bool,
@@ -116,7 +119,12 @@ async fn oidc_flow(
         ticker.tick(deadline);
         tokio::time::sleep(d)
     };
-    let result = device::oidc_wait(http, &config.auth, endpoints, &grant, sleep).await;
+    // oauth2 polls until the issuer's own `expires_in` and retries failed polls meanwhile: our
+    // deadline (capped at MAX_CODE_LIFETIME) bounds the whole wait.
+    let wait = device::oidc_wait(http, &config.auth, endpoints, &grant, sleep);
+    let result = tokio::time::timeout_at((deadline + POLL_GRACE).into(), wait)
+        .await
+        .unwrap_or(Err(DeviceError::Expired));
     progress.finish();
     result.map(Some)
 }

@@ -13,6 +13,8 @@ use crate::secret::Secret;
 
 /// OpenAI's device codes live 15 minutes.
 pub const OPENAI_CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// The longest wait for a code to be entered, whatever `expires_in` an issuer sends.
+pub const MAX_CODE_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// What the user is shown.
 #[derive(Debug, Clone)]
@@ -216,7 +218,7 @@ pub async fn oidc_start(
                 .verification_uri_complete()
                 .map(|u| u.secret().to_string()),
             user_code: details.user_code().secret().clone(),
-            expires_in: details.expires_in(),
+            expires_in: details.expires_in().min(MAX_CODE_LIFETIME),
         },
         details,
         device_url: device_url.clone(),
