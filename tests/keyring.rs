@@ -321,8 +321,17 @@ fn keyring_mode_without_a_keyring_fails_with_one_line() {
     env.use_store("keyring");
     let error = keyring_error(&env, NO_BUS, START_DAEMON);
     env.run(&["login", "status"]).assert(1, "", &error);
-    env.run(&["login", "status", "--json"])
-        .assert(1, "", &error);
+    // --json still answers on stdout (the message goes to stderr too).
+    let run = env.run(&["login", "status", "--json"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (1, error.as_str()),
+        "{run:?}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    assert_eq!(json["logged_in"], false);
+    assert_eq!(json["store"], "keyring");
+    assert_eq!(format!("{}\n", json["problem"].as_str().unwrap()), error);
     env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes())
         .assert(1, "", &format!("{READING}{error}"));
     assert!(!env.auth_path().exists(), "never falls back to plain text");

@@ -92,7 +92,25 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
             format!("Not logged in: {err}"),
             Some(err.to_string()),
         ),
-        Err(_) => return Ok(loaded.map(|_| ExitCode::FAILURE)?),
+        Err(err) => {
+            // A program reading `--json` still gets an answer; the message goes to stderr too.
+            if json_output {
+                let kind = store.kind();
+                out.object(&json!({
+                    "logged_in": false,
+                    "mode": null,
+                    "api_key": null,
+                    "store": kind.as_str(),
+                    "path": match kind {
+                        StoreKind::File => Some(store.location()),
+                        StoreKind::Keyring => None,
+                    },
+                    "problem": err.to_string(),
+                }))
+                .map_err(Error::Stdout)?;
+            }
+            return Ok(loaded.map(|_| ExitCode::FAILURE)?);
+        }
     };
     let kind = store.kind();
     let unchecked = match &loaded {
