@@ -3,6 +3,8 @@
 //! in is suggested.
 
 use std::net::{Ipv4Addr, TcpListener};
+#[cfg(target_os = "linux")]
+use std::path::Path;
 
 use crate::login::browser::{DEFAULT_PORTS, browser_unavailable_reason};
 
@@ -105,13 +107,26 @@ fn browser_row() -> Row {
     }
 }
 
+/// A socket table of a busy host runs to some MiB; a process name is 16 bytes.
+#[cfg(target_os = "linux")]
+const PROC_TABLE_CAP: crate::fsutil::Cap = crate::fsutil::Cap::new(64 << 20, "a socket table");
+#[cfg(target_os = "linux")]
+const PROC_NAME_CAP: crate::fsutil::Cap = crate::fsutil::Cap::new(4 << 10, "a process name");
+
+/// A kernel file's text, read as every file is (regular files only, capped).
+#[cfg(target_os = "linux")]
+fn proc_text(path: &Path, cap: crate::fsutil::Cap) -> Option<String> {
+    let (bytes, _) = crate::fsutil::read(path, cap).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 /// On Linux: the LISTEN socket on 127.0.0.1/0.0.0.0 (or ::) `port`, then the process that has it
 /// open. Processes of other users cannot be looked into: then `None`.
 #[cfg(target_os = "linux")]
 fn holder(port: u16) -> Option<Holder> {
     let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
-        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .filter_map(|table| proc_text(Path::new(table), PROC_TABLE_CAP))
         .flat_map(|text| listeners(&text, port))
         .collect();
     if inodes.is_empty() {
@@ -134,9 +149,9 @@ fn holder(port: u16) -> Option<Holder> {
                 .is_ok_and(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
         });
         if owns {
-            let name = std::fs::read_to_string(entry.path().join("comm"))
-                .map(|n| n.trim().to_string())
-                .unwrap_or_else(|_| "?".to_string());
+            let name = proc_text(&entry.path().join("comm"), PROC_NAME_CAP)
+                .map(|n| crate::untrusted::printable(n.trim()).into_owned())
+                .unwrap_or_else(|| "?".to_string());
             return Some(Holder { pid, name });
         }
     }
