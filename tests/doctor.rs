@@ -888,3 +888,49 @@ fn a_refresh_token_that_no_longer_works_is_tried_once() {
         run.stdout
     );
 }
+
+#[test]
+fn a_sign_in_made_outside_is_not_saved_as_an_account_by_doctor() {
+    // Accounts in use, then the active credentials replaced by another tool (as the reference CLI
+    // signing in would): `codex exec` saves that sign-in as an account; doctor must not write.
+    let env = Env::new();
+    for (name, key) in [
+        ("work", "sk-proj-work000000011111"),
+        ("home", "sk-proj-home000000022222"),
+    ] {
+        let run = env.run_stdin(
+            &["login", "--api-key", "-", "--account", name],
+            key.as_bytes(),
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    env.write_auth(
+        "{\n  \"auth_mode\": \"apikey\",\n  \"OPENAI_API_KEY\": \"sk-proj-outside00000033333\"\n}",
+    );
+    let snapshot = |env: &Env| {
+        let dir = env.home.join("accounts");
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&env);
+    let run = doctor(&env, &[], &[]);
+    assert!(
+        run.stdout.contains("API key sk-proj-***33333"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(snapshot(&env), before, "doctor wrote to the saved accounts");
+    // What a run that may write does with the same state, so the check above can fail.
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(
+        snapshot(&env),
+        before,
+        "login token saves an outside sign-in as an account"
+    );
+}

@@ -427,7 +427,15 @@ pub fn open(config: &Config, notify: Arc<dyn Notify>) -> Result<Store, AccountEr
     };
     let unknown = named.as_ref().is_some_and(|n| index.get(n).is_none());
     // An unknown name may be that of the sign-in made before accounts existed: save it first.
-    if unknown || (!index.accounts.is_empty() && accounts.active_changed(&index)) {
+    if unknown
+        && config.read_only
+        && let Some(name) = &named
+    {
+        return Err(accounts.unknown(&index, name));
+    }
+    if !config.read_only
+        && (unknown || (!index.accounts.is_empty() && accounts.active_changed(&index)))
+    {
         let lock = store.lock()?;
         let mut index = accounts.index()?;
         if let Ok(Some(active)) = store.load_own() {

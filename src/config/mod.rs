@@ -62,6 +62,9 @@ pub struct Config {
     /// `--account`, else `CODEX_ACCOUNT` (checked where it is used, see `accounts::open`); for a
     /// sign-in, the name it is saved as.
     pub account: Option<String>,
+    /// Set by `codex doctor` (without `--refresh`): reading the credentials must not write, so
+    /// an outside sign-in is not saved as an account on the way.
+    pub read_only: bool,
 }
 
 /// The model and provider keys of config.toml, plus the variables that move a local server.
@@ -249,6 +252,7 @@ impl Config {
                 oss_port_env: env_text("CODEX_OSS_PORT"),
             },
             account: env_text("CODEX_ACCOUNT").map(|a| a.trim().to_string()),
+            read_only: false,
         })
     }
 

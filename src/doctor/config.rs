@@ -144,13 +144,13 @@ fn provider_row(config: &Config, sources: &Sources) -> Row {
             ];
             for (key, value) in bases {
                 if let Some(source) = sources.of(&[key]) {
-                    parts.push(format!("{key} {value} ({source})"));
+                    parts.push(format!("{key} {} ({source})", shown(value)));
                 }
             }
         }
         Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_) => {
             if let Some(url) = &provider.base_url {
-                parts.push(format!("base_url {url} {}", table("base_url")));
+                parts.push(format!("base_url {} {}", shown(url), table("base_url")));
             }
         }
     }
@@ -237,9 +237,14 @@ fn issuer_row(config: &Config, sources: &Sources) -> Row {
         "issuer for new sign-ins",
         format!(
             "{} ({source}; protocol {}, client {})",
-            auth.issuer,
+            shown(&auth.issuer),
             auth.protocol.as_str(),
             auth.client_id
         ),
     )
+}
+
+/// A URL as the report shows it: user name, password and query masked (they may hold a key).
+fn shown(url: &str) -> String {
+    crate::secret::masked_url(url).unwrap_or_else(|| crate::secret::shown_url(url))
 }

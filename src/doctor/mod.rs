@@ -173,7 +173,13 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
         })
     };
     let mut rows = Vec::new();
-    if let Some(config::Loaded { config, sources }) = config::check(overrides, &mut rows) {
+    if let Some(config::Loaded {
+        mut config,
+        sources,
+    }) = config::check(overrides, &mut rows)
+    {
+        // Nothing is written unless `--refresh` allows the one refresh.
+        config.read_only = !options.refresh;
         let stored = {
             let _pending = progress.begin("credentials");
             let (copy, sources, refresh) = (config.clone(), sources.clone(), options.refresh);

@@ -138,8 +138,13 @@ fn name(mut rdns: &[u8]) -> String {
     }
 }
 
-/// A directory string as text: BMPString is UTF-16, the others are read as UTF-8.
+/// A directory string as text (control characters escaped: a server chose it): BMPString is
+/// UTF-16, the others are read as UTF-8.
 fn text(value: &Element<'_>) -> String {
+    crate::untrusted::printable(&raw_text(value)).into_owned()
+}
+
+fn raw_text(value: &Element<'_>) -> String {
     const BMP_STRING: u8 = 0x1e;
     if value.tag == BMP_STRING {
         let units: Vec<u16> = value
@@ -156,6 +161,9 @@ fn text(value: &Element<'_>) -> String {
 fn time(value: &Element<'_>) -> Option<i64> {
     let text = std::str::from_utf8(value.contents).ok()?;
     let digits = text.strip_suffix('Z')?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let full = match value.tag {
         UTC_TIME if digits.len() == 12 => {
             let year: i32 = digits[..2].parse().ok()?;
