@@ -21,6 +21,7 @@ use std::path::Path;
 pub const AUTH_JSON_CAP: Cap = Cap::new(8 << 20, "a credentials file");
 pub const CONFIG_TOML_CAP: Cap = Cap::new(4 << 20, "a configuration file");
 pub const CA_BUNDLE_CAP: Cap = Cap::new(16 << 20, "a CA bundle");
+pub const ACCOUNTS_INDEX_CAP: Cap = Cap::new(8 << 20, "the saved accounts' index");
 
 /// A size limit: so many bytes (shown as `16 KiB` / `1 MiB`), the most `of` may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

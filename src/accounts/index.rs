@@ -123,7 +123,7 @@ impl Index {
     pub fn load(dir: &Path) -> Result<Index, StoreError> {
         let path = dir.join(FILE_NAME);
         // Under the file rules (`fsutil`): a regular file, read without blocking, capped.
-        let bytes = match crate::fsutil::read(&path, crate::fsutil::AUTH_JSON_CAP) {
+        let bytes = match crate::fsutil::read(&path, crate::fsutil::ACCOUNTS_INDEX_CAP) {
             Ok((bytes, _)) => bytes,
             Err(crate::fsutil::ReadError::NotFound) => return Ok(Index::default()),
             Err(crate::fsutil::ReadError::Io(e))

@@ -72,24 +72,18 @@ impl Checked {
 pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> Checked {
     match &endpoint.credential {
         Credential::None => {
-            return Checked::answered(
-                Row::skip(
-                    Group::Key,
-                    NAME,
-                    format!("{} takes no key", endpoint.provider.name),
-                ),
-                None,
-            );
+            return Checked::unasked(Row::skip(
+                Group::Key,
+                NAME,
+                format!("{} takes no key", endpoint.provider.name),
+            ));
         }
         Credential::SigV4(_) => {
-            return Checked::answered(
-                Row::skip(
-                    Group::Key,
-                    NAME,
-                    "AWS credentials were found in the profile chain; they are first sent with a request to the model",
-                ),
-                None,
-            );
+            return Checked::unasked(Row::skip(
+                Group::Key,
+                NAME,
+                "AWS credentials were found in the profile chain; they are first sent with a request to the model",
+            ));
         }
         Credential::ApiKey { .. }
         | Credential::AzureKey { .. }
@@ -99,10 +93,10 @@ pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> Checked {
     let what = describe(&endpoint.credential);
     let mut request = match models_request(endpoint) {
         Ok(request) => request,
-        Err(e) => return Checked::answered(Row::fail(Group::Key, NAME, e.to_string()), None),
+        Err(e) => return Checked::unasked(Row::fail(Group::Key, NAME, e.to_string())),
     };
     if let Err(e) = endpoint.credential.apply(&mut request) {
-        return Checked::answered(Row::fail(Group::Key, NAME, e.to_string()), None);
+        return Checked::unasked(Row::fail(Group::Key, NAME, e.to_string()));
     }
     let path = request.url.path().to_string();
     let response = match client

@@ -20,6 +20,7 @@ use super::clock::ServerDate;
 use super::{Group, Row};
 
 /// An endpoint this configuration actually uses.
+#[derive(Clone)]
 pub struct Target {
     /// `issuer`, `model API`.
     pub role: &'static str,

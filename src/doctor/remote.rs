@@ -173,7 +173,7 @@ impl Remote<'_> {
                 }
             };
             let target = match &model {
-                Some(Ok(target)) => Some(clone_target(target)),
+                Some(Ok(target)) => Some(target.clone()),
                 Some(Err(_)) => None,
                 None => Url::parse(&endpoint.base_url).ok().map(|url| Target {
                     role: "model API",
@@ -246,15 +246,6 @@ impl Remote<'_> {
             .progress
             .begin(target.url.host_str().unwrap_or("the model API"));
         network::probe(target, cx, self.deadline).await
-    }
-}
-
-fn clone_target(t: &Target) -> Target {
-    Target {
-        role: t.role,
-        url: t.url.clone(),
-        setting: t.setting.clone(),
-        when_refused: t.when_refused.clone(),
     }
 }
 
