@@ -294,8 +294,12 @@ fn find_ca_file(
     None
 }
 
-/// `*.pem`, `*.crt`, `*.cer` files in `dir` and its direct subdirectories (at most 200).
+/// `*.pem`, `*.crt`, `*.cer` files of at most 1 MiB in `dir` and its direct subdirectories: at
+/// most 200 of them, from the first 1,000 entries of each directory. This runs on the doctor's
+/// async thread, where its deadline cannot interrupt it, so the work itself is bounded.
 fn pem_files(dir: &Path) -> Vec<PathBuf> {
+    const MAX_ENTRIES: usize = 1000;
+    const MAX_FILE: u64 = 1 << 20;
     let is_pem = |p: &Path| {
         p.extension()
             .and_then(|e| e.to_str())
@@ -307,12 +311,19 @@ fn pem_files(dir: &Path) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
-        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        let mut entries: Vec<PathBuf> = entries
+            .flatten()
+            .take(MAX_ENTRIES)
+            .map(|e| e.path())
+            .collect();
         entries.sort();
         for path in entries {
             if path.is_dir() && depth == 0 {
                 dirs.push((path, 1));
-            } else if path.is_file() && is_pem(&path) && found.len() < 200 {
+            } else if is_pem(&path)
+                && found.len() < 200
+                && std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_FILE)
+            {
                 found.push(path);
             }
         }
