@@ -292,7 +292,9 @@ async fn run(target: &Target, cx: &Context<'_>, trace: &mut Trace) -> Result<Ans
             request.push_str(&format!("Proxy-Authorization: {}\r\n", auth.expose()));
         }
         request.push_str(&format!("User-Agent: {}\r\n\r\n", crate::http::USER_AGENT));
-        let head = exchange(&mut tcp, &request).await.map_err(|e| {
+        // It may hold the proxy password: boxed until it is written.
+        let request = crate::secret::Secret::new(request);
+        let head = exchange(&mut tcp, request.expose()).await.map_err(|e| {
             Failure::new(
                 format!("the proxy {} broke off: {e}", proxy_name(p)),
                 format!("check {}", p.variable()),
@@ -328,6 +330,8 @@ async fn run(target: &Target, cx: &Context<'_>, trace: &mut Trace) -> Result<Ans
         request.push_str(&format!("Proxy-Authorization: {}\r\n", auth.expose()));
     }
     request.push_str("\r\n");
+    // It may hold the proxy password: boxed until it is written.
+    let request = crate::secret::Secret::new(request);
 
     if https {
         trace.step = Step::Tls;
@@ -385,10 +389,10 @@ async fn run(target: &Target, cx: &Context<'_>, trace: &mut Trace) -> Result<Ans
             .unwrap_or_default();
         trace.done.push(format!("{version}{issuer}"));
         trace.step = Step::Http;
-        http_get(&mut tls, &request, url, proxy).await
+        http_get(&mut tls, request.expose(), url, proxy).await
     } else {
         trace.step = Step::Http;
-        http_get(&mut tcp, &request, url, proxy).await
+        http_get(&mut tcp, request.expose(), url, proxy).await
     }
 }
 
