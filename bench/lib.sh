@@ -1,5 +1,5 @@
 # Sourced by every bench script: strict mode, the repository root as working directory,
-# hyperfine installed, and the release binary built; sets $bin to it.
+# hyperfine installed, and the release binary built; sets $bin to it (or to $CODEX_BIN).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,6 +10,11 @@ need() {
 }
 
 need hyperfine
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codex-auth-target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/codex"
+# CODEX_BIN: measure that binary instead (e.g. one built before a change, for a side by side).
+if [ -n "${CODEX_BIN:-}" ]; then
+  bin=$CODEX_BIN
+else
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codex-auth-target}"
+  cargo build --release --locked -q
+  bin="$CARGO_TARGET_DIR/release/codex"
+fi
