@@ -77,6 +77,12 @@ pub struct LoginArgs {
     #[arg(long, num_args = 0..=1, value_name = "KEY", conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
     pub with_api_key: Option<Option<String>>,
 
+    /// Read a ChatGPT personal access token (at-...) from standard input and store it
+    /// (printenv CODEX_ACCESS_TOKEN | codex login --with-access-token). Its account is looked up
+    /// once before it is saved. For one run without storing it, set CODEX_ACCESS_TOKEN instead
+    #[arg(long, conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
+    pub with_access_token: bool,
+
     /// Do not start a browser; only print the sign-in URL (the default over SSH or without a
     /// display)
     #[arg(long)]

@@ -156,7 +156,8 @@ fn load_usable(store: &Store) -> Result<AuthDotJson, TokenError> {
         }),
         crate::auth::Usability::ApiKey { .. }
         | crate::auth::Usability::ChatGpt
-        | crate::auth::Usability::AgentIdentity => Ok(doc),
+        | crate::auth::Usability::AgentIdentity
+        | crate::auth::Usability::PersonalAccessToken => Ok(doc),
     }
 }
 

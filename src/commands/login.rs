@@ -24,6 +24,7 @@ enum Action {
     Token(Option<AccountName>),
     Switch(AccountName),
     ApiKey(KeySource),
+    AccessToken,
     Device { show_qr: bool },
     Browser,
 }
@@ -41,6 +42,12 @@ fn action(args: &LoginArgs) -> Result<Action, LoginError> {
         args.with_api_key.as_ref().map(|v| v.as_deref())
     {
         return Err(LoginError::SubcommandAfterFlag(word.to_string()));
+    }
+    if args.with_access_token {
+        if args.api_key.is_some() || args.with_api_key.is_some() {
+            return Err(LoginError::TwoCredentialSources);
+        }
+        return Ok(Action::AccessToken);
     }
     let source = match (&args.api_key, &args.with_api_key) {
         (Some(key), _) | (None, Some(Some(key))) if key == "-" => Some(KeySource::Stdin),
@@ -89,6 +96,10 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
         Action::Switch(name) => return super::switch::run(&config, &name),
         Action::ApiKey(source) => {
             login::api_key::run(&config, &store(), source, out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Action::AccessToken => {
+            login::access_token::run(&config, &store(), out)?;
             return Ok(ExitCode::SUCCESS);
         }
         Action::Device { .. } | Action::Browser => {}

@@ -52,6 +52,13 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
                 "Logged in using ChatGPT".to_string(),
                 None,
             ),
+            Usability::PersonalAccessToken => (
+                true,
+                Some("personalAccessToken"),
+                None,
+                "Logged in using personal access token".to_string(),
+                None,
+            ),
             Usability::AgentIdentity => (
                 true,
                 Some("agentIdentity"),

@@ -36,6 +36,9 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
         }
         (AuthMode::ChatGpt | AuthMode::ChatGptExternalTokens, None)
         | (AuthMode::AgentIdentity | AuthMode::Unknown(_), _) => None,
+        (AuthMode::PersonalAccessToken, _) => doc
+            .personal_access_token()
+            .map(|t| ("personal access token", t.to_string())),
     };
     let Some((what, bearer)) = bearer else {
         return Err(TokenError::Unusable {

@@ -300,7 +300,12 @@ fn resolve_auth(file: toml_file::AuthToml) -> Result<AuthSettings, ConfigError> 
         ),
         None => file.protocol,
     };
+    let authapi = env_text("CODEX_AUTHAPI_BASE_URL")
+        .map(|raw| checked_issuer(&raw, "CODEX_AUTHAPI_BASE_URL"))
+        .transpose()
+        .map_err(ConfigError::from)?;
     Ok(AuthSettings {
+        authapi,
         protocol: explicit.unwrap_or_else(|| default_protocol(&issuer)),
         protocol_was_defaulted: explicit.is_none(),
         issuer,

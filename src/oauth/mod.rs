@@ -5,8 +5,10 @@
 //! lifecycle (`token.rs`) build on it; it knows nothing of where credentials are stored.
 
 pub mod device;
+pub mod jwt_bearer;
 pub mod refresh;
 mod settings;
+pub mod whoami;
 
 pub use settings::*;
 

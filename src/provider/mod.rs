@@ -432,7 +432,9 @@ async fn openai_credential(
             }
             Ok(Some(chatgpt_credential(doc)))
         }
-        Usability::AgentIdentity => Err(ProviderError::AgentIdentity),
+        Usability::AgentIdentity | Usability::PersonalAccessToken => {
+            Err(ProviderError::AgentIdentity)
+        }
         Usability::Unusable { reason } => Err(ProviderError::Unusable {
             location: store.location(),
             reason,
@@ -678,9 +680,10 @@ pub async fn recover_chatgpt_after_unauthorized(
     let doc = crate::token::recover_from_unauthorized(config, &store, client, signed_in).await?;
     match doc.usability() {
         Usability::ChatGpt => Ok(Some(chatgpt_credential(doc))),
-        Usability::ApiKey { .. } | Usability::AgentIdentity | Usability::Unusable { .. } => {
-            Ok(None)
-        }
+        Usability::ApiKey { .. }
+        | Usability::AgentIdentity
+        | Usability::PersonalAccessToken
+        | Usability::Unusable { .. } => Ok(None),
     }
 }
 
