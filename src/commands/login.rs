@@ -68,6 +68,11 @@ fn action(args: &LoginArgs) -> Result<Action, LoginError> {
 
 pub fn run(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
     let out = Reporter::new(args.json);
+    // Two credential sources at once is a usage error (exit 2), in the reference's words.
+    if let Err(err @ LoginError::TwoCredentialSources) = action(&args) {
+        out.note(&err.to_string());
+        return Ok(ExitCode::from(2));
+    }
     let result = sign_in(&args, overrides, &out);
     if let Err(err) = &result {
         out.failed(&err.to_string());
