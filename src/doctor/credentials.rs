@@ -365,7 +365,7 @@ fn variable_rows(config: &Config, doc: Option<&AuthDotJson>) -> Vec<Row> {
         return Vec::new();
     }
     let set = |name: &str| crate::provider::env_value(name).is_some();
-    let mut rows = vec![if set(crate::provider::CODEX_API_KEY_ENV) {
+    let mut rows = vec![if set(crate::credential::CODEX_API_KEY_ENV) {
         Row::ok(
             Group::Credentials,
             "CODEX_API_KEY",
@@ -378,7 +378,7 @@ fn variable_rows(config: &Config, doc: Option<&AuthDotJson>) -> Vec<Row> {
             "not set (only `codex exec` reads it)",
         )
     }];
-    if doc.is_none() && set("OPENAI_API_KEY") && !set(crate::provider::CODEX_API_KEY_ENV) {
+    if doc.is_none() && set("OPENAI_API_KEY") && !set(crate::credential::CODEX_API_KEY_ENV) {
         rows.push(
             Row::warn(
                 Group::Credentials,

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::auth::AuthDotJson;
 use crate::config::Config;
+use crate::credential::{Credential, Endpoint, KeySource};
 use crate::notice::{Notice, Notify};
-use crate::provider::{Credential, Endpoint, KeySource, Kind, OutgoingRequest};
+use crate::provider::{Kind, OutgoingRequest};
 use crate::secret::mask_api_key;
 use crate::store::Store;
 

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::credential::{Credential, CredentialError, Endpoint, KeySource};
 use crate::http;
-use crate::provider::{self, Credential, Endpoint, KeySource, Kind, ProviderError};
+use crate::provider::{self, Kind};
 
 /// The longest `Retry-After` honoured; a longer one fails at once and says how long.
 pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -34,14 +35,14 @@ pub(super) enum Failure {
         retries: u64,
         out_of_budget: bool,
     },
-    Provider(ProviderError),
+    Credential(CredentialError),
 }
 
 impl Failure {
     pub(super) fn is_unauthorized(&self) -> bool {
         match self {
             Failure::Status { status, .. } => *status == reqwest::StatusCode::UNAUTHORIZED,
-            Failure::Transport { .. } | Failure::Silent { .. } | Failure::Provider(_) => false,
+            Failure::Transport { .. } | Failure::Silent { .. } | Failure::Credential(_) => false,
         }
     }
 }
@@ -66,7 +67,7 @@ impl Failure {
         };
         let base_url = shown_base_url(endpoint);
         match self {
-            Failure::Provider(err) => err.to_string(),
+            Failure::Credential(err) => err.to_string(),
             Failure::Silent {
                 retries,
                 out_of_budget,

@@ -1,0 +1,223 @@
+//! Where a request's credential comes from: one resolver (`resolve`) that picks the source from
+//! the provider and the config, one file per source, and the `Credential` a request carries.
+//! `provider/` only says where a request goes; this folder says with what.
+//!
+//! The sources, in the order the resolver asks them:
+//! - `aws`: Amazon Bedrock's own (`AWS_BEARER_TOKEN_BEDROCK`, or SigV4 from the profile chain);
+//! - `stored`: OpenAI auth: `CODEX_API_KEY`, then the stored sign-in (an API key or ChatGPT
+//!   tokens, read through the accounts' `Linked` store);
+//! - `env_key`: the provider's `env_key` variable.
+//!
+//! How to add a source:
+//! 1. a file here with a function that returns `Option<Credential>` (`None`: not configured, let
+//!    the next source answer) and, when the source can do better after a 401 (re-run, refresh,
+//!    re-read), an `after_unauthorized` that returns the new `Credential` or `None`;
+//! 2. a `Credential` variant (or a `KeySource`) that remembers which source answered, then let
+//!    the compiler lead: `apply`, `described`, `secrets` here, the 401 texts in
+//!    `exec/failure.rs` and `doctor/key.rs`, the key row in `doctor/`;
+//! 3. one line in `resolve.rs` where the source is asked, and one arm in its
+//!    `after_unauthorized` dispatch;
+//! 4. its errors as variants of `CredentialError`, each naming the source and the fix.
+
+pub mod aws;
+pub mod env_key;
+mod resolve;
+pub mod stored;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use thiserror::Error;
+
+use crate::auth::AuthDotJson;
+use crate::provider::bedrock::{self, BedrockError};
+use crate::provider::{OutgoingRequest, Provider, ProviderError};
+use crate::secret::Secret;
+use crate::store::StoreError;
+
+pub use resolve::{after_unauthorized, resolve};
+
+/// Only `codex exec` reads it (PROTOCOL.md): an API key for one run.
+pub const CODEX_API_KEY_ENV: &str = "CODEX_API_KEY";
+
+/// Where an API key came from: it decides what a 401 tells the user to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    CodexApiKeyEnv,
+    Stored,
+    /// The provider's `env_key` variable.
+    EnvKey(String),
+}
+
+/// What authenticates the request.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// Local servers and providers that need no key.
+    None,
+    /// `Authorization: Bearer <key>`.
+    ApiKey {
+        key: Secret<String>,
+        source: KeySource,
+    },
+    /// Azure: `api-key: <key>`, from the provider's `env_key`.
+    AzureKey {
+        key: Secret<String>,
+        env_key: String,
+    },
+    /// ChatGPT sign-in: the access token plus `ChatGPT-Account-ID`; `signed_in` is the stored
+    /// document they came from (a 401 hands it to the token lifecycle).
+    ChatGpt {
+        access_token: Secret<String>,
+        account_id: Option<String>,
+        signed_in: Box<AuthDotJson>,
+    },
+    /// `AWS_BEARER_TOKEN_BEDROCK`, sent as Bearer.
+    BedrockToken(Secret<String>),
+    /// AWS credentials from the profile chain; each attempt is signed anew.
+    SigV4(bedrock::SigV4),
+}
+
+/// Where to send the request and with what: the resolver's answer.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub provider: Provider,
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub credential: Credential,
+    pub default_model: Option<&'static str>,
+}
+
+#[derive(Debug, Error)]
+pub enum CredentialError {
+    #[error(
+        "{var} contains a control character (a line break, NUL or similar), so it cannot be sent; set it to the key alone"
+    )]
+    KeyUnsendable { var: String },
+    #[error(
+        "the {what} holds a character an HTTP header cannot carry, so the request was not sent; {fix}"
+    )]
+    HeaderUnsendable {
+        what: &'static str,
+        fix: &'static str,
+    },
+    #[error(
+        "the environment variable `{var}` is not set or is empty; [model_providers.{id}] reads its API key from it (env_key). {instructions}"
+    )]
+    EnvKeyMissing {
+        var: String,
+        id: String,
+        instructions: String,
+    },
+    #[error("{0}")]
+    NotSignedIn(String),
+    #[error(
+        "`{location}` holds no usable credentials ({reason}); run `codex login` to sign in, or set CODEX_API_KEY for this run"
+    )]
+    Unusable { location: String, reason: String },
+    #[error(
+        "the stored sign-in is an agent identity, which `codex exec` cannot use; sign in with `codex login`, or set CODEX_API_KEY for this run"
+    )]
+    AgentIdentity,
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bedrock(#[from] BedrockError),
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+}
+
+impl Endpoint {
+    /// `{base_url}/responses` plus the provider's `query_params`.
+    pub fn responses_url(&self) -> Result<url::Url, ProviderError> {
+        self.provider.responses_url(&self.base_url)
+    }
+
+    /// The headers every attempt carries, before the credential.
+    pub fn base_headers(&self) -> Result<HeaderMap, ProviderError> {
+        self.provider.base_headers()
+    }
+}
+
+impl Credential {
+    /// Adds the credential to a request (SigV4: signs it, so it must come last). A value no
+    /// header can carry is an error: the request never goes out without its credential.
+    pub fn apply(&self, request: &mut OutgoingRequest) -> Result<(), CredentialError> {
+        let (what, fix) = self.described();
+        let mut put = |name: HeaderName, value: &str| {
+            let mut v = HeaderValue::try_from(value)
+                .map_err(|_| CredentialError::HeaderUnsendable { what, fix })?;
+            v.set_sensitive(true);
+            request.headers.insert(name, v);
+            Ok::<(), CredentialError>(())
+        };
+        match self {
+            Credential::None => {}
+            Credential::ApiKey { key, .. } => put(
+                reqwest::header::AUTHORIZATION,
+                &format!("Bearer {}", key.expose()),
+            )?,
+            Credential::BedrockToken(token) => put(
+                reqwest::header::AUTHORIZATION,
+                &format!("Bearer {}", token.expose()),
+            )?,
+            Credential::AzureKey { key, .. } => {
+                put(HeaderName::from_static("api-key"), key.expose())?
+            }
+            Credential::ChatGpt {
+                access_token,
+                account_id,
+                ..
+            } => {
+                put(
+                    reqwest::header::AUTHORIZATION,
+                    &format!("Bearer {}", access_token.expose()),
+                )?;
+                if let Some(id) = account_id {
+                    put(HeaderName::from_static("chatgpt-account-id"), id)?;
+                }
+            }
+            Credential::SigV4(signer) => signer.sign(request)?,
+        }
+        Ok(())
+    }
+
+    /// What the credential is and how to fix it, for the rare value no header can carry.
+    fn described(&self) -> (&'static str, &'static str) {
+        match self {
+            Credential::None | Credential::SigV4(_) => ("credential", "check the settings"),
+            Credential::ApiKey { source, .. } => match source {
+                KeySource::CodexApiKeyEnv => ("key in CODEX_API_KEY", "set it to the key alone"),
+                KeySource::Stored => (
+                    "stored API key",
+                    "sign in again: printenv OPENAI_API_KEY | codex login --api-key -",
+                ),
+                KeySource::EnvKey(_) => {
+                    ("key in the provider's env_key", "set it to the key alone")
+                }
+            },
+            Credential::AzureKey { .. } => {
+                ("key in the provider's env_key", "set it to the key alone")
+            }
+            Credential::BedrockToken(_) => {
+                ("key in AWS_BEARER_TOKEN_BEDROCK", "set it to the key alone")
+            }
+            Credential::ChatGpt { .. } => ("stored ChatGPT sign-in", "sign in again: codex login"),
+        }
+    }
+
+    /// Secrets this credential holds, to scrub from any text a server sends back.
+    pub fn secrets(&self) -> Vec<String> {
+        match self {
+            Credential::None | Credential::SigV4(_) => vec![],
+            Credential::ApiKey { key, .. } | Credential::AzureKey { key, .. } => {
+                vec![key.expose().clone()]
+            }
+            Credential::BedrockToken(token) => vec![token.expose().clone()],
+            Credential::ChatGpt { access_token, .. } => vec![access_token.expose().clone()],
+        }
+    }
+}
