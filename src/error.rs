@@ -14,6 +14,8 @@ pub enum Error {
     #[error(transparent)]
     Exec(#[from] crate::exec::ExecError),
     #[error(transparent)]
+    Credential(#[from] crate::credential::CredentialError),
+    #[error(transparent)]
     Token(#[from] crate::token::TokenError),
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),

@@ -25,6 +25,10 @@ pub struct StatusOptions {
 pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
     let json_output = options.json;
     let out = Reporter::text();
+    // Credentials from the environment come before the stored ones, as for every command.
+    if let Some(found) = from_environment(config) {
+        return found.report(&out, json_output);
+    }
     let store = store::open(config, Arc::new(out));
     let loaded = store.load();
     // A read-only command never chmods: a credentials file others can read is warned about.
@@ -125,10 +129,23 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
         Ok(Some(_)) | Err(_) => None,
     };
     let saved = Saved::read(config, loaded.as_ref().ok().and_then(Option::as_ref));
-    let details = match &loaded {
+    let mut details = match &loaded {
         Ok(Some(doc)) if mode == Some("chatgpt") => chatgpt_details(doc),
         _ => Details::default(),
     };
+    // A stored personal access token says whose it is only when asked (one lookup).
+    let mut logged_in = logged_in;
+    if let Ok(Some(doc)) = &loaded
+        && let Some(token) = doc
+            .personal_access_token()
+            .filter(|_| mode == Some("personalAccessToken"))
+    {
+        let source = crate::credential::access_token::TokenSource::Stored(store.location());
+        let found = personal_access_token(config, token.to_string(), source);
+        logged_in = found.logged_in;
+        details.lines = found.lines;
+        details.fields = found.fields;
+    }
     let plan_line = match mode {
         Some("apikey") => Some(API_KEY_GIVES_UP.to_string()),
         Some("chatgpt") => Some(CHATGPT_UNLOCKS.to_string()),
@@ -301,6 +318,152 @@ impl Saved {
             ));
         }
         lines
+    }
+}
+
+/// What `login status` found in the environment (workload identity, `CODEX_ACCESS_TOKEN`): the
+/// first line, the details, and whether it works (one exchange or lookup was made).
+struct Found {
+    logged_in: bool,
+    mode: &'static str,
+    lines: Vec<String>,
+    fields: Vec<(&'static str, serde_json::Value)>,
+}
+
+impl Found {
+    fn report(self, out: &Reporter, json_output: bool) -> Result<ExitCode, Error> {
+        if json_output {
+            let mut object = json!({"logged_in": self.logged_in, "mode": self.mode});
+            for (key, value) in self.fields {
+                object[key] = value;
+            }
+            out.object(&object).map_err(Error::Stdout)?;
+        } else {
+            out.line(&self.lines.join("\n"));
+        }
+        Ok(if self.logged_in {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}
+
+/// Workload identity (after one exchange), else `CODEX_ACCESS_TOKEN` (after one lookup).
+fn from_environment(config: &Config) -> Option<Found> {
+    use crate::credential::workload::Session;
+    let lazy = crate::http::Lazy::new(&config.network);
+    let workload = crate::http::runtime().block_on(async {
+        let Some(session) = Session::open(config, &lazy).await? else {
+            return Ok(None);
+        };
+        let token = session.token().await?;
+        Ok::<_, crate::credential::workload::WorkloadError>(Some((session, token)))
+    });
+    match workload {
+        Ok(Some((session, token))) => return Some(workload_found(&session, &token)),
+        Ok(None) => {}
+        Err(err) => {
+            return Some(Found {
+                logged_in: false,
+                mode: "workloadIdentity",
+                lines: vec![format!("Not logged in: {err}")],
+                fields: vec![("problem", json!(err.to_string()))],
+            });
+        }
+    }
+    let token = crate::provider::env_value(crate::credential::access_token::ENV)?;
+    Some(personal_access_token(
+        config,
+        token,
+        crate::credential::access_token::TokenSource::Env,
+    ))
+}
+
+fn workload_found(
+    session: &crate::credential::workload::Session,
+    token: &crate::oauth::jwt_bearer::WorkloadToken,
+) -> Found {
+    use crate::untrusted::printable;
+    let p = &token.principal;
+    let plan = token
+        .plan
+        .as_deref()
+        .map(|plan| format!(" (ChatGPT {} plan)", printable(plan)))
+        .unwrap_or_default();
+    let settings = &session.settings;
+    Found {
+        logged_in: true,
+        mode: "workloadIdentity",
+        lines: vec![
+            "Logged in using workload identity".to_string(),
+            format!(
+                "  Account: {}{plan}, user {}",
+                printable(&p.account_id),
+                printable(&p.user_id)
+            ),
+            format!(
+                "  Federation rule: {} ({})",
+                printable(&settings.rule_id),
+                crate::credential::workload::RULE_ENV
+            ),
+            format!("  Assertion: {}", settings.describe_assertion()),
+            format!("  Token endpoint: {}", session.token_url),
+            format!(
+                "  Access token: in memory only, valid for {} min",
+                token.expires_in.div_ceil(60)
+            ),
+        ],
+        fields: vec![
+            ("account_id", json!(p.account_id)),
+            ("user_id", json!(p.user_id)),
+            ("plan", json!(token.plan)),
+            ("federation_rule_id", json!(settings.rule_id)),
+            ("assertion", json!(settings.describe_assertion())),
+            ("token_endpoint", json!(session.token_url.as_str())),
+            ("expires_in", json!(token.expires_in)),
+        ],
+    }
+}
+
+/// A personal access token from `source`, after one lookup.
+fn personal_access_token(
+    config: &Config,
+    token: String,
+    source: crate::credential::access_token::TokenSource,
+) -> Found {
+    let token = crate::secret::Secret::new(token.trim().to_string());
+    let shown = source.to_string();
+    let checked = crate::http::runtime().block_on(crate::credential::access_token::check(
+        config, token, source,
+    ));
+    match checked {
+        Ok(checked) => {
+            let owner = &checked.owner;
+            Found {
+                logged_in: true,
+                mode: "personalAccessToken",
+                lines: vec![
+                    "Logged in using personal access token".to_string(),
+                    format!("  Account: {}", owner.describe()),
+                    format!("  Token: {shown}"),
+                ],
+                fields: vec![
+                    ("email", json!(owner.email)),
+                    ("plan", json!(owner.chatgpt_plan_type)),
+                    ("account_id", json!(owner.chatgpt_account_id)),
+                    ("user_id", json!(owner.chatgpt_user_id)),
+                    ("fedramp", json!(owner.chatgpt_account_is_fedramp)),
+                    ("token_source", json!(shown)),
+                ],
+            }
+        }
+        Err(err) => Found {
+            logged_in: false,
+            mode: "personalAccessToken",
+            lines: vec![format!("Not logged in: {err}")],
+            fields: vec![("problem", json!(err.to_string()))],
+        },
     }
 }
 

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::http;
 use crate::notice::Notify;
 use crate::report::Reporter;
+use crate::secret::Secret;
 use crate::token::{self, TokenError};
 
 /// `account`: `--account NAME` (else `CODEX_ACCOUNT`, else the active credentials).
@@ -21,6 +22,11 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
         config.account = Some(name.to_string());
     }
     let config = &config;
+    // Credentials from the environment come first, as for every command.
+    if let Some(bearer) = from_environment(config)? {
+        crate::report::stdout_line(bearer.expose()).map_err(Error::Stdout)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = accounts::open(config, Arc::new(out))?;
     let lazy = http::Lazy::new(&config.network);
     let fresh = http::runtime().block_on(token::fresh(config, &store, &lazy));
@@ -57,4 +63,27 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
     }
     crate::report::stdout_line(&bearer).map_err(Error::Stdout)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The workload identity's exchanged token, else `CODEX_ACCESS_TOKEN` once it checks out.
+fn from_environment(config: &Config) -> Result<Option<Secret<String>>, Error> {
+    use crate::credential::{CredentialError, access_token, workload};
+    let lazy = http::Lazy::new(&config.network);
+    crate::http::runtime().block_on(async {
+        if let Some(session) = workload::Session::open(config, &lazy)
+            .await
+            .map_err(CredentialError::from)?
+        {
+            let token = session.token().await.map_err(CredentialError::from)?;
+            return Ok(Some(token.access_token));
+        }
+        let Some(token) = crate::provider::env_value(access_token::ENV) else {
+            return Ok(None);
+        };
+        let token = Secret::new(token.trim().to_string());
+        let checked = access_token::check(config, token, access_token::TokenSource::Env)
+            .await
+            .map_err(CredentialError::from)?;
+        Ok(Some(checked.token))
+    })
 }

@@ -4,8 +4,11 @@
 //!
 //! The sources, in the order the resolver asks them:
 //! - `aws`: Amazon Bedrock's own (`AWS_BEARER_TOKEN_BEDROCK`, or SigV4 from the profile chain);
-//! - `stored`: OpenAI auth: `CODEX_API_KEY`, then the stored sign-in (an API key or ChatGPT
-//!   tokens, read through the accounts' `Linked` store);
+//! - `workload`: workload identity federation, selected by the environment (OpenAI auth only;
+//!   when selected, nothing else is asked);
+//! - `stored`'s `CODEX_API_KEY`, then `access_token`'s `CODEX_ACCESS_TOKEN`, then `stored`: the
+//!   stored sign-in (an API key, ChatGPT tokens or a personal access token, read through the
+//!   accounts' `Linked` store);
 //! - `env_key`: the provider's `env_key` variable.
 //!
 //! How to add a source:
@@ -19,10 +22,12 @@
 //!    `after_unauthorized` dispatch;
 //! 4. its errors as variants of `CredentialError`, each naming the source and the fix.
 
+pub mod access_token;
 pub mod aws;
 pub mod env_key;
 mod resolve;
 pub mod stored;
+pub mod workload;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use thiserror::Error;
@@ -69,6 +74,15 @@ pub enum Credential {
         account_id: Option<String>,
         signed_in: Box<AuthDotJson>,
     },
+    /// Workload identity: the exchanged token (in memory only) plus `ChatGPT-Account-ID`; the
+    /// session makes a new exchange after a 401.
+    Workload {
+        access_token: Secret<String>,
+        account_id: String,
+        session: std::sync::Arc<workload::Session>,
+    },
+    /// A personal access token (`CODEX_ACCESS_TOKEN` or stored), with whom it belongs to.
+    PersonalAccessToken(Box<access_token::Checked>),
     /// `AWS_BEARER_TOKEN_BEDROCK`, sent as Bearer.
     BedrockToken(Secret<String>),
     /// AWS credentials from the profile chain; each attempt is signed anew.
@@ -128,6 +142,10 @@ pub enum CredentialError {
     Account(#[from] crate::accounts::AccountError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Workload(#[from] workload::WorkloadError),
+    #[error(transparent)]
+    AccessToken(#[from] access_token::AccessTokenError),
 }
 
 impl Endpoint {
@@ -180,6 +198,30 @@ impl Credential {
                     put(HeaderName::from_static("chatgpt-account-id"), id)?;
                 }
             }
+            Credential::Workload {
+                access_token,
+                account_id,
+                ..
+            } => {
+                put(
+                    reqwest::header::AUTHORIZATION,
+                    &format!("Bearer {}", access_token.expose()),
+                )?;
+                put(HeaderName::from_static("chatgpt-account-id"), account_id)?;
+            }
+            Credential::PersonalAccessToken(pat) => {
+                put(
+                    reqwest::header::AUTHORIZATION,
+                    &format!("Bearer {}", pat.token.expose()),
+                )?;
+                put(
+                    HeaderName::from_static("chatgpt-account-id"),
+                    &pat.owner.chatgpt_account_id,
+                )?;
+                if pat.owner.chatgpt_account_is_fedramp {
+                    put(HeaderName::from_static("x-openai-fedramp"), "true")?;
+                }
+            }
             Credential::SigV4(signer) => signer.sign(request)?,
         }
         Ok(())
@@ -206,6 +248,35 @@ impl Credential {
                 ("key in AWS_BEARER_TOKEN_BEDROCK", "set it to the key alone")
             }
             Credential::ChatGpt { .. } => ("stored ChatGPT sign-in", "sign in again: codex login"),
+            Credential::Workload { .. } => (
+                "workload identity token or its account id",
+                "check the issuer's answer (codex doctor)",
+            ),
+            Credential::PersonalAccessToken(pat) => match pat.source {
+                access_token::TokenSource::Env => (
+                    "personal access token's account id",
+                    "check CODEX_ACCESS_TOKEN",
+                ),
+                access_token::TokenSource::Stored(_) => (
+                    "personal access token's account id",
+                    "sign in again: printenv CODEX_ACCESS_TOKEN | codex login --with-access-token",
+                ),
+            },
+        }
+    }
+
+    /// Whether the request goes to the ChatGPT backend (`chatgpt_base_url`) rather than the
+    /// platform API: ChatGPT tokens of any source.
+    pub fn is_chatgpt(&self) -> bool {
+        match self {
+            Credential::ChatGpt { .. }
+            | Credential::Workload { .. }
+            | Credential::PersonalAccessToken(_) => true,
+            Credential::None
+            | Credential::ApiKey { .. }
+            | Credential::AzureKey { .. }
+            | Credential::BedrockToken(_)
+            | Credential::SigV4(_) => false,
         }
     }
 
@@ -217,7 +288,11 @@ impl Credential {
                 vec![key.expose().clone()]
             }
             Credential::BedrockToken(token) => vec![token.expose().clone()],
-            Credential::ChatGpt { access_token, .. } => vec![access_token.expose().clone()],
+            Credential::ChatGpt { access_token, .. }
+            | Credential::Workload { access_token, .. } => {
+                vec![access_token.expose().clone()]
+            }
+            Credential::PersonalAccessToken(pat) => vec![pat.token.expose().clone()],
         }
     }
 }

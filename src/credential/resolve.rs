@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Credential, CredentialError, Endpoint, aws, env_key, stored};
+use super::{Credential, CredentialError, Endpoint, access_token, aws, env_key, stored, workload};
 use crate::config::Config;
 use crate::notice::Notify;
 use crate::provider::{self, DEFAULT_OPENAI_MODEL, Kind, Provider, ProviderError, oss};
@@ -43,7 +43,7 @@ pub async fn resolve(
         }
         Kind::OpenAi | Kind::Azure | Kind::Custom => {
             let openai = if provider.requires_openai_auth {
-                stored::credential(config, http, notify).await?
+                openai_auth(config, http, notify).await?
             } else {
                 None
             };
@@ -57,7 +57,7 @@ pub async fn resolve(
                     None => Credential::None,
                 },
             };
-            let chatgpt = matches!(credential, Credential::ChatGpt { .. });
+            let chatgpt = credential.is_chatgpt();
             let base_url = provider::base_url(config, &provider, chatgpt)?;
             Ok(Endpoint {
                 default_model: match provider.kind {
@@ -72,6 +72,25 @@ pub async fn resolve(
     }
 }
 
+/// OpenAI auth, in order (PROTOCOL.md): workload identity (when the environment selects it,
+/// nothing else is asked: a partial setup is an error), `CODEX_API_KEY`, `CODEX_ACCESS_TOKEN`,
+/// then the stored sign-in.
+async fn openai_auth(
+    config: &Config,
+    http: &crate::http::Lazy<'_>,
+    notify: &Arc<dyn Notify>,
+) -> Result<Option<Credential>, CredentialError> {
+    if let Some(credential) = workload::credential(config, http).await? {
+        return Ok(Some(credential));
+    }
+    if provider::env_value(super::CODEX_API_KEY_ENV).is_none()
+        && let Some(credential) = access_token::from_env(config).await?
+    {
+        return Ok(Some(credential));
+    }
+    stored::credential(config, http, notify).await
+}
+
 /// After a 401: the refused credential's own source tries once to do better (a ChatGPT sign-in
 /// adopts or refreshes its tokens). `Some`: retry once with it; `None`: the 401 stands.
 pub async fn after_unauthorized(
@@ -84,6 +103,9 @@ pub async fn after_unauthorized(
         Credential::ChatGpt { signed_in, .. } => {
             stored::after_unauthorized(config, client, signed_in, notify).await
         }
+        Credential::Workload { session, .. } => Ok(workload::after_unauthorized(session).await?),
+        // A personal access token has no refresh: the 401 text says how to replace it.
+        Credential::PersonalAccessToken(_) => Ok(None),
         // A key from a variable or the store, and AWS credentials, are what they are: reading
         // them again would give the same.
         Credential::None

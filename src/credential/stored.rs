@@ -59,6 +59,12 @@ pub async fn credential(
             }
             Ok(Some(chatgpt(doc)))
         }
+        Usability::PersonalAccessToken => {
+            let token = doc.personal_access_token().unwrap_or_default();
+            Ok(Some(
+                super::access_token::from_store(config, token, store.location()).await?,
+            ))
+        }
         Usability::AgentIdentity => Err(CredentialError::AgentIdentity),
         Usability::Unusable { reason } => Err(CredentialError::Unusable {
             location: store.location(),
@@ -79,9 +85,10 @@ pub async fn after_unauthorized(
     let doc = crate::token::recover_from_unauthorized(config, &store, client, signed_in).await?;
     match doc.usability() {
         Usability::ChatGpt => Ok(Some(chatgpt(doc))),
-        Usability::ApiKey { .. } | Usability::AgentIdentity | Usability::Unusable { .. } => {
-            Ok(None)
-        }
+        Usability::ApiKey { .. }
+        | Usability::AgentIdentity
+        | Usability::PersonalAccessToken
+        | Usability::Unusable { .. } => Ok(None),
     }
 }
 

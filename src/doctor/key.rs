@@ -37,6 +37,10 @@ fn describe(credential: &Credential) -> String {
             format!("the key in {env_key} ({})", mask_api_key(key.expose()))
         }
         Credential::ChatGpt { .. } => "the ChatGPT access token".to_string(),
+        Credential::Workload { .. } => "the workload identity token".to_string(),
+        Credential::PersonalAccessToken(pat) => {
+            format!("the personal access token ({})", pat.source)
+        }
         Credential::BedrockToken(_) => "AWS_BEARER_TOKEN_BEDROCK".to_string(),
         Credential::SigV4(_) | Credential::None => "no credential".to_string(),
     }
@@ -89,6 +93,8 @@ pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> Checked {
         Credential::ApiKey { .. }
         | Credential::AzureKey { .. }
         | Credential::ChatGpt { .. }
+        | Credential::Workload { .. }
+        | Credential::PersonalAccessToken(_)
         | Credential::BedrockToken(_) => {}
     }
     let what = describe(&endpoint.credential);
@@ -246,6 +252,18 @@ fn unauthorized(endpoint: &Endpoint, what: &str, said: &str) -> Row {
         )),
         Credential::ChatGpt { .. } => row(format!("the ChatGPT sign-in was refused ({said})"))
             .fix("codex login"),
+        Credential::Workload { .. } => row(format!("the workload identity token was refused ({said})"))
+            .fix("check that the federation rule maps to an account that may use Codex"),
+        Credential::PersonalAccessToken(pat) => row(format!("{what} was refused ({said})")).fix(
+            match pat.source {
+                crate::credential::access_token::TokenSource::Env => {
+                    "create a new personal access token and update CODEX_ACCESS_TOKEN"
+                }
+                crate::credential::access_token::TokenSource::Stored(_) => {
+                    "create a new personal access token, then: printenv CODEX_ACCESS_TOKEN | codex login --with-access-token"
+                }
+            },
+        ),
         Credential::BedrockToken(_) => row(format!(
             "Amazon Bedrock refused AWS_BEARER_TOKEN_BEDROCK ({said})"
         ))

@@ -262,6 +262,8 @@ fn unresolved(e: &CredentialError) -> Row {
             skip("the stored credentials cannot be used (see Credentials)")
         }
         E::AgentIdentity => skip("an agent identity is stored"),
+        E::Workload(_) => skip("the workload identity does not work (see below)"),
+        E::AccessToken(_) => skip("the personal access token does not work (see below)"),
         E::Provider(P::Unknown { .. } | P::MissingBaseUrl { .. } | P::BadUrl { .. }) => {
             skip("the provider is not usable (see Config)")
         }

@@ -190,6 +190,22 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
         Credential::ChatGpt { .. } => format!(
             "the ChatGPT sign-in was rejected (401 Unauthorized){detail}. Run `codex login` to sign in again."
         ),
+        Credential::Workload { session, .. } if refreshed => format!(
+            "the workload identity token was rejected (401 Unauthorized) even after a new exchange at `{}`{detail}. Check that the federation rule maps to an account that may use Codex.",
+            session.token_url
+        ),
+        Credential::Workload { session, .. } => format!(
+            "the workload identity token was rejected (401 Unauthorized){detail}; a new exchange at `{}` was not possible. Run `codex doctor` to check the workload identity.",
+            session.token_url
+        ),
+        Credential::PersonalAccessToken(pat) => match &pat.source {
+            crate::credential::access_token::TokenSource::Env => format!(
+                "the personal access token in CODEX_ACCESS_TOKEN was rejected (401 Unauthorized){detail}; it may have been revoked or have expired: create a new one and update CODEX_ACCESS_TOKEN"
+            ),
+            crate::credential::access_token::TokenSource::Stored(location) => format!(
+                "the personal access token stored in {location} was rejected (401 Unauthorized){detail}; it may have been revoked or have expired: create a new one and run `printenv CODEX_ACCESS_TOKEN | codex login --with-access-token`"
+            ),
+        },
         Credential::BedrockToken(_) => format!(
             "Amazon Bedrock refused AWS_BEARER_TOKEN_BEDROCK (401 Unauthorized){detail}; the Bedrock API key may have expired: create a new one, or unset the variable to use your AWS profile"
         ),

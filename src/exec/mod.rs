@@ -14,7 +14,7 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::config::Config;
-use crate::credential::{self, Credential, CredentialError};
+use crate::credential::{self, CredentialError};
 use crate::http::{self, HttpError};
 use crate::provider::{self, Kind, OutgoingRequest, ProviderError};
 use crate::report::Reporter;
@@ -140,7 +140,7 @@ async fn run_async(
         }],
         "stream": true,
     });
-    if matches!(endpoint.credential, Credential::ChatGpt { .. }) {
+    if endpoint.credential.is_chatgpt() {
         // The ChatGPT backend keeps nothing: it refuses `store: true`.
         body["store"] = json!(false);
     }
