@@ -39,7 +39,7 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
         StoreKind::File => format!("`{}`", store.location()),
         StoreKind::Keyring => store.location(),
     };
-    let (logged_in, mode, api_key, text, reason) = match &loaded {
+    let (logged_in, mode, api_key, mut text, reason) = match &loaded {
         Ok(None) => (false, None, None, "Not logged in".to_string(), None),
         Ok(Some(doc)) => match doc.usability() {
             Usability::ApiKey { masked } => (
@@ -143,7 +143,13 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
         let source = crate::credential::access_token::TokenSource::Stored(store.location());
         let found = personal_access_token(config, token.to_string(), source);
         logged_in = found.logged_in;
-        details.lines = found.lines;
+        // The first line is the status line: it replaces ours when the lookup failed.
+        let mut lines = found.lines.into_iter();
+        let first = lines.next();
+        if !found.logged_in {
+            text = first.unwrap_or(text);
+        }
+        details.lines = lines.collect();
         details.fields = found.fields;
     }
     let plan_line = match mode {

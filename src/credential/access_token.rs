@@ -46,7 +46,7 @@ pub enum AccessTokenError {
     PolicyForbids(TokenSource),
     #[error("{0} holds a control character (a line break, NUL or similar), so it cannot be sent")]
     Unsendable(TokenSource),
-    #[error("{error}. Check {from}")]
+    #[error("{error}{}", check_hint(error, from))]
     Lookup {
         from: TokenSource,
         error: WhoamiError,
@@ -57,6 +57,16 @@ pub enum AccessTokenError {
         expected: String,
         actual: String,
     },
+}
+
+/// Which token to check, when the lookup's answer says the token is at fault.
+fn check_hint(error: &WhoamiError, from: &TokenSource) -> String {
+    match error {
+        WhoamiError::Status { .. } | WhoamiError::Decode { .. } => format!(". Check {from}"),
+        WhoamiError::Request { .. } | WhoamiError::Insecure { .. } | WhoamiError::Http(_) => {
+            String::new()
+        }
+    }
 }
 
 /// A personal access token that was looked up: whose it is.
