@@ -196,9 +196,11 @@ pub struct DoctorArgs {
     pub refresh: bool,
 }
 
-const EXEC_HELP: &str = "Credentials: CODEX_API_KEY (this command only), else the stored sign-in \
-(codex login; --account or CODEX_ACCOUNT picks a saved account), else the provider's env_key \
-variable. OPENAI_API_KEY is not read.\n\n\
+const EXEC_HELP: &str = "Credentials: workload identity when OPENAI_FEDERATION_RULE_ID or \
+OPENAI_IDENTITY_TOKEN_FILE is set (then nothing else), else CODEX_API_KEY (this command only), \
+else CODEX_ACCESS_TOKEN (a ChatGPT personal access token), else the stored sign-in (codex login; \
+--account or CODEX_ACCOUNT picks a saved account), else the provider's env_key variable. \
+OPENAI_API_KEY is not read.\n\n\
 Exit codes: 0 the answer is complete; 1 the request failed (the reason is on stderr); 2 bad \
 command line.\n\n\
 Examples:\n  \
