@@ -119,6 +119,8 @@ fn the_environment_token_is_used_once_per_run_and_never_written() {
         status.stderr
     );
     assert_eq!(wif.env.read_auth(), before);
+    let token = wif.run(&["login", "token"], &vars);
+    token.assert(0, &format!("{PAT}\n"), "");
     // CODEX_API_KEY comes first for exec.
     wif.run(
         &["exec", "hi"],
