@@ -497,3 +497,67 @@ fn a_custom_provider_without_credentials_sends_none_not_the_chatgpt_token() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(s.bearers(), vec![None]);
 }
+
+#[test]
+fn with_the_keyring_store_the_token_is_cached_in_its_own_entry_and_no_file() {
+    let session = common::keyring::Session::with_keyring();
+    let t1 = token("t1", 3600);
+    let s = Setup::new(&t1);
+    let config = std::fs::read_to_string(s.env.home.join("config.toml")).unwrap();
+    s.env.write_config(&format!(
+        "cli_auth_credentials_store = \"keyring\"\n{config}"
+    ));
+    for _ in 0..2 {
+        let mut cmd = session.codex(&s.env, &["exec", "say hello"]);
+        cmd.env("PATH", format!("{}:/usr/bin:/bin", s.bin.display()))
+            .env("CODEX_CA_CERTIFICATE", &s.ca);
+        let run = run_cmd(cmd, None);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, HELLO),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        s.runs(),
+        1,
+        "the second run uses the token cached in the keyring"
+    );
+    assert!(s.cached_files().is_empty(), "{:?}", s.cached_files());
+    assert!(!s.env.auth_path().exists());
+    let found = session.secret_tool(&["search", "--all", "service", "Codex Auth"], None);
+    assert!(found.stdout.contains("provider-tokens|"), "{found:?}");
+    assert!(found.stdout.contains(&t1), "{found:?}");
+}
+
+#[test]
+fn doctor_runs_the_command_once_and_checks_its_token_never_showing_it() {
+    let t1 = token("t1", 3600);
+    let s = Setup::new(&t1);
+    let mut t = s.transcript();
+    let run = s.run(&["doctor"]);
+    assert!(!run.stdout.contains(&t1) && !run.stderr.contains(&t1));
+    assert!(!run.stdout.contains(ARG_CANARY) && !run.stderr.contains(ARG_CANARY));
+    assert_eq!(s.runs(), 1);
+    assert!(s.cached_files().is_empty(), "doctor writes nothing");
+    s.script(
+        "az-logged-out",
+        "#!/bin/sh\necho 'ERROR: Please run az login to setup account.' >&2\nexit 1\n",
+    );
+    s.config_with("azure", "", "command = \"az-logged-out\"\n");
+    let failed = s.run(&["doctor"]);
+    let rows = |run: &Run| {
+        run.stdout
+            .lines()
+            .chain(run.stderr.lines())
+            // The key row; the network row's timings vary from run to run.
+            .filter(|l| l.contains("model API:") && !l.contains("TCP connected"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    t.note(&format!("# works\n{}", rows(&run)));
+    t.note(&format!("# az is signed out\n{}", rows(&failed)));
+    insta::assert_snapshot!("auth_command_doctor", t.finish());
+}
