@@ -130,7 +130,9 @@ pub enum LoginCommand {
     Status(StatusArgs),
     /// Print the current bearer credential on stdout (the API key, or a ChatGPT access token,
     /// refreshed first if it is about to expire), and nothing else
-    #[command(after_help = "Example: curl -H \"Authorization: Bearer $(codex login token)\" ...")]
+    #[command(
+        after_help = "Examples:\n  curl -H \"Authorization: Bearer $(codex login token)\" ...\n  curl -H \"Authorization: Bearer $(codex login token --provider azure)\" ..."
+    )]
     Token(TokenArgs),
     /// Make saved account NAME the active one: no network call, nothing is revoked, and the
     /// account switched away from stays saved (`codex login status` lists them)
@@ -144,6 +146,11 @@ pub struct TokenArgs {
     /// else the active account)
     #[arg(long, value_name = "NAME", value_parser = AccountName::parse_arg)]
     pub account: Option<AccountName>,
+    /// Print the token `codex exec` would send to provider ID instead
+    /// ([model_providers.ID] in config.toml: its auth command's token, its env_key or
+    /// experimental_bearer_token, or the sign-in for OpenAI)
+    #[arg(long, value_name = "ID", conflicts_with = "account")]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Args)]

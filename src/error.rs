@@ -14,11 +14,13 @@ pub enum Error {
     #[error(transparent)]
     Exec(#[from] crate::exec::ExecError),
     #[error(transparent)]
-    Credential(#[from] crate::credential::CredentialError),
-    #[error(transparent)]
     Token(#[from] crate::token::TokenError),
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+    #[error(transparent)]
+    Credential(#[from] crate::credential::CredentialError),
     /// Standard output could not be written (a full disk, say; a closed pipe is not an error).
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),

@@ -21,7 +21,7 @@ use super::status::StatusOptions;
 /// What `codex login` was asked to do, once the flags are read.
 enum Action {
     Status(StatusOptions),
-    Token(Option<AccountName>),
+    Token(Option<AccountName>, Option<String>),
     Switch(AccountName),
     ApiKey(KeySource),
     AccessToken,
@@ -34,7 +34,9 @@ fn action(args: &LoginArgs) -> Result<Action, LoginError> {
         Some(LoginCommand::Status(status)) => {
             return Ok(Action::Status(StatusOptions { json: status.json }));
         }
-        Some(LoginCommand::Token(token)) => return Ok(Action::Token(token.account.clone())),
+        Some(LoginCommand::Token(token)) => {
+            return Ok(Action::Token(token.account.clone(), token.provider.clone()));
+        }
         Some(LoginCommand::Switch(switch)) => return Ok(Action::Switch(switch.name.clone())),
         None => {}
     }
@@ -87,7 +89,7 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
     // checked before anyone signs in for nothing.
     if !matches!(
         action,
-        Action::Status(_) | Action::Token(_) | Action::Switch(_)
+        Action::Status(_) | Action::Token(..) | Action::Switch(_)
     ) {
         if let Some(name) = &args.account {
             Accounts::over(&store::open(&config, Arc::new(*out))).check_new_name(name)?;
@@ -97,7 +99,8 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
     let store = || store::open(&config, Arc::new(*out));
     match action {
         Action::Status(options) => return super::status::run(&config, options),
-        Action::Token(account) => return super::token::run(&config, account.as_ref()),
+        Action::Token(_, Some(provider)) => return super::token::run_provider(&config, &provider),
+        Action::Token(account, None) => return super::token::run(&config, account.as_ref()),
         Action::Switch(name) => return super::switch::run(&config, &name),
         Action::ApiKey(source) => {
             login::api_key::run(&config, &store(), source, out)?;

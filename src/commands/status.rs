@@ -25,6 +25,9 @@ pub struct StatusOptions {
 pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
     let json_output = options.json;
     let out = Reporter::text();
+    for warning in &config.warnings {
+        out.note(warning);
+    }
     // Credentials from the environment come before the stored ones, as for every command.
     if let Some(found) = from_environment(config) {
         return found.report(&out, json_output);
@@ -157,7 +160,9 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
         Some("chatgpt") => Some(CHATGPT_UNLOCKS.to_string()),
         _ => None,
     };
+    let provider_line = provider_line(config);
     let text = std::iter::once(text)
+        .chain(provider_line.as_ref().map(|(line, _)| line.clone()))
         .chain(details.lines)
         .chain(plan_line)
         .collect::<Vec<_>>()
@@ -187,6 +192,9 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
             object["keyring_unchecked"] = json!(cause.to_string());
         }
         object["accounts"] = saved.json(unchecked.is_none());
+        if let Some((_, provider)) = provider_line {
+            object["provider"] = provider;
+        }
         out.object(&object).map_err(Error::Stdout)?;
     } else {
         out.line(&text);
@@ -214,6 +222,62 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Where the active provider's credential comes from, when it is not the sign-in this command
+/// reports (a provider with its own `auth` command, `env_key`, token or none): a line, and the
+/// same as JSON. Nothing is run or read.
+fn provider_line(config: &Config) -> Option<(String, serde_json::Value)> {
+    use crate::credential::Source;
+    let provider = crate::provider::select(config, false).ok()?;
+    let id = crate::untrusted::printable(&provider.id).into_owned();
+    let (line, source, detail) = match crate::credential::source(&provider) {
+        Source::OpenAiAuth => return None,
+        Source::Command(command) => {
+            let command = crate::untrusted::printable(&command).into_owned();
+            let cached = provider
+                .auth
+                .as_ref()
+                .map(|auth| crate::credential::command::cache_location(config, &provider, auth))
+                .unwrap_or_default();
+            (
+                format!(
+                    "Provider `{id}` gets its token from the command `{command}` ([model_providers.{id}.auth]), cached in {cached}"
+                ),
+                "command",
+                json!({ "command": command }),
+            )
+        }
+        Source::Aws => (
+            format!(
+                "Provider `{id}` uses AWS credentials (AWS_BEARER_TOKEN_BEDROCK, else the AWS profile chain)"
+            ),
+            "aws",
+            json!({}),
+        ),
+        Source::EnvKey(var) => (
+            format!(
+                "Provider `{id}` reads its key from the environment variable `{var}` (env_key)"
+            ),
+            "env_key",
+            json!({ "env_key": var }),
+        ),
+        Source::ConfigToken => (
+            format!("Provider `{id}` sends the experimental_bearer_token written in config.toml"),
+            "experimental_bearer_token",
+            json!({}),
+        ),
+        Source::None => (
+            format!("Provider `{id}` sends no credential"),
+            "none",
+            json!({}),
+        ),
+    };
+    let mut value = json!({ "id": id, "credential": source });
+    if let (Some(object), Some(extra)) = (value.as_object_mut(), detail.as_object()) {
+        object.extend(extra.clone());
+    }
+    Some((line, value))
 }
 
 /// The saved accounts, from their index alone (no secret is read, nothing is written).

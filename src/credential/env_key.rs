@@ -1,14 +1,22 @@
 //! The provider's `env_key`: an API key read from the environment variable it names, sent as
-//! Bearer (Azure: in the `api-key` header). A 401 has no recovery: the variable says the same.
+//! Bearer (Azure: in the `api-key` header); without one, its `experimental_bearer_token`, a static
+//! token written in config.toml, sent as Bearer. A 401 has no recovery: both say the same again.
 
 use super::{Credential, CredentialError, KeySource};
 use crate::provider::{Kind, Provider, env_value};
 use crate::secret::Secret;
 
-/// `None` when the provider has no `env_key`; an error when its variable is unset.
+/// The `env_key` (an error when its variable is unset), else the `experimental_bearer_token`;
+/// `None` when the provider has neither.
 pub fn credential(provider: &Provider) -> Result<Option<Credential>, CredentialError> {
     let Some(var) = &provider.env_key else {
-        return Ok(None);
+        return Ok(provider
+            .bearer_token
+            .as_ref()
+            .map(|token| Credential::ApiKey {
+                key: Secret::new(crate::secret::clean_key(token.expose()).to_string()),
+                source: KeySource::ConfigToken,
+            }));
     };
     let Some(value) = env_value(var) else {
         return Err(CredentialError::EnvKeyMissing {

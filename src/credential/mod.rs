@@ -3,13 +3,14 @@
 //! `provider/` only says where a request goes; this folder says with what.
 //!
 //! The sources, in the order the resolver asks them:
+//! - `command`: the provider's `[model_providers.<id>.auth]` command (it wins over all others);
 //! - `aws`: Amazon Bedrock's own (`AWS_BEARER_TOKEN_BEDROCK`, or SigV4 from the profile chain);
 //! - `workload`: workload identity federation, selected by the environment (OpenAI auth only;
 //!   when selected, nothing else is asked);
 //! - `stored`'s `CODEX_API_KEY`, then `access_token`'s `CODEX_ACCESS_TOKEN`, then `stored`: the
 //!   stored sign-in (an API key, ChatGPT tokens or a personal access token, read through the
 //!   accounts' `Linked` store);
-//! - `env_key`: the provider's `env_key` variable.
+//! - `env_key`: the provider's `env_key` variable, then its `experimental_bearer_token`.
 //!
 //! How to add a source:
 //! 1. a file here with a function that returns `Option<Credential>` (`None`: not configured, let
@@ -24,6 +25,7 @@
 
 pub mod access_token;
 pub mod aws;
+pub mod command;
 pub mod env_key;
 mod resolve;
 pub mod stored;
@@ -34,11 +36,11 @@ use thiserror::Error;
 
 use crate::auth::AuthDotJson;
 use crate::provider::bedrock::{self, BedrockError};
-use crate::provider::{OutgoingRequest, Provider, ProviderError};
+use crate::provider::{AuthCommand, OutgoingRequest, Provider, ProviderError};
 use crate::secret::Secret;
 use crate::store::StoreError;
 
-pub use resolve::{after_unauthorized, resolve};
+pub use resolve::{Source, after_unauthorized, resolve, source};
 
 /// Only `codex exec` reads it (PROTOCOL.md): an API key for one run.
 pub const CODEX_API_KEY_ENV: &str = "CODEX_API_KEY";
@@ -50,6 +52,8 @@ pub enum KeySource {
     Stored,
     /// The provider's `env_key` variable.
     EnvKey(String),
+    /// The provider's `experimental_bearer_token` in config.toml.
+    ConfigToken,
 }
 
 /// What authenticates the request.
@@ -87,6 +91,13 @@ pub enum Credential {
     BedrockToken(Secret<String>),
     /// AWS credentials from the profile chain; each attempt is signed anew.
     SigV4(bedrock::SigV4),
+    /// The token the provider's `auth` command printed, sent as Bearer; `auth` is kept to run
+    /// it again after a 401.
+    Command {
+        token: Secret<String>,
+        provider: String,
+        auth: Box<AuthCommand>,
+    },
 }
 
 /// Where to send the request and with what: the resolver's answer.
@@ -130,6 +141,15 @@ pub enum CredentialError {
         "the stored sign-in is an agent identity, which `codex exec` cannot use; sign in with `codex login`, or set CODEX_API_KEY for this run"
     )]
     AgentIdentity,
+    /// The provider's auth command gave no token: the reference's text, then the fix.
+    #[error("model_providers.{provider}: {error}; {fix}", fix = error.fix())]
+    Command {
+        provider: String,
+        error: command::run::RunError,
+    },
+    /// `codex login token --provider`: the credential is not a token that can be printed.
+    #[error("provider `{provider}` has no bearer token to print: {why}")]
+    NoBearer { provider: String, why: &'static str },
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]
@@ -178,7 +198,7 @@ impl Credential {
                 reqwest::header::AUTHORIZATION,
                 &format!("Bearer {}", key.expose()),
             )?,
-            Credential::BedrockToken(token) => put(
+            Credential::BedrockToken(token) | Credential::Command { token, .. } => put(
                 reqwest::header::AUTHORIZATION,
                 &format!("Bearer {}", token.expose()),
             )?,
@@ -240,7 +260,15 @@ impl Credential {
                 KeySource::EnvKey(_) => {
                     ("key in the provider's env_key", "set it to the key alone")
                 }
+                KeySource::ConfigToken => (
+                    "provider's experimental_bearer_token",
+                    "set it to the token alone in config.toml",
+                ),
             },
+            Credential::Command { .. } => (
+                "token the provider's auth command printed",
+                "make the command print the token alone",
+            ),
             Credential::AzureKey { .. } => {
                 ("key in the provider's env_key", "set it to the key alone")
             }
@@ -276,6 +304,7 @@ impl Credential {
             | Credential::ApiKey { .. }
             | Credential::AzureKey { .. }
             | Credential::BedrockToken(_)
+            | Credential::Command { .. }
             | Credential::SigV4(_) => false,
         }
     }
@@ -287,7 +316,9 @@ impl Credential {
             Credential::ApiKey { key, .. } | Credential::AzureKey { key, .. } => {
                 vec![key.expose().clone()]
             }
-            Credential::BedrockToken(token) => vec![token.expose().clone()],
+            Credential::BedrockToken(token) | Credential::Command { token, .. } => {
+                vec![token.expose().clone()]
+            }
             Credential::ChatGpt { access_token, .. }
             | Credential::Workload { access_token, .. } => {
                 vec![access_token.expose().clone()]

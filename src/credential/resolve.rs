@@ -4,50 +4,44 @@
 
 use std::sync::Arc;
 
-use super::{Credential, CredentialError, Endpoint, access_token, aws, env_key, stored, workload};
+use super::{
+    Credential, CredentialError, Endpoint, access_token, aws, command, env_key, stored, workload,
+};
 use crate::config::Config;
 use crate::notice::Notify;
-use crate::provider::{self, DEFAULT_OPENAI_MODEL, Kind, Provider, ProviderError, oss};
+use crate::provider::{self, DEFAULT_OPENAI_MODEL, Kind, Provider, ProviderError, bedrock, oss};
 
-/// The base URL and the credential of `provider`. Sources, in order (PROTOCOL.md): Bedrock's
-/// own for Amazon Bedrock; else `CODEX_API_KEY`, then the stored sign-in (both only for
-/// providers that use OpenAI auth: the built-in `openai` or `requires_openai_auth = true`), then
-/// the provider's `env_key`. `OPENAI_API_KEY` in the environment is never a credential of the
-/// built-in provider.
+/// The base URL and the credential of `provider`. Sources, in order (PROTOCOL.md): the
+/// provider's `auth` command, on any provider (on Bedrock it wins over the AWS sources, as in
+/// the reference); Bedrock's own for Amazon Bedrock; else workload identity, `CODEX_API_KEY`,
+/// `CODEX_ACCESS_TOKEN`, then the stored
+/// sign-in (all of them only for providers that use OpenAI auth: the built-in `openai` or
+/// `requires_openai_auth = true`; see `openai_auth`), then the provider's `env_key`, then its
+/// `experimental_bearer_token`. A custom provider with none of them sends no credential (never
+/// the ChatGPT token); `OPENAI_API_KEY` in the environment is never a credential of the built-in
+/// provider.
 pub async fn resolve(
     config: &Config,
     provider: Provider,
     http: &crate::http::Lazy<'_>,
     notify: &Arc<dyn Notify>,
 ) -> Result<Endpoint, CredentialError> {
-    match provider.kind {
-        Kind::AmazonBedrock => {
+    let mut bedrock_base = None;
+    let credential = match (&provider.auth, provider.kind) {
+        (Some(auth), _) => command::credential(config, &provider, auth, notify).await?,
+        (None, Kind::AmazonBedrock) => {
             let (base_url, credential) = aws::credential(&provider, http.get()?).await?;
-            Ok(Endpoint {
-                provider,
-                base_url,
-                credential,
-                default_model: None,
-            })
+            bedrock_base = Some(base_url);
+            credential
         }
-        Kind::Oss(which) => {
-            let base_url = oss::base_url(which, provider.base_url.as_deref(), &config.models)
-                .map_err(ProviderError::from)?;
-            let credential = env_key::credential(&provider)?.unwrap_or(Credential::None);
-            Ok(Endpoint {
-                provider,
-                base_url,
-                credential,
-                default_model: Some(oss::default_model(which)),
-            })
-        }
-        Kind::OpenAi | Kind::Azure | Kind::Custom => {
+        (None, Kind::Oss(_)) => env_key::credential(&provider)?.unwrap_or(Credential::None),
+        (None, Kind::OpenAi | Kind::Azure | Kind::Custom) => {
             let openai = if provider.requires_openai_auth {
                 openai_auth(config, http, notify).await?
             } else {
                 None
             };
-            let credential = match openai {
+            match openai {
                 Some(c) => c,
                 None => match env_key::credential(&provider)? {
                     Some(c) => c,
@@ -56,20 +50,30 @@ pub async fn resolve(
                     }
                     None => Credential::None,
                 },
-            };
-            let chatgpt = credential.is_chatgpt();
-            let base_url = provider::base_url(config, &provider, chatgpt)?;
-            Ok(Endpoint {
-                default_model: match provider.kind {
-                    Kind::OpenAi => Some(DEFAULT_OPENAI_MODEL),
-                    Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_) => None,
-                },
-                provider,
-                base_url,
-                credential,
-            })
+            }
         }
-    }
+    };
+    let base_url = match (bedrock_base, provider.kind) {
+        (Some(base_url), _) => base_url,
+        (None, Kind::AmazonBedrock) => bedrock::region_base_url(&provider)?,
+        (None, Kind::Oss(which)) => {
+            oss::base_url(which, provider.base_url.as_deref(), &config.models)
+                .map_err(ProviderError::from)?
+        }
+        (None, Kind::OpenAi | Kind::Azure | Kind::Custom) => {
+            provider::base_url(config, &provider, credential.is_chatgpt())?
+        }
+    };
+    Ok(Endpoint {
+        default_model: match provider.kind {
+            Kind::OpenAi => Some(DEFAULT_OPENAI_MODEL),
+            Kind::Oss(which) => Some(oss::default_model(which)),
+            Kind::Azure | Kind::Custom | Kind::AmazonBedrock => None,
+        },
+        provider,
+        base_url,
+        credential,
+    })
 }
 
 /// OpenAI auth, in order (PROTOCOL.md): workload identity (when the environment selects it,
@@ -92,7 +96,8 @@ async fn openai_auth(
 }
 
 /// After a 401: the refused credential's own source tries once to do better (a ChatGPT sign-in
-/// adopts or refreshes its tokens). `Some`: retry once with it; `None`: the 401 stands.
+/// adopts or refreshes its tokens; a command runs again). `Some`: retry once with it; `None`:
+/// the 401 stands.
 pub async fn after_unauthorized(
     config: &Config,
     client: &reqwest::Client,
@@ -106,12 +111,51 @@ pub async fn after_unauthorized(
         Credential::Workload { session, .. } => Ok(workload::after_unauthorized(session).await?),
         // A personal access token has no refresh: the 401 text says how to replace it.
         Credential::PersonalAccessToken(_) => Ok(None),
-        // A key from a variable or the store, and AWS credentials, are what they are: reading
-        // them again would give the same.
+        Credential::Command {
+            token,
+            provider,
+            auth,
+        } => command::after_unauthorized(config, provider, auth, token, notify).await,
+        // A key from a variable, the config or the store, and AWS credentials, are what they
+        // are: reading them again would give the same.
         Credential::None
         | Credential::ApiKey { .. }
         | Credential::AzureKey { .. }
         | Credential::BedrockToken(_)
         | Credential::SigV4(_) => Ok(None),
+    }
+}
+
+/// Which source answers for a provider, told without running or reading anything (for
+/// `codex login status`).
+pub enum Source {
+    /// `[model_providers.<id>.auth]`: the command, as written.
+    Command(String),
+    /// Bedrock's own: `AWS_BEARER_TOKEN_BEDROCK` or the AWS profile chain.
+    Aws,
+    /// OpenAI auth: workload identity, `CODEX_API_KEY`, `CODEX_ACCESS_TOKEN` or the stored
+    /// sign-in.
+    OpenAiAuth,
+    /// The variable `env_key` names.
+    EnvKey(String),
+    /// `experimental_bearer_token`.
+    ConfigToken,
+    None,
+}
+
+pub fn source(provider: &Provider) -> Source {
+    match (&provider.auth, provider.kind) {
+        (Some(auth), _) => Source::Command(auth.command.clone()),
+        (None, Kind::AmazonBedrock) => Source::Aws,
+        (None, Kind::OpenAi | Kind::Azure | Kind::Custom) if provider.requires_openai_auth => {
+            Source::OpenAiAuth
+        }
+        (None, Kind::OpenAi | Kind::Azure | Kind::Custom | Kind::Oss(_)) => {
+            match (&provider.env_key, &provider.bearer_token) {
+                (Some(var), _) => Source::EnvKey(var.clone()),
+                (None, Some(_)) => Source::ConfigToken,
+                (None, None) => Source::None,
+            }
+        }
     }
 }

@@ -33,9 +33,17 @@ fn describe(credential: &Credential) -> String {
             key,
             source: KeySource::EnvKey(var),
         } => format!("the key in {var} ({})", mask_api_key(key.expose())),
+        Credential::ApiKey {
+            source: KeySource::ConfigToken,
+            ..
+        } => "the experimental_bearer_token in config.toml".to_string(),
         Credential::AzureKey { key, env_key } => {
             format!("the key in {env_key} ({})", mask_api_key(key.expose()))
         }
+        Credential::Command { auth, .. } => format!(
+            "the token printed by `{}`",
+            crate::untrusted::printable(&auth.command)
+        ),
         Credential::ChatGpt { .. } => "the ChatGPT access token".to_string(),
         Credential::Workload { .. } => "the workload identity token".to_string(),
         Credential::PersonalAccessToken(pat) => {
@@ -95,7 +103,8 @@ pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> Checked {
         | Credential::ChatGpt { .. }
         | Credential::Workload { .. }
         | Credential::PersonalAccessToken(_)
-        | Credential::BedrockToken(_) => {}
+        | Credential::BedrockToken(_)
+        | Credential::Command { .. } => {}
     }
     let what = describe(&endpoint.credential);
     let mut request = match models_request(endpoint) {
@@ -243,6 +252,21 @@ fn unauthorized(endpoint: &Endpoint, what: &str, said: &str) -> Row {
             "check that {var} holds a valid key for {}",
             endpoint.base_url
         )),
+        Credential::ApiKey {
+            source: KeySource::ConfigToken,
+            ..
+        } => row(format!("{} refused {what} ({said})", provider.name)).fix(format!(
+            "replace experimental_bearer_token in [model_providers.{}] with a valid token",
+            provider.id
+        )),
+        Credential::Command { .. } => row(format!("{} refused {what} ({said})", provider.name))
+            .fix(match provider.kind {
+                Kind::Azure => "check that the command prints an Entra ID token for the resource https://cognitiveservices.azure.com".to_string(),
+                Kind::OpenAi | Kind::AmazonBedrock | Kind::Oss(_) | Kind::Custom => format!(
+                    "check that the command prints a token for {}",
+                    endpoint.base_url
+                ),
+            }),
         Credential::AzureKey { env_key, .. } => row(format!(
             "Azure OpenAI refused {what} ({said})"
         ))

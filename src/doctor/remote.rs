@@ -268,6 +268,8 @@ fn unresolved(e: &CredentialError) -> Row {
             skip("the provider is not usable (see Config)")
         }
         E::Provider(P::BadHeader { .. } | P::Oss(_))
+        | E::Command { .. }
+        | E::NoBearer { .. }
         | E::KeyUnsendable { .. }
         | E::HeaderUnsendable { .. }
         | E::Bedrock(_)

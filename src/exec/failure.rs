@@ -174,6 +174,24 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
             "{} refused the key in {var} (401 Unauthorized){detail}; check that {var} holds a valid key for {base_url}",
             provider.name
         ),
+        Credential::ApiKey {
+            source: KeySource::ConfigToken,
+            ..
+        } => format!(
+            "{} refused the experimental_bearer_token of [model_providers.{}] (401 Unauthorized){detail}; replace it in config.toml with a valid token for {base_url}",
+            provider.name, provider.id
+        ),
+        Credential::Command { auth, .. } => format!(
+            "{} refused the token printed by `{}` ([model_providers.{}.auth]){} (401 Unauthorized){detail}; check that the command prints a token for {base_url}{}",
+            provider.name,
+            crate::untrusted::printable(&auth.command),
+            provider.id,
+            if refreshed { " even after running it again" } else { "" },
+            match provider.kind {
+                Kind::Azure => " (Azure OpenAI takes an Entra ID token for the resource https://cognitiveservices.azure.com, of an identity with the role Cognitive Services OpenAI User)",
+                Kind::OpenAi | Kind::AmazonBedrock | Kind::Oss(_) | Kind::Custom => "",
+            }
+        ),
         Credential::AzureKey { env_key, .. } => {
             provider::azure::unauthorized(&provider.id, Some(env_key), message)
         }

@@ -108,6 +108,21 @@ pub fn bearer_base_url(provider: &Provider, token: &str) -> Result<String, Bedro
     base_url(provider, &region)
 }
 
+/// The base URL when the credential says nothing about the region (a provider `auth` command):
+/// `base_url` as configured, else the region of the config, `AWS_REGION` or `AWS_DEFAULT_REGION`.
+pub fn region_base_url(provider: &Provider) -> Result<String, BedrockError> {
+    let region = configured_region(provider)
+        .or_else(|| env_value("AWS_REGION"))
+        .or_else(|| env_value("AWS_DEFAULT_REGION"));
+    match (&provider.base_url, region) {
+        (Some(_), region) => base_url(provider, region.as_deref().unwrap_or("")),
+        (None, Some(region)) => base_url(provider, &region),
+        (None, None) => Err(BedrockError::NoRegion {
+            profile: String::new(),
+        }),
+    }
+}
+
 fn configured_region(provider: &Provider) -> Option<String> {
     provider
         .aws

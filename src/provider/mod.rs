@@ -14,11 +14,15 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use thiserror::Error;
 
 use crate::config::Config;
+use crate::secret::Secret;
 use schema::{AwsToml, OssProvider, ProviderToml, WireApi};
 
 pub const DEFAULT_REQUEST_MAX_RETRIES: u64 = 4;
 pub const DEFAULT_STREAM_MAX_RETRIES: u64 = 5;
 pub const DEFAULT_STREAM_IDLE_TIMEOUT_MS: u64 = 300_000;
+/// `[model_providers.<id>.auth]` defaults (the reference's).
+pub const DEFAULT_AUTH_TIMEOUT_MS: u64 = 5_000;
+pub const DEFAULT_AUTH_REFRESH_INTERVAL_MS: u64 = 300_000;
 /// Retry counts above this are taken as this (the reference CLI's cap).
 const MAX_RETRIES: u64 = 100;
 /// The model used with the built-in OpenAI provider when neither `-m` nor `model` names one.
@@ -54,7 +58,27 @@ pub struct Provider {
     pub stream_max_retries: u64,
     pub stream_idle_timeout: Duration,
     pub requires_openai_auth: bool,
+    /// `experimental_bearer_token`: a static token from config.toml.
+    pub bearer_token: Option<Secret<String>>,
+    /// `[model_providers.<id>.auth]`: a command that prints the token.
+    pub auth: Option<AuthCommand>,
     pub aws: AwsToml,
+}
+
+/// `[model_providers.<id>.auth]`, checked when config.toml was read: what to run for the
+/// bearer token, and for how long a token may be reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCommand {
+    /// Not empty; a bare name is looked up on PATH.
+    pub command: String,
+    /// May carry a secret (a vault path, a client id): never shown.
+    pub args: Secret<Vec<String>>,
+    /// Not zero.
+    pub timeout: Duration,
+    /// `None`: reuse the token until the provider refuses it (`refresh_interval_ms = 0`).
+    pub refresh_interval: Option<Duration>,
+    /// Absolute; `None`: the current directory.
+    pub cwd: Option<std::path::PathBuf>,
 }
 
 /// A request ready to go out, before the credential is applied (SigV4 signs all of it).
@@ -184,6 +208,25 @@ pub fn select(config: &Config, oss: bool) -> Result<Provider, ProviderError> {
                 .max(1),
         ),
         requires_openai_auth: table.requires_openai_auth.unwrap_or(kind == Kind::OpenAi),
+        bearer_token: table
+            .experimental_bearer_token
+            .clone()
+            .filter(|t| !t.expose().trim().is_empty()),
+        auth: table.auth.as_ref().map(|auth| AuthCommand {
+            command: auth.command.clone(),
+            args: auth.args.clone().unwrap_or_default(),
+            timeout: Duration::from_millis(
+                auth.timeout_ms.unwrap_or(DEFAULT_AUTH_TIMEOUT_MS).max(1),
+            ),
+            refresh_interval: match auth
+                .refresh_interval_ms
+                .unwrap_or(DEFAULT_AUTH_REFRESH_INTERVAL_MS)
+            {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            },
+            cwd: auth.cwd.as_ref().map(std::path::PathBuf::from),
+        }),
         aws: table.aws.clone().unwrap_or_default(),
         id,
     })
