@@ -180,6 +180,27 @@ impl Endpoint {
     }
 }
 
+/// The headers of a ChatGPT backend request: `Authorization: Bearer`, `ChatGPT-Account-ID` and,
+/// for a FedRAMP account, `X-OpenAI-Fedramp: true`.
+fn chatgpt_headers(
+    put: &mut impl FnMut(HeaderName, &str) -> Result<(), CredentialError>,
+    token: &Secret<String>,
+    account_id: Option<&str>,
+    fedramp: bool,
+) -> Result<(), CredentialError> {
+    put(
+        reqwest::header::AUTHORIZATION,
+        &format!("Bearer {}", token.expose()),
+    )?;
+    if let Some(id) = account_id {
+        put(HeaderName::from_static("chatgpt-account-id"), id)?;
+    }
+    if fedramp {
+        put(HeaderName::from_static("x-openai-fedramp"), "true")?;
+    }
+    Ok(())
+}
+
 impl Credential {
     /// Adds the credential to a request (SigV4: signs it, so it must come last). A value no
     /// header can carry is an error: the request never goes out without its credential.
@@ -205,43 +226,23 @@ impl Credential {
             Credential::AzureKey { key, .. } => {
                 put(HeaderName::from_static("api-key"), key.expose())?
             }
+            // ChatGPT tokens of every source: Bearer, the account, and FedRAMP when it is one.
             Credential::ChatGpt {
                 access_token,
                 account_id,
                 ..
-            } => {
-                put(
-                    reqwest::header::AUTHORIZATION,
-                    &format!("Bearer {}", access_token.expose()),
-                )?;
-                if let Some(id) = account_id {
-                    put(HeaderName::from_static("chatgpt-account-id"), id)?;
-                }
-            }
+            } => chatgpt_headers(&mut put, access_token, account_id.as_deref(), false)?,
             Credential::Workload {
                 access_token,
                 account_id,
                 ..
-            } => {
-                put(
-                    reqwest::header::AUTHORIZATION,
-                    &format!("Bearer {}", access_token.expose()),
-                )?;
-                put(HeaderName::from_static("chatgpt-account-id"), account_id)?;
-            }
-            Credential::PersonalAccessToken(pat) => {
-                put(
-                    reqwest::header::AUTHORIZATION,
-                    &format!("Bearer {}", pat.token.expose()),
-                )?;
-                put(
-                    HeaderName::from_static("chatgpt-account-id"),
-                    &pat.owner.chatgpt_account_id,
-                )?;
-                if pat.owner.chatgpt_account_is_fedramp {
-                    put(HeaderName::from_static("x-openai-fedramp"), "true")?;
-                }
-            }
+            } => chatgpt_headers(&mut put, access_token, Some(account_id), false)?,
+            Credential::PersonalAccessToken(pat) => chatgpt_headers(
+                &mut put,
+                &pat.token,
+                Some(&pat.owner.chatgpt_account_id),
+                pat.owner.chatgpt_account_is_fedramp,
+            )?,
             Credential::SigV4(signer) => signer.sign(request)?,
         }
         Ok(())

@@ -86,14 +86,7 @@ pub async fn exchange(
             status.as_u16()
         )));
     }
-    let bytes = crate::http::read_body(response)
-        .await
-        .map_err(|e| match e {
-            crate::http::BodyError::Transport(e) => transport(e),
-            too_large @ crate::http::BodyError::TooLarge { .. } => {
-                TokenFailure::BadResponse(too_large.to_string())
-            }
-        })?;
+    let bytes = super::read_token_body(response).await?;
     if !status.is_success() {
         return Err(refusal(status.as_u16(), &bytes, request.assertion));
     }

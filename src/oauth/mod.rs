@@ -372,6 +372,16 @@ impl TokenFailure {
     }
 }
 
+/// A token endpoint's whole answer (capped, see `http::read_body`), or why it could not be read.
+pub async fn read_token_body(response: reqwest::Response) -> Result<Vec<u8>, TokenFailure> {
+    crate::http::read_body(response).await.map_err(|e| match e {
+        crate::http::BodyError::Transport(e) => TokenFailure::Transport(crate::http::describe(&e)),
+        too_large @ crate::http::BodyError::TooLarge { .. } => {
+            TokenFailure::BadResponse(too_large.to_string())
+        }
+    })
+}
+
 /// Codes and descriptions are the issuer's text: shown with control characters escaped.
 impl std::fmt::Display for TokenFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

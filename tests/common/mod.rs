@@ -356,6 +356,11 @@ fn unique() -> String {
 
 /// A minimal HTTP/1.1 GET without redirects: (status, Location header, body).
 pub fn http_get(url: &str) -> (u16, Option<String>, String) {
+    http_get_with(url, &[])
+}
+
+/// The same with extra request headers (`("Authorization", "Bearer ...")`).
+pub fn http_get_with(url: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, String) {
     use std::io::Read;
     let rest = url.strip_prefix("http://").expect("http URL");
     let (authority, path) = match rest.find('/') {
@@ -366,9 +371,13 @@ pub fn http_get(url: &str) -> (u16, Option<String>, String) {
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(60)))
         .unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{extra}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();

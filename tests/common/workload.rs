@@ -165,29 +165,10 @@ pub fn mint(audience: &str) -> String {
     answer["value"].as_str().unwrap().to_string()
 }
 
-/// A minimal HTTP/1.1 GET with a Bearer token: (status, body).
+/// A GET with a Bearer token: (status, body). Node answers with Content-Length (a chunked
+/// answer would need decoding).
 pub fn get_with_bearer(url: &str, token: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let (status, head, body) = super::split_response(&raw);
-    // Node answers with Content-Length; a chunked answer would need decoding.
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "chunked answer from {url}"
-    );
+    let bearer = format!("Bearer {token}");
+    let (status, _, body) = super::http_get_with(url, &[("Authorization", &bearer)]);
     (status, body)
 }
