@@ -162,10 +162,23 @@ pub enum CredentialError {
     Account(#[from] crate::accounts::AccountError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    /// Boxed, as the next one: they are large, and every command's error carries this type.
     #[error(transparent)]
-    Workload(#[from] workload::WorkloadError),
+    Workload(Box<workload::WorkloadError>),
     #[error(transparent)]
-    AccessToken(#[from] access_token::AccessTokenError),
+    AccessToken(Box<access_token::AccessTokenError>),
+}
+
+impl From<workload::WorkloadError> for CredentialError {
+    fn from(e: workload::WorkloadError) -> CredentialError {
+        CredentialError::Workload(Box::new(e))
+    }
+}
+
+impl From<access_token::AccessTokenError> for CredentialError {
+    fn from(e: access_token::AccessTokenError) -> CredentialError {
+        CredentialError::AccessToken(Box::new(e))
+    }
 }
 
 impl Endpoint {
