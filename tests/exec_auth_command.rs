@@ -233,6 +233,19 @@ fn the_command_runs_again_after_refresh_interval_and_near_expiry() {
     s.exec().assert(0, HELLO, "");
     assert_eq!(s.runs(), 2);
 
+    // A relative path with a directory in it is taken from `cwd`.
+    let s = Setup::new(&token("t1", 3600));
+    s.config_with(
+        "azure",
+        "",
+        &format!(
+            "command = \"bin/az\"\nargs = {AZ_ARGS}\ncwd = \"{}\"\n",
+            s.env.dir.path().display()
+        ),
+    );
+    s.exec().assert(0, HELLO, "");
+    assert_eq!(s.runs(), 1);
+
     // refresh_interval_ms = 0: reused until a 401, even when it is no JWT.
     let s = Setup::new("opaque-token-0123456789");
     s.config("refresh_interval_ms = 0\n");
@@ -270,6 +283,7 @@ fn a_401_after_the_rerun_stands() {
     let run = s.exec();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(s.runs(), 2, "ran once, then once again after the 401");
+    assert!(s.cached_files().is_empty(), "the refused token is not kept");
     let mut t = s.transcript();
     t.push(&["exec", "say hello"], &run);
     insta::assert_snapshot!("auth_command_401_stands", t.finish());

@@ -48,6 +48,40 @@ pub async fn after_unauthorized(
     }))
 }
 
+/// The provider refused `token` even after a re-run: it is dropped from the cache (when it is
+/// still the cached one), so the next run starts with a new run of the command.
+pub async fn forget(
+    config: &Config,
+    provider: &str,
+    auth: &AuthCommand,
+    token: &Secret<String>,
+    notify: &Arc<dyn Notify>,
+) {
+    if config.read_only {
+        return;
+    }
+    let (config, provider, auth, token, notify) = (
+        config.clone(),
+        provider.to_string(),
+        auth.clone(),
+        token.clone(),
+        notify.clone(),
+    );
+    let _ = tokio::task::spawn_blocking(move || {
+        let cache = Cache::new(&config, &provider, &auth);
+        let Ok(lock) = cache.lock(notify.as_ref()) else {
+            return;
+        };
+        if cache
+            .fresh(&auth, now_ms())
+            .is_some_and(|cached| cached.expose() == token.expose())
+        {
+            cache.forget(&lock);
+        }
+    })
+    .await;
+}
+
 /// Where the token is cached, for people (`login status`, `doctor`).
 pub fn cache_location(config: &Config, provider: &Provider, auth: &AuthCommand) -> String {
     Cache::new(config, &provider.id, auth).location()
