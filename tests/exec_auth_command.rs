@@ -139,6 +139,15 @@ impl Setup {
         self.run(&["exec", "say hello"])
     }
 
+    /// `codex exec` with extra variables; it must print the fake's answer.
+    fn exec_ok_with(&self, vars: &[(&str, &str)]) -> Run {
+        let mut cmd = self.cmd(&["exec", "say hello"]);
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        answered(run_cmd(cmd, None))
+    }
+
     /// The files of the token cache.
     fn cached_files(&self) -> Vec<PathBuf> {
         match std::fs::read_dir(self.env.home.join("provider-tokens")) {
@@ -175,20 +184,24 @@ fn token(tag: &str, lifetime: i64) -> String {
 
 const HELLO: &str = "Hello from fake\n";
 
+/// The run printed the fake's answer.
+#[track_caller]
+fn answered(run: Run) -> Run {
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, HELLO),
+        "{}",
+        run.stderr
+    );
+    run
+}
+
 #[test]
 fn the_command_token_is_sent_and_cached_across_runs_never_logged() {
     let t1 = token("t1", 3600);
     let s = Setup::new(&t1);
     for _ in 0..2 {
-        let mut cmd = s.cmd(&["exec", "say hello"]);
-        cmd.env("RUST_LOG", "trace");
-        let run = run_cmd(cmd, None);
-        assert_eq!(
-            (run.code, run.stdout.as_str()),
-            (0, HELLO),
-            "{}",
-            run.stderr
-        );
+        let run = s.exec_ok_with(&[("RUST_LOG", "trace")]);
         for canary in [t1.as_str(), ARG_CANARY] {
             assert!(
                 !run.stderr.contains(canary),
@@ -451,20 +464,14 @@ fn bedrock_with_auth_sends_the_bearer_and_no_sigv4() {
         "[model_providers.amazon-bedrock.aws]\nregion = \"us-east-1\"\n",
         &format!("command = \"az\"\nargs = {AZ_ARGS}\n"),
     );
-    let mut cmd = s.cmd(&["exec", "say hello"]);
-    cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env(
+    s.exec_ok_with(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        (
             "AWS_SECRET_ACCESS_KEY",
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        )
-        .env("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key-canary");
-    let run = run_cmd(cmd, None);
-    assert_eq!(
-        (run.code, run.stdout.as_str()),
-        (0, HELLO),
-        "{}",
-        run.stderr
-    );
+        ),
+        ("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key-canary"),
+    ]);
     let requests = s.fake.requests();
     let headers = &requests[0]["headers"];
     assert_eq!(headers["authorization"], format!("Bearer {t1}"));
@@ -525,13 +532,7 @@ fn with_the_keyring_store_the_token_is_cached_in_its_own_entry_and_no_file() {
         let mut cmd = session.codex(&s.env, &["exec", "say hello"]);
         cmd.env("PATH", format!("{}:/usr/bin:/bin", s.bin.display()))
             .env("CODEX_CA_CERTIFICATE", &s.ca);
-        let run = run_cmd(cmd, None);
-        assert_eq!(
-            (run.code, run.stdout.as_str()),
-            (0, HELLO),
-            "{}",
-            run.stderr
-        );
+        answered(run_cmd(cmd, None));
     }
     assert_eq!(
         s.runs(),
