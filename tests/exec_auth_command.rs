@@ -452,6 +452,13 @@ fn login_status_names_the_providers_credential_source() {
         status["provider"],
         json!({"id": "azure", "credential": "command", "command": "az"})
     );
+    // `login token --provider` for a provider without a token, and for an unknown id.
+    let config = std::fs::read_to_string(s.env.home.join("config.toml")).unwrap();
+    s.env.write_config(&format!(
+        "{config}\n[model_providers.local]\nname = \"Local\"\nbase_url = \"http://127.0.0.1:9/v1\"\n"
+    ));
+    t.run(&s.env, &["login", "token", "--provider", "local"]);
+    t.run(&s.env, &["login", "token", "--provider", "nope"]);
     insta::assert_snapshot!("auth_command_status", t.finish());
 }
 
@@ -573,6 +580,20 @@ fn doctor_runs_the_command_once_and_checks_its_token_never_showing_it() {
             .join("\n")
     };
     t.note(&format!("# works\n{}", rows(&run)));
+    // An unknown key is a row of its own, with the line it is on.
+    s.config_with(
+        "azure",
+        "api_versoin = \"2025-04-01-preview\"\n",
+        &format!("command = \"az\"\nargs = {AZ_ARGS}\n"),
+    );
+    let warned = s.run(&["doctor", "--offline"]);
+    let unknown: Vec<&str> = warned
+        .stdout
+        .lines()
+        .chain(warned.stderr.lines())
+        .filter(|l| l.contains("unknown key") || l.contains("remove it"))
+        .collect();
+    t.note(&format!("# an unknown key\n{}", unknown.join("\n")));
     t.note(&format!("# az is signed out\n{}", rows(&failed)));
     insta::assert_snapshot!("auth_command_doctor", t.finish());
 }
