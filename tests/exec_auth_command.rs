@@ -139,6 +139,15 @@ impl Setup {
         self.run(&["exec", "say hello"])
     }
 
+    /// `codex exec` with extra variables; it must print the fake's answer.
+    fn exec_ok_with(&self, vars: &[(&str, &str)]) -> Run {
+        let mut cmd = self.cmd(&["exec", "say hello"]);
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        answered(run_cmd(cmd, None))
+    }
+
     /// The files of the token cache.
     fn cached_files(&self) -> Vec<PathBuf> {
         match std::fs::read_dir(self.env.home.join("provider-tokens")) {
@@ -175,20 +184,24 @@ fn token(tag: &str, lifetime: i64) -> String {
 
 const HELLO: &str = "Hello from fake\n";
 
+/// The run printed the fake's answer.
+#[track_caller]
+fn answered(run: Run) -> Run {
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, HELLO),
+        "{}",
+        run.stderr
+    );
+    run
+}
+
 #[test]
 fn the_command_token_is_sent_and_cached_across_runs_never_logged() {
     let t1 = token("t1", 3600);
     let s = Setup::new(&t1);
     for _ in 0..2 {
-        let mut cmd = s.cmd(&["exec", "say hello"]);
-        cmd.env("RUST_LOG", "trace");
-        let run = run_cmd(cmd, None);
-        assert_eq!(
-            (run.code, run.stdout.as_str()),
-            (0, HELLO),
-            "{}",
-            run.stderr
-        );
+        let run = s.exec_ok_with(&[("RUST_LOG", "trace")]);
         for canary in [t1.as_str(), ARG_CANARY] {
             assert!(
                 !run.stderr.contains(canary),
@@ -233,6 +246,19 @@ fn the_command_runs_again_after_refresh_interval_and_near_expiry() {
     s.exec().assert(0, HELLO, "");
     assert_eq!(s.runs(), 2);
 
+    // A relative path with a directory in it is taken from `cwd`.
+    let s = Setup::new(&token("t1", 3600));
+    s.config_with(
+        "azure",
+        "",
+        &format!(
+            "command = \"bin/az\"\nargs = {AZ_ARGS}\ncwd = \"{}\"\n",
+            s.env.dir.path().display()
+        ),
+    );
+    s.exec().assert(0, HELLO, "");
+    assert_eq!(s.runs(), 1);
+
     // refresh_interval_ms = 0: reused until a 401, even when it is no JWT.
     let s = Setup::new("opaque-token-0123456789");
     s.config("refresh_interval_ms = 0\n");
@@ -270,6 +296,7 @@ fn a_401_after_the_rerun_stands() {
     let run = s.exec();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(s.runs(), 2, "ran once, then once again after the 401");
+    assert!(s.cached_files().is_empty(), "the refused token is not kept");
     let mut t = s.transcript();
     t.push(&["exec", "say hello"], &run);
     insta::assert_snapshot!("auth_command_401_stands", t.finish());
@@ -425,6 +452,13 @@ fn login_status_names_the_providers_credential_source() {
         status["provider"],
         json!({"id": "azure", "credential": "command", "command": "az"})
     );
+    // `login token --provider` for a provider without a token, and for an unknown id.
+    let config = std::fs::read_to_string(s.env.home.join("config.toml")).unwrap();
+    s.env.write_config(&format!(
+        "{config}\n[model_providers.local]\nname = \"Local\"\nbase_url = \"http://127.0.0.1:9/v1\"\n"
+    ));
+    t.run(&s.env, &["login", "token", "--provider", "local"]);
+    t.run(&s.env, &["login", "token", "--provider", "nope"]);
     insta::assert_snapshot!("auth_command_status", t.finish());
 }
 
@@ -437,20 +471,14 @@ fn bedrock_with_auth_sends_the_bearer_and_no_sigv4() {
         "[model_providers.amazon-bedrock.aws]\nregion = \"us-east-1\"\n",
         &format!("command = \"az\"\nargs = {AZ_ARGS}\n"),
     );
-    let mut cmd = s.cmd(&["exec", "say hello"]);
-    cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env(
+    s.exec_ok_with(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        (
             "AWS_SECRET_ACCESS_KEY",
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        )
-        .env("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key-canary");
-    let run = run_cmd(cmd, None);
-    assert_eq!(
-        (run.code, run.stdout.as_str()),
-        (0, HELLO),
-        "{}",
-        run.stderr
-    );
+        ),
+        ("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key-canary"),
+    ]);
     let requests = s.fake.requests();
     let headers = &requests[0]["headers"];
     assert_eq!(headers["authorization"], format!("Bearer {t1}"));
@@ -511,13 +539,7 @@ fn with_the_keyring_store_the_token_is_cached_in_its_own_entry_and_no_file() {
         let mut cmd = session.codex(&s.env, &["exec", "say hello"]);
         cmd.env("PATH", format!("{}:/usr/bin:/bin", s.bin.display()))
             .env("CODEX_CA_CERTIFICATE", &s.ca);
-        let run = run_cmd(cmd, None);
-        assert_eq!(
-            (run.code, run.stdout.as_str()),
-            (0, HELLO),
-            "{}",
-            run.stderr
-        );
+        answered(run_cmd(cmd, None));
     }
     assert_eq!(
         s.runs(),
@@ -558,6 +580,20 @@ fn doctor_runs_the_command_once_and_checks_its_token_never_showing_it() {
             .join("\n")
     };
     t.note(&format!("# works\n{}", rows(&run)));
+    // An unknown key is a row of its own, with the line it is on.
+    s.config_with(
+        "azure",
+        "api_versoin = \"2025-04-01-preview\"\n",
+        &format!("command = \"az\"\nargs = {AZ_ARGS}\n"),
+    );
+    let warned = s.run(&["doctor", "--offline"]);
+    let unknown: Vec<&str> = warned
+        .stdout
+        .lines()
+        .chain(warned.stderr.lines())
+        .filter(|l| l.contains("unknown key") || l.contains("remove it"))
+        .collect();
+    t.note(&format!("# an unknown key\n{}", unknown.join("\n")));
     t.note(&format!("# az is signed out\n{}", rows(&failed)));
     insta::assert_snapshot!("auth_command_doctor", t.finish());
 }

@@ -40,7 +40,7 @@ use crate::provider::{AuthCommand, OutgoingRequest, Provider, ProviderError};
 use crate::secret::Secret;
 use crate::store::StoreError;
 
-pub use resolve::{Source, after_unauthorized, resolve, source};
+pub use resolve::{Source, after_unauthorized, refused, resolve, source};
 
 /// Only `codex exec` reads it (PROTOCOL.md): an API key for one run.
 pub const CODEX_API_KEY_ENV: &str = "CODEX_API_KEY";

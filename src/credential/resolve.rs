@@ -126,6 +126,29 @@ pub async fn after_unauthorized(
     }
 }
 
+/// The 401 stands, even after `after_unauthorized`: what a source cached of this credential is
+/// dropped, so the next run does not start with it.
+pub async fn refused(config: &Config, credential: &Credential, notify: &Arc<dyn Notify>) {
+    match credential {
+        Credential::Command {
+            token,
+            provider,
+            auth,
+        } => command::forget(config, provider, auth, token, notify).await,
+        // Nothing of these is cached by us (a refused ChatGPT sign-in stays stored: `codex login`
+        // replaces it, and `login status` still names it; a workload identity token lives in
+        // this run's memory only; a personal access token is the user's to replace).
+        Credential::None
+        | Credential::ApiKey { .. }
+        | Credential::AzureKey { .. }
+        | Credential::ChatGpt { .. }
+        | Credential::Workload { .. }
+        | Credential::PersonalAccessToken(_)
+        | Credential::BedrockToken(_)
+        | Credential::SigV4(_) => {}
+    }
+}
+
 /// Which source answers for a provider, told without running or reading anything (for
 /// `codex login status`).
 pub enum Source {

@@ -171,6 +171,9 @@ async fn run_async(
                 continue;
             }
             Err(failure) => {
+                if failure.is_unauthorized() {
+                    credential::refused(config, &endpoint.credential, &notify).await;
+                }
                 return Err(ExecError::Failed(
                     failure.explain(&endpoint, &model, refreshed),
                 ));

@@ -23,12 +23,7 @@ pub async fn credential(
     auth: &AuthCommand,
     notify: &Arc<dyn Notify>,
 ) -> Result<Credential, CredentialError> {
-    let token = obtain_off_thread(config, &provider.id, auth, notify, None).await?;
-    Ok(Credential::Command {
-        token,
-        provider: provider.id.clone(),
-        auth: Box::new(auth.clone()),
-    })
+    obtain_off_thread(config, &provider.id, auth, notify, None).await
 }
 
 /// After a 401: the refused token is dropped and the command runs again (unless another
@@ -40,12 +35,43 @@ pub async fn after_unauthorized(
     refused: &Secret<String>,
     notify: &Arc<dyn Notify>,
 ) -> Result<Option<Credential>, CredentialError> {
-    let token = obtain_off_thread(config, provider, auth, notify, Some(refused.clone())).await?;
-    Ok(Some(Credential::Command {
-        token,
-        provider: provider.to_string(),
-        auth: Box::new(auth.clone()),
-    }))
+    obtain_off_thread(config, provider, auth, notify, Some(refused.clone()))
+        .await
+        .map(Some)
+}
+
+/// The provider refused `token` even after a re-run: it is dropped from the cache (when it is
+/// still the cached one), so the next run starts with a new run of the command.
+pub async fn forget(
+    config: &Config,
+    provider: &str,
+    auth: &AuthCommand,
+    token: &Secret<String>,
+    notify: &Arc<dyn Notify>,
+) {
+    if config.read_only {
+        return;
+    }
+    let (config, provider, auth, token, notify) = (
+        config.clone(),
+        provider.to_string(),
+        auth.clone(),
+        token.clone(),
+        notify.clone(),
+    );
+    let _ = tokio::task::spawn_blocking(move || {
+        let cache = Cache::new(&config, &provider, &auth);
+        let Ok(lock) = cache.lock(notify.as_ref()) else {
+            return;
+        };
+        if cache
+            .fresh(&auth, now_ms())
+            .is_some_and(|cached| cached.expose() == token.expose())
+        {
+            cache.forget(&lock);
+        }
+    })
+    .await;
 }
 
 /// Where the token is cached, for people (`login status`, `doctor`).
@@ -61,7 +87,7 @@ async fn obtain_off_thread(
     auth: &AuthCommand,
     notify: &Arc<dyn Notify>,
     refused: Option<Secret<String>>,
-) -> Result<Secret<String>, CredentialError> {
+) -> Result<Credential, CredentialError> {
     let (config, provider, auth, notify) = (
         config.clone(),
         provider.to_string(),
@@ -69,7 +95,12 @@ async fn obtain_off_thread(
         notify.clone(),
     );
     tokio::task::spawn_blocking(move || {
-        obtain(&config, &provider, &auth, notify.as_ref(), refused.as_ref())
+        let token = obtain(&config, &provider, &auth, notify.as_ref(), refused.as_ref())?;
+        Ok(Credential::Command {
+            token,
+            provider,
+            auth: Box::new(auth),
+        })
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
