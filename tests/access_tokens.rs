@@ -67,6 +67,9 @@ fn login_stores_the_references_shape_and_exec_uses_it() {
     );
     let token = wif.run(&["login", "token"], &[]);
     token.assert(0, &format!("{PAT}\n"), "");
+    let from_env = wif.run(&["login", "status"], &[("CODEX_ACCESS_TOKEN", PAT)]);
+    assert_eq!(from_env.code, 0, "{from_env:?}");
+    t.push_titled("CODEX_ACCESS_TOKEN=... codex login status", &from_env);
     let logout = wif.run(&["logout"], &[]);
     assert_eq!(logout.code, 0, "{logout:?}");
     assert!(!wif.env.auth_path().exists());

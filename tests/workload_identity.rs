@@ -542,3 +542,158 @@ fn no_secret_reaches_a_log_at_trace() {
     assert!(!run.stderr.contains(ACTIONS_REQUEST_TOKEN));
     assert!(!run.stderr.contains(canary_access));
 }
+
+#[test]
+fn more_texts() {
+    let mut t = Transcript::new();
+    let mut section = |wif: &Wif, what: &str, title: &str, run: &common::Run| {
+        let mut one = transcript(wif);
+        one.note(&format!("# {what}"));
+        one.push_titled(title, run);
+        t.note(&one.finish());
+    };
+    let file_title = |args: &str| {
+        format!(
+            "OPENAI_FEDERATION_RULE_ID=fr_ci OPENAI_IDENTITY_TOKEN_FILE=[TMP]/identity-token codex {args}"
+        )
+    };
+
+    // A 401 that repeats after the new exchange.
+    let wif = Wif::start(
+        &[],
+        json!([{"path": "/responses", "status": 401, "repeat": -1}]),
+    );
+    wif.write_token();
+    let out = run(&wif, &["exec", "hi"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    section(
+        &wif,
+        "the API refuses the token, and the new one too",
+        &file_title("exec hi"),
+        &out,
+    );
+
+    // The new exchange answers for another account.
+    let wif = Wif::start(
+        &[
+            "--script",
+            &script_file(json!([
+                {"path": "/oauth/token", "match": {"grant_type": JWT_BEARER}, "action": "default"},
+                {"path": "/oauth/token", "match": {"grant_type": JWT_BEARER}, "action": "wif_other_account"},
+            ])),
+        ],
+        json!([{"path": "/responses", "status": 401}]),
+    );
+    wif.write_token();
+    let out = run(&wif, &["exec", "hi"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    section(
+        &wif,
+        "after a 401, the new token is for another account",
+        &file_title("exec hi"),
+        &out,
+    );
+
+    // GitHub Actions: a wrong request token, and a URL that is not HTTPS.
+    let wif = Wif::start(&[], serde_json::Value::Null);
+    let request_url = format!("{}/_actions/idtoken?api-version=2.0", oidc().url);
+    let wrong = [
+        ("OPENAI_FEDERATION_RULE_ID", RULE),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", request_url.as_str()),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "not-the-request-token"),
+    ];
+    let out = wif.run(&["exec", "hi"], &wrong);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(!out.stderr.contains("not-the-request-token"));
+    section(
+        &wif,
+        "GitHub Actions refuses the request token",
+        "OPENAI_FEDERATION_RULE_ID=fr_ci ACTIONS_ID_TOKEN_REQUEST_URL='[OIDC]/_actions/idtoken?api-version=2.0' ACTIONS_ID_TOKEN_REQUEST_TOKEN=... codex exec hi",
+        &out,
+    );
+    let insecure = [
+        ("OPENAI_FEDERATION_RULE_ID", RULE),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "http://actions.example.invalid/idtoken?api-version=2.0",
+        ),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ACTIONS_REQUEST_TOKEN),
+    ];
+    let out = wif.run(&["exec", "hi"], &insecure);
+    section(
+        &wif,
+        "an ACTIONS_ID_TOKEN_REQUEST_URL over plain HTTP to another host",
+        "OPENAI_FEDERATION_RULE_ID=fr_ci ACTIONS_ID_TOKEN_REQUEST_URL=http://actions.example.invalid/idtoken?api-version=2.0 ACTIONS_ID_TOKEN_REQUEST_TOKEN=... codex exec hi",
+        &out,
+    );
+    let out = wif.run(
+        &["login", "status"],
+        &[
+            ("OPENAI_FEDERATION_RULE_ID", RULE),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", request_url.as_str()),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ACTIONS_REQUEST_TOKEN),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    section(
+        &wif,
+        "status on GitHub Actions",
+        "OPENAI_FEDERATION_RULE_ID=fr_ci ACTIONS_ID_TOKEN_REQUEST_URL='[OIDC]/_actions/idtoken?api-version=2.0' ACTIONS_ID_TOKEN_REQUEST_TOKEN=... codex login status",
+        &out,
+    );
+
+    // An issuer that is neither HTTPS nor loopback.
+    let out = run_insecure_issuer(&wif);
+    section(
+        &wif,
+        "an issuer over plain HTTP to another host",
+        &format!(
+            "CODEX_AUTH_ISSUER=http://auth.example.invalid {}",
+            file_title("exec hi")
+        ),
+        &out,
+    );
+
+    // doctor with a partial setup, and with an expired token in the file.
+    let out = wif.run(
+        &["doctor", "--offline"],
+        &[("OPENAI_FEDERATION_RULE_ID", RULE)],
+    );
+    let rows: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("workload identity"))
+        .take(2)
+        .collect();
+    t.note(&format!(
+        "# doctor, partial setup\n$ OPENAI_FEDERATION_RULE_ID=fr_ci codex doctor --offline (the workload identity row)\n{}",
+        rows.join("\n")
+    ));
+    let expired = common::jwt(
+        json!({"iss": "https://token.example", "aud": "https://auth.openai.com",
+        "sub": "system:serviceaccount:ci:runner", "exp": 1_700_000_000}),
+    );
+    std::fs::write(&wif.token_file, &expired).unwrap();
+    let out = run(&wif, &["doctor", "--offline"], &[]);
+    let rows: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("identity token file"))
+        .take(2)
+        .collect();
+    t.note(&format!(
+        "# doctor, an expired token in the file\n$ {} (the token file row)\n{}",
+        file_title("doctor --offline"),
+        Transcript::of(&wif.env).note(&rows.join("\n")).finish()
+    ));
+    insta::assert_snapshot!("more_texts", t.finish());
+}
+
+fn run_insecure_issuer(wif: &Wif) -> common::Run {
+    wif.write_token();
+    run(
+        wif,
+        &["exec", "hi"],
+        &[("CODEX_AUTH_ISSUER", "http://auth.example.invalid")],
+    )
+}

@@ -81,12 +81,10 @@ pub enum WorkloadError {
     FileUnreadable { path: String, problem: ReadError },
     #[error("could not read workload identity assertion file `{path}` ({FILE_ENV}): it {problem}")]
     FileInvalid { path: String, problem: &'static str },
-    #[error(
-        "could not get the job's OIDC token from {ACTIONS_URL_ENV} (`{url}`): {detail}. Give the job `permissions: id-token: write`"
-    )]
+    #[error("could not get the job's OIDC token from {ACTIONS_URL_ENV} (`{url}`): {detail}")]
     Actions { url: String, detail: String },
     #[error(
-        "workload identity: `{0}` is neither HTTPS nor a loopback address, so the assertion was not sent there; check the issuer ([auth] issuer or CODEX_AUTH_ISSUER)"
+        "workload identity: {0} is neither HTTPS nor a loopback address, so the assertion was not sent there; check the issuer ([auth] issuer or CODEX_AUTH_ISSUER)"
     )]
     Insecure(String),
     #[error("workload identity: the token exchange at `{url}` failed: {failure}{}", hint(.failure))]
@@ -400,6 +398,11 @@ async fn actions_token(
         .await
         .map_err(|e| failed(crate::http::describe(&e)))?;
     let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Err(failed(format!(
+            "it answered HTTP {status}. Give the job `permissions: id-token: write`"
+        )));
+    }
     if !status.is_success() {
         return Err(failed(format!("it answered HTTP {status}")));
     }
