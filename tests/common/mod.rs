@@ -185,6 +185,55 @@ pub fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
     }
 }
 
+/// Runs `cmd` and fails the test if it is still running after `secs`: a hang guard, so pick a
+/// bound far above any run's normal time (its failure means "it hung", never "it was slow").
+pub fn run_within(mut cmd: Command, stdin: Option<&[u8]>, stdout: Stdio, secs: u64) -> Run {
+    use std::io::Read;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(stdout)
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn codex");
+    if let Some(input) = stdin {
+        let _ = child.stdin.take().unwrap().write_all(input);
+    }
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = reader(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = reader(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`{:?}` hung: still running after {secs} s; stderr: {}",
+                cmd.get_args().collect::<Vec<_>>(),
+                err.join().unwrap()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
 pub fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
