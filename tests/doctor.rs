@@ -1094,23 +1094,7 @@ fn a_refresh_answered_after_the_runs_bound_is_still_saved() {
     // waits for that answer and saves it, or the user would be signed out.
     let _ports = shared_ports();
     let env = Env::new();
-    let script = env.dir.path().join("slow-refresh.json");
-    std::fs::write(
-        &script,
-        json!([{"path": "/oauth/token", "match": {"grant_type": "refresh_token"},
-                "delay_ms": 12000}])
-        .to_string(),
-    )
-    .unwrap();
-    let issuer = Peer::fake_issuer(
-        env.dir.path(),
-        &[
-            "--seed-refresh-token",
-            "rt-seeded",
-            "--script",
-            script.to_str().unwrap(),
-        ],
-    );
+    let issuer = Peer::slow_refresh_issuer(env.dir.path(), "rt-seeded", 12_000);
     let api = Peer::responses(&["--accept-jwt"]);
     let mut auth: Value = serde_json::from_str(&chatgpt_auth(&issuer.url, "x")).unwrap();
     auth["tokens"]["refresh_token"] = json!("rt-seeded");

@@ -509,35 +509,13 @@ fn a_silent_revocation_endpoint_delays_logout_by_at_most_its_bound() {
     assert!(!env.auth_path().exists());
 }
 
-/// A fake OpenAI issuer that knows `rt-1` and answers the first refresh after `delay_ms`
-/// (rotating the token as usual).
-fn slow_issuer(env: &Env, delay_ms: u64) -> Peer {
-    let script = env.dir.path().join("slow-refresh.json");
-    std::fs::write(
-        &script,
-        json!([{"path": "/oauth/token", "match": {"grant_type": "refresh_token"},
-                "delay_ms": delay_ms}])
-        .to_string(),
-    )
-    .unwrap();
-    Peer::fake_issuer(
-        env.dir.path(),
-        &[
-            "--seed-refresh-token",
-            "rt-1",
-            "--script",
-            script.to_str().unwrap(),
-        ],
-    )
-}
-
 #[test]
 fn ctrl_c_during_a_refresh_waits_until_the_rotated_token_is_saved() {
     // Issue 19: once the refresh request is out, the issuer may have spent `rt-1`; a Ctrl-C then
     // must not end the process before the new refresh token is saved.
     for args in [&["login", "token"][..], &["exec", "hello"]] {
         let env = Env::new();
-        let issuer = slow_issuer(&env, 3000);
+        let issuer = Peer::slow_refresh_issuer(env.dir.path(), "rt-1", 3000);
         env.write_auth(&fake_chatgpt_doc(&issuer.url, "rt-1"));
         let running = Background::spawn(env.cmd(args));
         for _ in 0..600 {
