@@ -683,17 +683,7 @@ fn nothing_is_written_unless_refresh_is_asked() {
         "{}",
         run.stdout
     );
-    assert!(
-        run.stdout
-            .contains("✓ refresh token: works: refreshed once and saved in "),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("✓ model API: the ChatGPT access token works: GET /backend-api/codex/models answered 200 OK"),
-        "{}",
-        run.stdout
-    );
+    assert_refreshed_and_used(&run);
     let placeholders = placeholders(
         &env,
         &[
@@ -711,6 +701,16 @@ fn nothing_is_written_unless_refresh_is_asked() {
         seen,
         "{run:?}"
     );
+}
+
+/// `--refresh` worked, and the model API took the new access token.
+fn assert_refreshed_and_used(run: &Run) {
+    for row in [
+        "✓ refresh token: works: refreshed once and saved in ",
+        "✓ model API: the ChatGPT access token works: GET /backend-api/codex/models answered 200 OK",
+    ] {
+        assert!(run.stdout.contains(row), "{}", run.stdout);
+    }
 }
 
 #[test]
@@ -1105,17 +1105,6 @@ fn a_refresh_answered_after_the_runs_bound_is_still_saved() {
         refresh.starts_with("rt_"),
         "the rotated refresh token was not saved ({refresh}): {run:?}"
     );
-    assert!(
-        run.stdout
-            .contains("✓ refresh token: works: refreshed once and saved in "),
-        "{}",
-        run.stdout
-    );
     // The checks after the refresh still ran in their own time.
-    assert!(
-        run.stdout
-            .contains("✓ model API: the ChatGPT access token works"),
-        "{}",
-        run.stdout
-    );
+    assert_refreshed_and_used(&run);
 }
