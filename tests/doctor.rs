@@ -61,8 +61,8 @@ fn store_key(env: &Env, key: &str) {
 }
 
 /// The report with what changes between runs replaced: `(from, to)` pairs first, then
-/// timings and durations (`in 12 ms`, `in 1.2 s`, `within 9 s`, `(in 59 min)`, `expired 60 s
-/// ago`) and RFC 3339 times.
+/// timings and durations with their units (`in 12 ms`, `in 1.2 s`, `within 9 s`, `(in 59 min)`,
+/// `expired 60 s ago`: `[DURATION]`), and RFC 3339 times.
 fn normalized(text: &str, replacements: &[(&str, &str)]) -> String {
     let mut out = text.to_string();
     for (from, to) in replacements {
@@ -80,14 +80,13 @@ fn normalized(text: &str, replacements: &[(&str, &str)]) -> String {
             } else {
                 "within"
             };
-            let unit = rest[..len].rsplit(' ').next().unwrap_or("");
-            result.push_str(&format!("{word} [N] {unit}"));
+            // The unit too: a loaded machine turns `850 ms` into `1.2 s`.
+            result.push_str(&format!("{word} [DURATION]"));
             rest = &rest[len..];
         } else if let Some(len) =
             timing_len(rest).filter(|&len| rest[len..].starts_with(" ago") && result.ends_with(' '))
         {
-            let unit = rest[..len].rsplit(' ').next().unwrap_or("");
-            result.push_str(&format!("[N] {unit}"));
+            result.push_str("[DURATION]");
             rest = &rest[len..];
         } else if let Some(len) = rfc3339_len(rest) {
             result.push_str("[TIME]");
