@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::auth::{AuthDotJson, Usability};
 use crate::config::{Config, ForcedLoginMethod};
+use crate::credential::{self, CODEX_API_KEY_ENV, CredentialError};
 use crate::http::{NetworkSettings, ProxyRoutes};
 use crate::oauth::Protocol;
 use crate::provider::{self, Kind, Provider};
@@ -75,8 +76,8 @@ impl Remote<'_> {
         let doc = self.stored.doc.clone();
         let refresh_tried = self.refresh_tried;
 
-        let uses_sign_in = provider.requires_openai_auth
-            && provider::env_value(provider::CODEX_API_KEY_ENV).is_none();
+        let uses_sign_in =
+            provider.requires_openai_auth && provider::env_value(CODEX_API_KEY_ENV).is_none();
         let chatgpt = uses_sign_in
             && matches!(
                 doc.as_ref().map(AuthDotJson::usability),
@@ -137,7 +138,7 @@ impl Remote<'_> {
             let resolving = self.progress.begin("the key");
             let endpoint = tokio::time::timeout_at(
                 self.deadline,
-                provider::endpoint(config, provider.clone(), &http, &silent),
+                credential::resolve(config, provider.clone(), &http, &silent),
             )
             .await;
             let endpoint = match endpoint {
@@ -208,9 +209,11 @@ impl Remote<'_> {
         // A stored API key works without the issuer: it matters for a later ChatGPT sign-in.
         let issuer_outcome = issuer_outcome.map(|outcome| network::Outcome {
             row: match doc.as_ref().map(AuthDotJson::usability) {
-                Some(Usability::ApiKey { .. } | Usability::AgentIdentity) => {
-                    needed_later(outcome.row)
-                }
+                Some(
+                    Usability::ApiKey { .. }
+                    | Usability::AgentIdentity
+                    | Usability::PersonalAccessToken,
+                ) => needed_later(outcome.row),
                 Some(Usability::ChatGpt | Usability::Unusable { .. }) | None => outcome.row,
             },
             ..outcome
@@ -243,8 +246,9 @@ impl Remote<'_> {
 }
 
 /// Why no credential could be found for the model API; most causes already have their row.
-fn unresolved(e: &provider::ProviderError) -> Row {
-    use provider::ProviderError as E;
+fn unresolved(e: &CredentialError) -> Row {
+    use CredentialError as E;
+    use provider::ProviderError as P;
     let skip = |why: &str| Row::skip(Group::Key, "model API", format!("not checked: {why}"));
     match e {
         E::NotSignedIn(_) => skip("not signed in (see Credentials)"),
@@ -253,14 +257,17 @@ fn unresolved(e: &provider::ProviderError) -> Row {
             skip("the stored credentials cannot be used (see Credentials)")
         }
         E::AgentIdentity => skip("an agent identity is stored"),
-        E::Unknown { .. } | E::MissingBaseUrl { .. } | E::BadUrl { .. } => {
+        E::Workload(_) => skip("the workload identity does not work (see below)"),
+        E::AccessToken(_) => skip("the personal access token does not work (see below)"),
+        E::Provider(P::Unknown { .. } | P::MissingBaseUrl { .. } | P::BadUrl { .. }) => {
             skip("the provider is not usable (see Config)")
         }
-        E::BadHeader { .. }
+        E::Provider(P::BadHeader { .. } | P::Oss(_))
+        | E::Command { .. }
+        | E::NoBearer { .. }
         | E::KeyUnsendable { .. }
         | E::HeaderUnsendable { .. }
         | E::Bedrock(_)
-        | E::Oss(_)
         | E::Token(_)
         | E::Account(_)
         | E::Http(_) => Row::fail(Group::Key, "model API", e.to_string()),
@@ -275,7 +282,7 @@ fn env_key_row(provider: &Provider, stored: &Stored) -> Option<Row> {
         return Some(Row::ok(Group::Credentials, &name, "set (value not shown)"));
     }
     let signed_in = provider.requires_openai_auth
-        && (provider::env_value(provider::CODEX_API_KEY_ENV).is_some()
+        && (provider::env_value(CODEX_API_KEY_ENV).is_some()
             || matches!(
                 stored.doc.as_ref().map(AuthDotJson::usability),
                 Some(Usability::ApiKey { .. } | Usability::ChatGpt)
@@ -376,7 +383,10 @@ fn issuer_target(
         },
         Some((
             _,
-            Usability::ApiKey { .. } | Usability::AgentIdentity | Usability::Unusable { .. },
+            Usability::ApiKey { .. }
+            | Usability::AgentIdentity
+            | Usability::PersonalAccessToken
+            | Usability::Unusable { .. },
         ))
         | None => (
             config.auth.clone(),
