@@ -117,7 +117,9 @@ pub async fn fresh(
     http: &crate::http::Lazy<'_>,
 ) -> Result<AuthDotJson, TokenError> {
     let doc = load_usable(store)?;
-    if !doc.is_chatgpt() || !refresh_due(&doc, chrono::Utc::now().timestamp()) {
+    // A read-only run (`codex doctor`) uses the tokens as they are: it never starts a refresh
+    // here, where its deadline could cut one short (its one `--refresh` goes its own way).
+    if config.read_only || !doc.is_chatgpt() || !refresh_due(&doc, chrono::Utc::now().timestamp()) {
         return Ok(doc);
     }
     refresh_under_lock(

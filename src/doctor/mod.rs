@@ -204,6 +204,9 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
             stored = read_stored(&config, &sources, credentials::Refresh::Tried, progress).await;
             refreshed = Some(row);
         }
+        // That was the one write `--refresh` allows: the checks below (under the deadline) only
+        // read, so none of them can start a refresh the deadline would cut short.
+        config.read_only = true;
         rows.extend(stored.rows.iter().cloned());
         let refresh_tried = refreshed.is_some();
         rows.extend(refreshed);
