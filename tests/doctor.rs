@@ -917,6 +917,12 @@ fn a_refresh_token_that_no_longer_works_is_tried_once() {
         "{}",
         run.stdout
     );
+    // Issue 19: the access token row says what the refresh left, not "the next command refreshes it".
+    let text = normalized(&run.stdout, &[]);
+    assert!(
+        text.contains("  ⚠ access token: [TIME] (expired [DURATION] ago); last refreshed [TIME]; the refresh did not renew it (see the refresh token)\n"),
+        "{text}"
+    );
     assert!(
         run.stdout.contains("  - model API: not checked: the access token has expired and the refresh failed (see Credentials)\n"),
         "{}",
