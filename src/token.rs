@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::oauth::refresh::{RefreshReason, Refreshed};
 use crate::oauth::{self, AuthSettings, Endpoints, TokenFailure};
 use crate::secret::Secret;
+use crate::shield::Shield;
 use crate::store::{Store, StoreError, StoreLock};
 
 /// Refresh when the access token expires within this margin, or within half its lifetime when
@@ -116,7 +117,9 @@ pub async fn fresh(
     http: &crate::http::Lazy<'_>,
 ) -> Result<AuthDotJson, TokenError> {
     let doc = load_usable(store)?;
-    if !doc.is_chatgpt() || !refresh_due(&doc, chrono::Utc::now().timestamp()) {
+    // A read-only run (`codex doctor`) uses the tokens as they are: it never starts a refresh
+    // here, where its deadline could cut one short (its one `--refresh` goes its own way).
+    if config.read_only || !doc.is_chatgpt() || !refresh_due(&doc, chrono::Utc::now().timestamp()) {
         return Ok(doc);
     }
     refresh_under_lock(
@@ -208,7 +211,20 @@ async fn refresh_under_lock(
         return Err(TokenError::NoRefreshToken);
     }
     let settings = issuer_of(config, tokens);
-    let refreshed = match refresh_with_retries(http, &settings, &tokens.refresh_token, reason).await
+    let endpoints = Endpoints::resolve(http, &settings).await?;
+    // From the first request on, the issuer may rotate the refresh token: Ctrl-C and other
+    // signals wait until what it returns is saved (see `shield`). Callers await this to the end
+    // (no deadline or `select!` around it); its own waits are bounded: `REFRESH_ATTEMPTS`
+    // requests, each within the HTTP client's request timeout, and the store's save.
+    let shield = Shield::hold();
+    let refreshed = match refresh_with_retries(
+        http,
+        &settings,
+        &endpoints,
+        &tokens.refresh_token,
+        reason,
+    )
+    .await
     {
         Err(TokenError::Permanent { code, .. }) => {
             store.refresh_refused(&lock, &current, &code);
@@ -221,6 +237,7 @@ async fn refresh_under_lock(
     };
     let updated = merge(current, refreshed);
     store.save(&lock, &updated)?;
+    drop(shield);
     REFRESHED_IN_THIS_RUN.store(true, Ordering::Relaxed);
     tracing::debug!(reason = reason.as_str(), "refreshed and saved the tokens");
     Ok(updated)
@@ -276,25 +293,18 @@ fn classify(failure: TokenFailure) -> Failure {
 async fn refresh_with_retries(
     http: &reqwest::Client,
     settings: &AuthSettings,
+    endpoints: &Endpoints,
     refresh_token: &Secret<String>,
     reason: RefreshReason,
 ) -> Result<Refreshed, TokenError> {
-    let endpoints = Endpoints::resolve(http, settings).await?;
     let mut delay = Duration::from_millis(500);
     let mut attempt = 1;
     loop {
-        let failure = match oauth::refresh::refresh(
-            http,
-            settings,
-            &endpoints,
-            refresh_token,
-            reason,
-        )
-        .await
-        {
-            Ok(refreshed) => return Ok(refreshed),
-            Err(failure) => classify(failure),
-        };
+        let failure =
+            match oauth::refresh::refresh(http, settings, endpoints, refresh_token, reason).await {
+                Ok(refreshed) => return Ok(refreshed),
+                Err(failure) => classify(failure),
+            };
         match failure {
             Failure::Permanent(code) => {
                 return Err(TokenError::Permanent {

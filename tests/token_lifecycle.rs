@@ -508,3 +508,36 @@ fn a_silent_revocation_endpoint_delays_logout_by_at_most_its_bound() {
     );
     assert!(!env.auth_path().exists());
 }
+
+#[test]
+fn ctrl_c_during_a_refresh_waits_until_the_rotated_token_is_saved() {
+    // Issue 19: once the refresh request is out, the issuer may have spent `rt-1`; a Ctrl-C then
+    // must not end the process before the new refresh token is saved.
+    for args in [&["login", "token"][..], &["exec", "hello"]] {
+        let env = Env::new();
+        let issuer = Peer::slow_refresh_issuer(env.dir.path(), "rt-1", 3000);
+        env.write_auth(&fake_chatgpt_doc(&issuer.url, "rt-1"));
+        let running = Background::spawn(env.cmd(args));
+        for _ in 0..600 {
+            if refresh_grants(&issuer) == 1 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(refresh_grants(&issuer), 1, "{args:?}: no refresh was sent");
+        common::interrupt(running.pid());
+        let run = running.finish(60);
+        let refresh = stored(&env)["tokens"]["refresh_token"].clone();
+        assert!(
+            refresh.as_str().is_some_and(|t| t.starts_with("rt_")),
+            "{args:?}: the rotated refresh token was lost (auth.json holds {refresh}): {run:?}"
+        );
+        // Ctrl-C still ends the command, once the save is done: nothing printed, the signal
+        // as its end.
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (-1, ""),
+            "{args:?}: {run:?}"
+        );
+    }
+}
