@@ -110,6 +110,10 @@ fn device_sign_in_with_chatgpt_on_a_terminal_and_ctrl_c() {
     let code = line_after(&waiting, "2. Enter this one-time code");
     screen.keys("C-c");
     let done = screen.wait_for("[exit ");
+    assert!(
+        !done.contains("Waiting for the code to be entered"),
+        "the spinner's last frame stayed above the message:\n{done}"
+    );
     let mut redactions = vec![(code, "[USER_CODE]".to_string())];
     redactions.push((fake.url.clone(), "[ISSUER]".to_string()));
     insta::assert_snapshot!(
