@@ -401,3 +401,24 @@ fn bad_command_lines_exit_2() {
     let run = env.run(&["exec", "--model"]);
     assert_eq!(run.code, 2, "{run:?}");
 }
+
+/// A ChatGPT sign-in whose ID token names no plan (`chatgpt_plan_type: null`): status says what
+/// is known and claims nothing about what the plan unlocks.
+#[test]
+fn status_claims_nothing_for_an_unknown_plan() {
+    let env = Env::new();
+    let id = common::jwt(serde_json::json!({
+        "email": "nobody@example.com",
+        "https://api.openai.com/auth": {"chatgpt_plan_type": null}
+    }));
+    env.write_auth(
+        &serde_json::json!({"auth_mode": "chatgpt", "OPENAI_API_KEY": null, "tokens": {
+            "id_token": id, "access_token": "at", "refresh_token": "rt", "account_id": null}})
+        .to_string(),
+    );
+    env.run(&["login", "status"]).assert(
+        0,
+        "",
+        "Logged in using ChatGPT\n  Account: nobody@example.com\nThe sign-in names no ChatGPT plan (its ID token has none), so what it unlocks is not known: cloud tasks, fast mode and day-one access to the newest models depend on the plan.\n",
+    );
+}
