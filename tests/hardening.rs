@@ -902,3 +902,35 @@ fn aws_files_that_would_block_are_refused() {
         );
     }
 }
+
+// ------------------------------------------------------------------ issue 19
+
+/// What clap refuses is quoted in its error: every such value is shown escaped, whichever flag
+/// or argument it came from.
+#[test]
+fn refused_command_line_values_are_shown_escaped() {
+    let hostile = "bad\u{1b}[31mred\u{7}";
+    let shown = "bad\\u{1b}[31mred\\u{7}";
+    let unknown_flag = format!("--{hostile}");
+    for args in [
+        vec!["login", "--account", hostile],
+        vec!["login", "token", "--account", hostile],
+        vec!["exec", "--account", hostile, "hello"],
+        vec!["logout", "--account", hostile],
+        vec!["login", "switch", hostile],
+        vec!["login", "--port", hostile],
+        vec!["login", "--timeout", hostile],
+        vec!["completion", hostile],
+        vec!["login", &unknown_flag],
+        vec![hostile],
+    ] {
+        let run = common::run_cmd(common::bare_cmd(&args), None);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            !run.stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: a control character reached the terminal: {:?}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(shown), "{args:?}: {run:?}");
+    }
+}

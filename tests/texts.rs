@@ -193,6 +193,13 @@ fn usage_errors_exit_2() {
     ] {
         bare(&mut t, args);
     }
+    // A refused value is quoted escaped (the title says what the shell passed).
+    let mut cmd = common::bare_cmd(&["login", "--account", "bad\u{1b}[31mred"]);
+    cmd.env("COLUMNS", "100");
+    t.push_titled(
+        "codex login --account $'bad\\e[31mred'",
+        &common::run_cmd(cmd, None),
+    );
     insta::assert_snapshot!(t.finish());
 }
 

@@ -159,7 +159,10 @@ impl Index {
             return Err(malformed(
                 1,
                 1,
-                format!("`{}` is not a valid account name", bad.escape_debug()),
+                format!(
+                    "`{}` is not a valid account name",
+                    crate::untrusted::printable(bad)
+                ),
             ));
         }
         Ok(index)
