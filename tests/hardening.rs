@@ -934,3 +934,51 @@ fn refused_command_line_values_are_shown_escaped() {
         assert!(run.stderr.contains(shown), "{args:?}: {run:?}");
     }
 }
+
+/// Moving an unparseable auth.json aside never replaces a file: a `.bak` name is free only when
+/// it does not exist (here its `stat` is made to fail with EACCES, through strace), and the
+/// rename refuses to replace.
+#[test]
+fn a_backup_never_replaces_a_file_it_could_not_look_at() {
+    let env = Env::new();
+    env.write_auth("{\"OPENAI_API_KEY\": \"sk-only-copy\"");
+    let bak = env.home.join("auth.json.bak");
+    std::fs::write(&bak, "an earlier backup").unwrap();
+    let trace = env.dir.path().join("strace.log");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .arg("-P")
+        .arg(&bak)
+        .args([
+            "-e",
+            "trace=statx,newfstatat,lstat,stat",
+            "-e",
+            "inject=statx,newfstatat,lstat,stat:error=EACCES",
+            BIN,
+            "login",
+            "--api-key",
+            "-",
+        ]);
+    for (key, value) in env.cmd(&[]).get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let run = common::run_cmd(cmd, Some(KEY.as_bytes()));
+    assert!(
+        std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .contains("(INJECTED)"),
+        "strace did not make the check of {} fail",
+        bak.display()
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read_to_string(&bak).unwrap(), "an earlier backup");
+    assert_eq!(
+        std::fs::read_to_string(env.home.join("auth.json.bak.1")).unwrap(),
+        "{\"OPENAI_API_KEY\": \"sk-only-copy\""
+    );
+    assert!(run.stderr.contains("auth.json.bak.1"), "{run:?}");
+}
