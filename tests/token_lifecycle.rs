@@ -508,3 +508,71 @@ fn a_silent_revocation_endpoint_delays_logout_by_at_most_its_bound() {
     );
     assert!(!env.auth_path().exists());
 }
+
+/// Replaces the stored access token by a JWT with these claims; returns it.
+fn store_access_token(env: &Env, claims: Value) -> String {
+    let mut doc = stored(env);
+    let token = jwt(claims);
+    doc["tokens"]["access_token"] = Value::String(token.clone());
+    env.write_auth(&serde_json::to_string_pretty(&doc).unwrap());
+    token
+}
+
+/// RFC 7519's NumericDate may carry a fraction: such an `exp` is the expiry, not "no expiry"
+/// (which would fall back to 8 days after `last_refresh`, and hand out a dead token).
+#[test]
+fn a_fractional_exp_is_read_as_the_expiry() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[]);
+    sign_in_with_oidc(&env, &oidc);
+    let exp = (now_secs() - 3600) as f64 + 0.5;
+    let expired = store_access_token(&env, json!({"exp": exp, "sub": "alice"}));
+
+    let status = env.run(&["login", "status"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(
+        status.stderr.contains("  Access token expires: ") && status.stderr.contains(" min ago)\n"),
+        "{status:?}"
+    );
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(run.stdout.trim(), expired);
+    assert_eq!(refresh_grants(&oidc), 1);
+    assert_eq!(
+        run.stdout.trim(),
+        stored(&env)["tokens"]["access_token"].as_str().unwrap()
+    );
+}
+
+/// A token that lives a few seconds: half its lifetime would leave it in use until its last
+/// second (and an integer half of one second is nothing at all). The window has a floor of a few
+/// seconds, so `login token` refreshes rather than print a token that is dead on arrival.
+#[test]
+fn a_token_about_to_expire_is_refreshed_before_it_is_handed_out() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[]);
+    sign_in_with_oidc(&env, &oidc);
+    let now = now_secs();
+    let short = store_access_token(
+        &env,
+        json!({"iat": now - 1, "exp": now + 4, "sub": "alice"}),
+    );
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(run.stdout.trim(), short);
+    assert_eq!(refresh_grants(&oidc), 1);
+
+    // At its `exp` a token is expired (RFC 7519), to the millisecond: never printed.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as f64;
+    let dead = store_access_token(
+        &env,
+        json!({"iat": now_ms / 1000.0 - 1.0, "exp": now_ms / 1000.0, "sub": "alice"}),
+    );
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(run.stdout.trim(), dead);
+    assert_eq!(refresh_grants(&oidc), 2);
+}

@@ -304,6 +304,9 @@ pub async fn refresh(
                     Some("codex logout, then codex login".to_string())
                 }
                 E::Failed { .. } => Some("see the issuer's row under Network".to_string()),
+                E::ExpiredAfterRefresh { .. } => {
+                    Some("check this computer's clock (see the Clock row)".to_string())
+                }
                 E::NotLoggedIn | E::Unusable { .. } | E::OAuth(_) | E::Store(_) | E::Http(_) => {
                     None
                 }
