@@ -55,7 +55,7 @@ pub enum TokenError {
     #[error("{}", permanent_text(code, account.as_deref()))]
     Permanent {
         code: String,
-        /// The saved account it happened to, when one was named (`--account`).
+        /// The saved account the sign-in belongs to, when there is one.
         account: Option<String>,
     },
     #[error("refreshing the ChatGPT access token at `{url}` failed: {detail}")]
@@ -235,12 +235,11 @@ async fn refresh_under_lock(
     let settings = issuer_of(config, tokens);
     let refreshed = match refresh_with_retries(http, &settings, &tokens.refresh_token, reason).await
     {
+        // Advice names the saved account the sign-in belongs to (named for this run, or the
+        // active one): `codex logout` would drop it from the saved accounts.
         Err(TokenError::Permanent { code, .. }) => {
-            store.refresh_refused(&lock, &current, &code);
-            return Err(TokenError::Permanent {
-                code,
-                account: store.account(),
-            });
+            let account = store.refresh_refused(&lock, &current, &code);
+            return Err(TokenError::Permanent { code, account });
         }
         other => other?,
     };

@@ -133,9 +133,11 @@ fn a_reused_refresh_token_is_a_permanent_failure() {
     let run = env.run(&["login", "token"]);
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "");
+    // The sign-in is saved account `alice@example.com` (every sign-in is one): the advice
+    // keeps it, where `codex logout` would drop it from the saved accounts.
     assert_eq!(
         run.stderr,
-        "your ChatGPT sign-in can no longer be refreshed (invalid_grant): it expired or was revoked. Run `codex logout` and then `codex login`\n"
+        "the ChatGPT sign-in of account `alice@example.com` can no longer be refreshed (invalid_grant): it expired or was revoked. Sign in to it again with `codex login --account alice@example.com`\n"
     );
     assert_eq!(
         refresh_grants(&oidc),

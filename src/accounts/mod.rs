@@ -313,30 +313,31 @@ impl<'s> Accounts<'s> {
     }
 
     /// Records that the issuer refused the refresh token of `doc` (account `name`, or whichever
-    /// account holds `doc`), for `login status`.
+    /// account holds `doc`), for `login status`. Returns the account it was recorded for.
     pub fn mark_refused(
         &self,
         lock: &StoreLock,
         name: Option<&AccountName>,
         doc: &AuthDotJson,
         code: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<AccountName>, StoreError> {
         let mut index = self.index()?;
         let Some(name) = name.cloned().or_else(|| index.owner(doc)) else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(token) = identity::refresh_digest(doc) else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(entry) = index.accounts.get_mut(name.as_str()) else {
-            return Ok(());
+            return Ok(None);
         };
         entry.refresh_refused = Some(index::Refused {
             code: code.to_string(),
             token,
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
-        self.save_index(lock, &index)
+        self.save_index(lock, &index)?;
+        Ok(Some(name))
     }
 
     /// Removes account `name`'s copy from every store and from `index` (saved by the caller).

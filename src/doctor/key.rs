@@ -300,7 +300,12 @@ pub async fn refresh(
         Err(e) => {
             use crate::token::TokenError as E;
             let fix = match &e {
-                E::Permanent { .. } | E::NoRefreshToken | E::Unsendable { .. } => {
+                // Signing in again under its name keeps the saved account.
+                E::Permanent {
+                    account: Some(name),
+                    ..
+                } => Some(format!("codex login --account {name}")),
+                E::Permanent { account: None, .. } | E::NoRefreshToken | E::Unsendable { .. } => {
                     Some("codex logout, then codex login".to_string())
                 }
                 E::Failed { .. } => Some("see the issuer's row under Network".to_string()),

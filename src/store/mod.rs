@@ -94,11 +94,16 @@ pub trait Linked {
     fn save(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson) -> Result<(), StoreError>;
     /// Where the last `load` found the credentials, when not in the store's own place.
     fn elsewhere(&self) -> Option<(StoreKind, String)>;
-    /// The saved account named for this run, if any.
-    fn account(&self) -> Option<String>;
     /// The issuer refused the refresh token of `doc` for good (`code`): best effort, recorded
-    /// for `login status`.
-    fn refresh_refused(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson, code: &str);
+    /// for `login status`. Returns the saved account the sign-in belongs to, if any, so the
+    /// advice can name it.
+    fn refresh_refused(
+        &self,
+        own: &Store,
+        lock: &StoreLock,
+        doc: &AuthDotJson,
+        code: &str,
+    ) -> Option<String>;
 }
 
 /// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is
