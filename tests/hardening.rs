@@ -246,13 +246,14 @@ fn a_link_to_a_device_is_never_replaced() {
         )),
         "{status:?}"
     );
+    // Logout cannot tell what is behind it: it fails, and names the file and the fix.
     let logout = bounded(&env.cmd(&["logout"]), None, 20);
     assert_eq!(
         (logout.code, logout.stderr.as_str()),
         (
-            0,
+            1,
             &*format!(
-                "Not logged in\nnote: `{auth}` is a link to `{shown}`, which is a character device, not a regular file; it was left in place\n"
+                "`{auth}` is a link to `{shown}`, which is a character device, not a regular file. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {auth}).\n"
             )
         )
     );
@@ -323,8 +324,10 @@ fn a_fifo_never_blocks_a_command() {
     assert_eq!(
         (logout.code, logout.stderr.as_str()),
         (
-            0,
-            &*format!("Not logged in\nnote: {named}; it was left in place\n")
+            1,
+            &*format!(
+                "{named}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {auth}).\n"
+            )
         )
     );
     assert!(is_fifo(&env.auth_path()));
@@ -932,6 +935,23 @@ fn refused_command_line_values_are_shown_escaped() {
             run.stderr
         );
         assert!(run.stderr.contains(shown), "{args:?}: {run:?}");
+    }
+}
+
+/// An auth.json logout could not read (over the size cap here; devices and FIFOs above) may
+/// hold credentials another tool reads: logout fails, names it and the fix, and leaves it.
+#[test]
+fn logout_fails_over_an_auth_json_it_cannot_read() {
+    let env = Env::new();
+    let auth = env.auth_path().display().to_string();
+    sparse_file(&env.auth_path(), 9 << 20);
+    let expected = format!(
+        "`{auth}` is larger than 8 MiB, the most a credentials file may hold. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {auth}).\n"
+    );
+    for args in [&["logout"][..], &["logout", "--all"]] {
+        let run = bounded(&env.cmd(args), None, 20);
+        run.assert(1, "", &expected);
+        assert_eq!(std::fs::metadata(env.auth_path()).unwrap().len(), 9 << 20);
     }
 }
 

@@ -140,6 +140,7 @@ impl Index {
                         path.display(),
                         path.display()
                     ),
+                    seen: crate::store::Seen::Unread,
                 });
             }
         };

@@ -19,7 +19,7 @@ use std::fs::Metadata;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{StoreError, StoreLock};
+use super::{Seen, StoreError, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::Config;
 use crate::fsutil::{self, ReadError};
@@ -137,10 +137,11 @@ impl FileStore {
         }
     }
 
-    fn not_ours(&self, target: &Path, clause: &str, remedy: String) -> StoreError {
+    fn not_ours(&self, target: &Path, clause: &str, remedy: String, seen: Seen) -> StoreError {
         StoreError::NotOurs {
             problem: self.describe(target, clause),
             remedy,
+            seen,
         }
     }
 
@@ -159,7 +160,12 @@ impl FileStore {
             Err(ReadError::NotFound) => return Ok(None),
             Err(ReadError::Io(e)) => return Err(StoreError::io("read", &self.path, e)),
             Err(e @ (ReadError::NotRegular(_) | ReadError::TooLarge(_))) => {
-                return Err(self.not_ours(&target, &e.to_string(), self.keep_it_or_remove_it()));
+                return Err(self.not_ours(
+                    &target,
+                    &e.to_string(),
+                    self.keep_it_or_remove_it(),
+                    Seen::Unread,
+                ));
             }
         };
         tracing::trace!(path = %self.path.display(), bytes = bytes.len(), "read credentials");
@@ -176,8 +182,14 @@ impl FileStore {
     /// CODEX_HOME is not parsed here: an unparseable one is the caller's to back up.)
     fn ours(&self) -> Result<Option<PathBuf>, StoreError> {
         let target = self.target()?;
-        let refused =
-            |e: ReadError| self.not_ours(&target, &e.to_string(), self.keep_it_or_remove_it());
+        let refused = |e: ReadError| {
+            self.not_ours(
+                &target,
+                &e.to_string(),
+                self.keep_it_or_remove_it(),
+                Seen::Unread,
+            )
+        };
         let (file, meta) = match fsutil::open_regular(&self.path) {
             Ok(opened) => opened,
             Err(ReadError::NotFound) => return Ok(None),
@@ -203,6 +215,7 @@ impl FileStore {
                     "codex does not overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
                     self.path.display()
                 ),
+                Seen::Unread,
             ));
         }
         if !is_credentials_document(&bytes) {
@@ -219,6 +232,7 @@ impl FileStore {
                 "codex neither reads nor overwrites it: point the link at your credentials file, or remove the link (rm {}) and sign in again",
                 self.path.display()
             ),
+            Seen::NoCredentials,
         )
     }
 
@@ -235,6 +249,7 @@ impl FileStore {
                     "codex does not move or overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
                     self.path.display()
                 ),
+                Seen::Unread,
             ));
         }
         // An earlier backup is never overwritten: the next free `.bak`, `.bak.1`, `.bak.2`, ...

@@ -71,7 +71,21 @@ pub enum StoreError {
     /// FIFO, a file too large to hold credentials, someone else's document. It is neither read
     /// nor replaced nor removed; `problem` says what it is, `remedy` what to do.
     #[error("{problem}; {remedy}")]
-    NotOurs { problem: String, remedy: String },
+    NotOurs {
+        problem: String,
+        remedy: String,
+        seen: Seen,
+    },
+}
+
+/// What is known of the content of a file that is not ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// It was read and holds no credentials (someone's `package.json` behind a link).
+    NoCredentials,
+    /// It was not read (a device, a FIFO, over the cap, unparseable behind a link): it may
+    /// hold credentials that another tool reads.
+    Unread,
 }
 
 impl StoreError {
