@@ -180,13 +180,15 @@ fn symlinked_auth_json_is_updated_and_removed_at_its_target() {
     env.run(&["logout"]).assert(
         0,
         "",
-        "Successfully logged out\nAccount `apikey-00000` is now active: API key sk-old-k***00000 (codex login switch NAME picks another)\n",
+        "Successfully logged out\nNo account is active now. Still saved: apikey-00000. Use one again with `codex login switch NAME`; `codex logout --all` removes them too\n",
     );
     assert!(
         !target.exists(),
         "the key must not survive in the link's target"
     );
-    // The link went with it; the account kept from before is the active one now, in a file.
+    // The link went with it; the account kept from before stays saved, and nothing is active.
+    assert!(std::fs::symlink_metadata(env.auth_path()).is_err());
+    env.run(&["login", "switch", "apikey-00000"]);
     let meta = std::fs::symlink_metadata(env.auth_path()).unwrap();
     assert!(meta.file_type().is_file());
     assert_eq!(env.read_auth(), api_key_json("sk-old-key-0000000000"));

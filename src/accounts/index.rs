@@ -281,15 +281,6 @@ impl Index {
         entry.extra = extra;
         self.accounts.insert(name.to_string(), entry);
     }
-
-    /// The first account in name order whose refresh was not refused, else the first one.
-    pub fn next_in_line(&self) -> Option<AccountName> {
-        self.accounts
-            .iter()
-            .find(|(_, e)| e.refresh_refused.is_none())
-            .or_else(|| self.accounts.iter().next())
-            .and_then(|(name, _)| AccountName::parse(name).ok())
-    }
 }
 
 #[cfg(test)]

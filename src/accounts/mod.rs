@@ -354,32 +354,6 @@ impl<'s> Accounts<'s> {
         Ok(removal)
     }
 
-    /// After the active account was logged out: the next saved account (in name order, one
-    /// that still refreshes first) becomes the active one.
-    pub fn activate_next(
-        &self,
-        lock: &StoreLock,
-        index: &Index,
-    ) -> Result<Option<(AccountName, Entry)>, StoreError> {
-        let mut candidates: Vec<AccountName> = index.next_in_line().into_iter().collect();
-        candidates.extend(
-            index
-                .names()
-                .iter()
-                .filter_map(|n| AccountName::parse(n).ok()),
-        );
-        for name in candidates {
-            if let Some(doc) = self.copy(&name).load_own().ok().flatten() {
-                self.active.save_own(lock, &doc)?;
-                let Some(entry) = index.get(&name).cloned() else {
-                    continue;
-                };
-                return Ok(Some((name, entry)));
-            }
-        }
-        Ok(None)
-    }
-
     /// Whether the active credentials are not what their account holds (read without the lock:
     /// a hint that `adopt` has something to do).
     fn active_changed(&self, index: &Index) -> bool {

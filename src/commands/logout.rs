@@ -5,8 +5,10 @@
 //! credentials that the reference CLI reads. A file that is not a credentials document (a link to
 //! someone's `package.json`) is left in place with a note: we only delete what we wrote.
 //!
-//! With saved accounts: the active account goes, and the next one becomes active; `--account
-//! NAME` removes one saved account, `--all` every one.
+//! With saved accounts: the active account goes and nothing is active afterwards (a person
+//! logging out of a shared machine expects to be logged out); the others stay saved and are
+//! named, with the way back (`codex login switch NAME`); `--account NAME` removes one saved
+//! account, `--all` every one.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -89,15 +91,11 @@ fn log_out_active(
         return Ok(ExitCode::FAILURE);
     }
     let mut unreachable = removal.keyring_unreachable;
-    let mut next = None;
     if let Some(index) = index.as_mut() {
         let before = index.clone();
         if let Some(name) = doc.as_ref().and_then(|d| index.owner(d)) {
             let gone = accounts.forget(&lock, index, &name)?;
             unreachable = unreachable.or(gone.keyring_unreachable);
-        }
-        if removal.removed {
-            next = accounts.activate_next(&lock, index)?;
         }
         if *index != before {
             accounts.save_index(&lock, index)?;
@@ -112,10 +110,11 @@ fn log_out_active(
     if let Some(problem) = not_ours {
         out.line(&format!("note: {problem}; it was left in place"));
     }
-    if let Some((name, entry)) = next {
+    let others = index.map(|i| i.names()).unwrap_or_default();
+    if removal.removed && !others.is_empty() {
         out.line(&format!(
-            "Account `{name}` is now active: {} (codex login switch NAME picks another)",
-            entry.summary()
+            "No account is active now. Still saved: {}. Use one again with `codex login switch NAME`; `codex logout --all` removes them too",
+            others.join(", ")
         ));
     }
     Ok(report_keyring(accounts, config, unreachable, out))
