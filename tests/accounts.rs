@@ -176,16 +176,17 @@ fn no_refresh_refused(oidc: &Peer) {
 const ALICE: &str = "ChatGPT alice@example.com (plus plan)";
 const BOB: &str = "ChatGPT bob@example.com (plus plan)";
 
-/// oidc-provider minting access tokens that are always due: 3 s left of a 603 s lifetime (`iat`
-/// 600 s back), within the 5-minute margin (a token that only lives 3 s would be due in the
+/// oidc-provider minting access tokens that are always due: 60 s left of a 660 s lifetime (`iat`
+/// 600 s back), within the 5-minute margin (a token that only lives 60 s would be due in the
 /// second half of its life only): every command that needs a token refreshes once, so every step
-/// below rotates a refresh token.
+/// below rotates a refresh token. A minute of life is room for a loaded machine: a token that is
+/// expired by the time it is saved is never handed out.
 fn rotating_issuer(env: &Env) -> Peer {
     Peer::oidc(
         env.dir.path(),
         &[
             ("ROTATE_REFRESH", "1"),
-            ("ACCESS_TTL", "3"),
+            ("ACCESS_TTL", "60"),
             ("ACCESS_IAT_OFFSET", "-600"),
         ],
     )

@@ -103,10 +103,11 @@ fn thirty_two_processes_refresh_once() {
 #[test]
 fn short_lived_access_tokens_refresh_once_per_command() {
     let env = Env::new();
-    // Tokens that are always due: 3 s left of a 603 s lifetime (`iat` 600 s back).
+    // Tokens that are always due: 60 s left of a 660 s lifetime (`iat` 600 s back); a minute of
+    // life leaves room for a loaded machine (an expired token is never handed out).
     let oidc = Peer::oidc(
         env.dir.path(),
-        &[("ACCESS_TTL", "3"), ("ACCESS_IAT_OFFSET", "-600")],
+        &[("ACCESS_TTL", "60"), ("ACCESS_IAT_OFFSET", "-600")],
     );
     sign_in_with_oidc(&env, &oidc);
     for round in 1..=3 {
