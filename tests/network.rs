@@ -507,21 +507,28 @@ fn all_proxy_can_be_socks5_with_credentials() {
     );
 }
 
+/// A private CA in `dir/ca.pem` and a certificate of it for 127.0.0.1 and localhost: the
+/// arguments that make a fake serve HTTPS with it.
+fn serve_with_a_private_ca(dir: &Path) -> Vec<String> {
+    let ca = Ca::new("codex test CA");
+    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+    let (cert, key) = ca.server(dir, "server", &["127.0.0.1", "localhost"], false);
+    vec![
+        "--tls-cert".into(),
+        cert.display().to_string(),
+        "--tls-key".into(),
+        key.display().to_string(),
+    ]
+}
+
 /// Refresh, revoke and exec use the same client as sign-in: the CA bundle and the proxy apply to
 /// every request of the program, not only to the login.
 #[test]
 fn refresh_exec_and_revoke_use_the_ca_bundle_and_the_proxy_too() {
     let env = Env::new();
     let dir = env.dir.path();
-    let ca = Ca::new("codex test CA");
-    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
-    let (cert, key) = ca.server(dir, "server", &["127.0.0.1", "localhost"], false);
-    let tls = [
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ];
+    let tls = serve_with_a_private_ca(dir);
+    let tls: Vec<&str> = tls.iter().map(String::as_str).collect();
     let mut issuer_args = tls.to_vec();
     issuer_args.extend(["--seed-refresh-token", "rt-net-1"]);
     let issuer = Peer::fake_issuer(dir, &issuer_args);
@@ -600,18 +607,8 @@ fn refresh_exec_and_revoke_use_the_ca_bundle_and_the_proxy_too() {
 fn exec_does_not_retry_a_proxy_that_refuses_the_login() {
     let env = Env::new();
     let dir = env.dir.path();
-    let ca = Ca::new("codex test CA");
-    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
-    let (cert, key) = ca.server(dir, "server", &["127.0.0.1", "localhost"], false);
-    let model = Peer::fake_responses(
-        dir,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let tls = serve_with_a_private_ca(dir);
+    let model = Peer::fake_responses(dir, &tls.iter().map(String::as_str).collect::<Vec<_>>());
     let proxy = ProxyServer::tinyproxy(dir, model.port(), Some(("alice", "proxy-canary-Pw10")));
     env.write_config(&format!("openai_base_url = \"{}/v1\"\n", model.url));
     let bare = format!("http://127.0.0.1:{}", proxy.port);
