@@ -101,13 +101,8 @@ pub fn refresh_due(doc: &AuthDotJson, now: DateTime<Utc>) -> bool {
     let Some(tokens) = &doc.tokens else {
         return false;
     };
-    let access = tokens.access_token.expose();
-    if let Some(exp) = crate::jwt::expires_at_ms(access) {
-        let margin = match crate::jwt::issued_at_ms(access) {
-            Some(iat) if iat < exp => EXPIRY_MARGIN_MS.min(exp.saturating_sub(iat) / 2),
-            Some(_) | None => EXPIRY_MARGIN_MS,
-        };
-        return exp.saturating_sub(now.timestamp_millis()) < margin.max(MIN_MARGIN_MS);
+    if let Some(soon) = expires_soon(tokens.access_token.expose(), now.timestamp_millis()) {
+        return soon;
     }
     match doc
         .last_refresh
@@ -117,6 +112,18 @@ pub fn refresh_due(doc: &AuthDotJson, now: DateTime<Utc>) -> bool {
         Some(last) => now.timestamp().saturating_sub(last.timestamp()) >= REFRESH_AFTER_SECS,
         None => true,
     }
+}
+
+/// Whether a JWT access token expires within the refresh margin at `now_ms` (milliseconds):
+/// within 5 minutes, or half its lifetime when that is shorter, but never less than 5 s. `None`
+/// when it has no `exp`. Shared by every token this program caches.
+pub fn expires_soon(token: &str, now_ms: i64) -> Option<bool> {
+    let exp = crate::jwt::expires_at_ms(token)?;
+    let margin = match crate::jwt::issued_at_ms(token) {
+        Some(iat) if iat < exp => EXPIRY_MARGIN_MS.min(exp.saturating_sub(iat) / 2),
+        Some(_) | None => EXPIRY_MARGIN_MS,
+    };
+    Some(exp.saturating_sub(now_ms) < margin.max(MIN_MARGIN_MS))
 }
 
 /// When the access token of `doc` has expired (its `exp` is now or past): that `exp`, in ms.
@@ -182,7 +189,8 @@ fn load_usable(store: &Store) -> Result<AuthDotJson, TokenError> {
         }),
         crate::auth::Usability::ApiKey { .. }
         | crate::auth::Usability::ChatGpt
-        | crate::auth::Usability::AgentIdentity => Ok(doc),
+        | crate::auth::Usability::AgentIdentity
+        | crate::auth::Usability::PersonalAccessToken => Ok(doc),
     }
 }
 
