@@ -349,10 +349,18 @@ pub async fn refresh(config: &Config, doc: &AuthDotJson) -> Row {
         Err(e) => {
             use crate::token::TokenError as E;
             let fix = match &e {
-                E::Permanent { .. } | E::NoRefreshToken | E::Unsendable { .. } => {
+                // Signing in again under its name keeps the saved account.
+                E::Permanent {
+                    account: Some(name),
+                    ..
+                } => Some(format!("codex login --account {name}")),
+                E::Permanent { account: None, .. } | E::NoRefreshToken | E::Unsendable { .. } => {
                     Some("codex logout, then codex login".to_string())
                 }
                 E::Failed { .. } => Some("see the issuer's row under Network".to_string()),
+                E::ExpiredAfterRefresh { .. } => {
+                    Some("check this computer's clock (see the Clock row)".to_string())
+                }
                 E::NotLoggedIn | E::Unusable { .. } | E::OAuth(_) | E::Store(_) | E::Http(_) => {
                     None
                 }

@@ -86,7 +86,7 @@ impl Remote<'_> {
         let needs_refresh = chatgpt
             && doc
                 .as_ref()
-                .is_some_and(|d| crate::token::refresh_due(d, chrono::Utc::now().timestamp()));
+                .is_some_and(|d| crate::token::refresh_due(d, chrono::Utc::now()));
 
         let cx = Context {
             net: &config.network,
