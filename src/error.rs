@@ -17,6 +17,8 @@ pub enum Error {
     Token(#[from] crate::token::TokenError),
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Mcp(#[from] crate::mcp::McpError),
     /// Standard output could not be written (a full disk, say; a closed pipe is not an error).
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::http::NetworkSettings;
+use crate::mcp::settings::McpSettings;
 use crate::oauth::{
     AuthSettings, BadIssuer, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, Protocol, checked_issuer,
     default_protocol,
@@ -65,6 +66,8 @@ pub struct Config {
     /// Set by `codex doctor` (without `--refresh`): reading the credentials must not write, so
     /// an outside sign-in is not saved as an account on the way.
     pub read_only: bool,
+    /// `[mcp_servers.*]` and the `mcp_oauth_*` keys.
+    pub mcp: McpSettings,
 }
 
 /// The model and provider keys of config.toml, plus the variables that move a local server.
@@ -253,6 +256,14 @@ impl Config {
             },
             account: env_text("CODEX_ACCOUNT").map(|a| a.trim().to_string()),
             read_only: false,
+            mcp: McpSettings {
+                servers: typed.mcp_servers,
+                store_mode: typed.mcp_oauth_credentials_store.unwrap_or(StoreMode::Auto),
+                callback_port: typed.mcp_oauth_callback_port,
+                callback_url: typed
+                    .mcp_oauth_callback_url
+                    .filter(|u| !u.trim().is_empty()),
+            },
         })
     }
 

@@ -84,6 +84,35 @@ pub enum HttpError {
 
 /// Builds the HTTP client for this run.
 pub fn client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
+    build(net, reqwest::redirect::Policy::default())
+}
+
+/// The same client, but it follows a redirect only within the origin of the URL it was asked
+/// for (at most 5): discovery of an MCP server's metadata must not be sent elsewhere. A
+/// redirect to another origin is not followed; the caller sees the 3xx answer.
+pub fn same_origin_client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
+    build(
+        net,
+        reqwest::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if attempt.previous().len() > 5 {
+                attempt.error("more than 5 redirects")
+            } else if same_origin {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }),
+    )
+}
+
+fn build(
+    net: &NetworkSettings,
+    redirects: reqwest::redirect::Policy,
+) -> Result<reqwest::Client, HttpError> {
     let roots = root_store(net)?;
     let routes = ProxyRoutes::new(net)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -99,6 +128,7 @@ pub fn client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
         .user_agent(USER_AGENT)
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
+        .redirect(redirects)
         .no_proxy();
     if !routes.is_empty() {
         tracing::debug!(?routes, "using proxies");

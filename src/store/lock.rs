@@ -24,9 +24,19 @@ pub struct StoreLock {
 impl StoreLock {
     /// Blocks until this process holds the lock. Creates CODEX_HOME (0700) when needed.
     pub fn acquire(codex_home: &Path, notify: &dyn Notify) -> Result<StoreLock, StoreError> {
+        StoreLock::acquire_file(codex_home, &codex_home.join("auth.lock"), notify)
+    }
+
+    /// The same lock on another file, in `dir` (created 0700 when needed): the MCP token
+    /// store's locks live in `$CODEX_HOME/mcp-oauth-locks/`, where the reference keeps them.
+    pub fn acquire_file(
+        dir: &Path,
+        path: &Path,
+        notify: &dyn Notify,
+    ) -> Result<StoreLock, StoreError> {
         // A directory open to others is warned about when credentials are saved into it.
-        ensure_dir(codex_home)?;
-        let path = codex_home.join("auth.lock");
+        ensure_dir(dir)?;
+        let path = path.to_path_buf();
         let file = crate::fsutil::open_lock_file(&path).map_err(|e| match e {
             crate::fsutil::ReadError::Io(e) => StoreError::io("open the lock file", &path, e),
             other => StoreError::NotOurs {

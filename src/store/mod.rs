@@ -8,6 +8,7 @@ pub mod configured;
 pub mod file;
 pub mod keyring;
 pub mod lock;
+pub mod mcp;
 
 use std::path::PathBuf;
 

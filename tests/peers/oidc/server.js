@@ -55,6 +55,12 @@ const ACCESS_TOKEN_FORMAT = (process.env.ACCESS_TOKEN_FORMAT || 'jwt').toLowerCa
 const ROUTE_STYLE = (process.env.ROUTES || 'default').toLowerCase();
 const PLAN_TYPE = process.env.PLAN_TYPE || 'plus';
 const ACCOUNT_ID = process.env.ACCOUNT_ID || 'acct-test-123';
+// MCP=1: also the authorization server of MCP servers (tests/peers/mcp): dynamic client
+// registration at /reg, and any `http://127.0.0.1:<port>/mcp` resource gets JWT access tokens
+// with that audience and the scope `mcp:tools`.
+const MCP = process.env.MCP === '1';
+const MCP_SCOPE = 'mcp:tools';
+const MCP_RESOURCE_RE = /^http:\/\/127\.0\.0\.1:[0-9]{1,5}\/mcp$/;
 
 if (!['jwt', 'opaque'].includes(ACCESS_TOKEN_FORMAT)) {
   process.stderr.write('oidc peer: ACCESS_TOKEN_FORMAT must be jwt or opaque\n');
@@ -172,6 +178,15 @@ function buildProvider(issuer) {
       defaultResource: async (ctx, client, oneOf) => (oneOf ? oneOf[0] : RESOURCE),
       useGrantedResource: async () => true,
       getResourceServerInfo: async (ctx, indicator) => {
+        if (MCP && MCP_RESOURCE_RE.test(indicator)) {
+          return {
+            scope: MCP_SCOPE,
+            audience: indicator,
+            accessTokenTTL: ACCESS_TTL,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        }
         if (indicator !== RESOURCE) throw new errors.InvalidTarget();
         return {
           scope: API_SCOPES,
@@ -237,6 +252,7 @@ function buildProvider(issuer) {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: false },
       introspection: { enabled: true },
+      registration: { enabled: MCP },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       resourceIndicators,
@@ -335,7 +351,7 @@ async function grantEverything(provider, details, accountId, RESOURCE) {
   }
   const resources = [params.resource].flat().filter(Boolean);
   if (RESOURCE && ACCESS_TOKEN_FORMAT === 'jwt' && !resources.length) resources.push(RESOURCE);
-  const apiScopes = requested.filter((s) => API_SCOPES.split(' ').includes(s));
+  const apiScopes = requested.filter((s) => API_SCOPES.split(' ').includes(s) || (MCP && s === MCP_SCOPE));
   for (const r of resources) grant.addResourceScope(r, apiScopes.join(' '));
   // Anything a consent prompt still reports as missing.
   const missing = details.prompt?.details || {};

@@ -1,0 +1,283 @@
+//! `codex mcp login|logout|list|token` against real peers: oidc-provider as the MCP
+//! authorization server (dynamic registration, resource indicators, JWT access tokens whose
+//! audience is the MCP server) and an MCP server on the official SDK that accepts only tokens
+//! meant for itself. A token is proven by an MCP `initialize` + `tools/list` + tool call through
+//! the SDK client, not by a status code.
+
+mod common;
+
+use common::keyring::Session;
+use common::mcp::{self, credentials, logged_in, prove, store_key};
+use common::transcript::Transcript;
+use common::{Env, field_names, mode_of};
+
+struct Peers {
+    _dir: tempfile::TempDir,
+    oidc: common::Peer,
+    server: common::Peer,
+}
+
+fn peers(oidc_env: &[(&str, &str)], quirk: Option<&str>) -> Peers {
+    let dir = tempfile::tempdir().unwrap();
+    let oidc = mcp::auth_server(dir.path(), oidc_env);
+    let server = mcp::server(dir.path(), &oidc, quirk);
+    Peers {
+        _dir: dir,
+        oidc,
+        server,
+    }
+}
+
+fn token(env: &Env, name: &str) -> String {
+    let run = env.run(&["mcp", "token", name]);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.stdout.trim_end().to_string()
+}
+
+#[test]
+fn login_in_file_mode_writes_the_reference_file_and_the_token_works() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let url = logged_in(&env, None, "docs");
+    assert!(url.contains("resource="), "{url}");
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert!(url.contains("%2Fcallback%2F"), "{url}");
+
+    let path = env.home.join(".credentials.json");
+    assert_eq!(mode_of(&path), 0o600);
+    let doc = credentials(&env);
+    let key = store_key("docs", &p.server.url);
+    assert_eq!(field_names(&doc), [key.clone()]);
+    let entry = &doc[&key];
+    assert_eq!(
+        field_names(entry),
+        [
+            "server_name",
+            "server_url",
+            "issuer",
+            "client_id",
+            "access_token",
+            "expires_at",
+            "refresh_token",
+            "scopes"
+        ]
+    );
+    assert_eq!(entry["server_name"], "docs");
+    assert_eq!(entry["server_url"], p.server.url.as_str());
+    assert_eq!(entry["issuer"], p.oidc.url.as_str());
+    assert!(entry["refresh_token"].is_string(), "{entry}");
+    assert!(
+        entry["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "mcp:tools")
+    );
+    // The client registered itself as the reference does.
+    let registered = p
+        .oidc
+        .requests()
+        .into_iter()
+        .any(|r| r["path"] == "/reg" && r["status"] == 201);
+    assert!(registered, "{:?}", p.oidc.requests());
+    // Compact JSON, as the reference writes it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains('\n') && !text.contains(": "), "{text}");
+
+    let access = token(&env, "docs");
+    assert_eq!(access, entry["access_token"].as_str().unwrap());
+    let answer = prove(&p.server.url, &access).expect("the MCP server accepts the token");
+    assert_eq!(answer["tools"], serde_json::json!(["whoami"]));
+    assert_eq!(answer["whoami"]["sub"], "alice");
+
+    let list = env.run(&["mcp", "list"]);
+    assert_eq!(list.code, 0, "{list:?}");
+    assert!(list.stdout.contains("OAuth (expires in"), "{list:?}");
+    // Nothing else in CODEX_HOME was touched.
+    assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn login_in_keyring_mode_writes_the_reference_entry() {
+    let env = Env::new();
+    let session = Session::with_keyring();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"keyring\"",
+        &[("docs", &p.server.url)],
+    );
+    logged_in(&env, Some(&session), "docs");
+    assert!(!env.home.join(".credentials.json").exists());
+    let key = store_key("docs", &p.server.url);
+    let lookup = session.secret_tool(
+        &[
+            "lookup",
+            "service",
+            "Codex MCP Credentials",
+            "username",
+            &key,
+        ],
+        None,
+    );
+    assert_eq!(lookup.code, 0, "{lookup:?}");
+    let value: serde_json::Value = serde_json::from_str(&lookup.stdout).unwrap();
+    assert_eq!(
+        field_names(&value),
+        [
+            "server_name",
+            "url",
+            "issuer",
+            "client_id",
+            "token_response",
+            "expires_at"
+        ]
+    );
+    assert_eq!(value["url"], p.server.url.as_str());
+    let access = value["token_response"]["access_token"].as_str().unwrap();
+    let printed = session.run(&env, &["mcp", "token", "docs"]);
+    assert_eq!(printed.stdout.trim_end(), access, "{printed:?}");
+    prove(&p.server.url, access).expect("the MCP server accepts the token");
+    let list = session.run(&env, &["mcp", "list", "--json"]);
+    let servers: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(servers[0]["auth"]["status"], "oauth", "{list:?}");
+    assert_eq!(servers[0]["auth"]["store"], "keyring", "{list:?}");
+}
+
+#[test]
+fn token_refreshes_when_due_and_a_stale_refresh_token_asks_for_a_new_sign_in() {
+    let env = Env::new();
+    // Access tokens live 20 s: within the 30 s margin at once.
+    let p = peers(&[("ACCESS_TTL", "20")], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    logged_in(&env, None, "docs");
+    let key = store_key("docs", &p.server.url);
+    let before = credentials(&env)[&key].clone();
+
+    let fresh = token(&env, "docs");
+    assert_ne!(fresh, before["access_token"].as_str().unwrap());
+    let after = credentials(&env)[&key].clone();
+    assert_eq!(after["access_token"].as_str(), Some(fresh.as_str()));
+    assert_ne!(after["refresh_token"], before["refresh_token"], "rotated");
+    let refresh = p
+        .oidc
+        .requests()
+        .into_iter()
+        .find(|r| r["grant_type"] == "refresh_token")
+        .expect("a refresh request");
+    assert_eq!(refresh["body"]["resource"], p.server.url.as_str());
+    let answer = prove(&p.server.url, &fresh).expect("the refreshed token works");
+    assert_eq!(answer["whoami"]["sub"], "alice");
+
+    // Put the spent refresh token back: the issuer revokes the grant, and we say what to do.
+    let mut doc = credentials(&env);
+    doc[&key] = before;
+    std::fs::write(env.home.join(".credentials.json"), doc.to_string()).unwrap();
+    let run = env.run(&["mcp", "token", "docs"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(run.stderr.contains("codex mcp login docs"), "{run:?}");
+}
+
+#[test]
+fn logout_revokes_and_removes_only_that_server() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let oidc = mcp::auth_server(dir.path(), &[]);
+    let docs = mcp::server(dir.path(), &oidc, None);
+    let wiki = mcp::server(dir.path(), &oidc, None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &docs.url), ("wiki", &wiki.url)],
+    );
+    logged_in(&env, None, "docs");
+    logged_in(&env, None, "wiki");
+    let docs_token = token(&env, "docs");
+    let wiki_token = token(&env, "wiki");
+    // Each token is for its own server only.
+    prove(&docs.url, &docs_token).expect("docs accepts its token");
+    let refused = prove(&wiki.url, &docs_token).expect_err("wiki refuses the token of docs");
+    assert!(
+        refused.contains("401") || refused.to_lowercase().contains("unauthorized"),
+        "{refused}"
+    );
+
+    let run = env.run(&["mcp", "logout", "docs"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr, "Removed OAuth credentials for 'docs'.\n");
+    let revoked = oidc
+        .requests()
+        .into_iter()
+        .any(|r| r["endpoint"] == "revocation" && r["body"]["token_type_hint"] == "refresh_token");
+    assert!(revoked, "{:?}", oidc.requests());
+    let doc = credentials(&env);
+    assert_eq!(field_names(&doc), [store_key("wiki", &wiki.url)]);
+    assert_eq!(token(&env, "wiki"), wiki_token);
+
+    let again = env.run(&["mcp", "logout", "docs"]);
+    assert_eq!(again.stderr, "No OAuth credentials stored for 'docs'.\n");
+}
+
+#[test]
+fn metadata_naming_another_issuer_is_refused() {
+    let env = Env::new();
+    let p = peers(&[], Some("issuer-mismatch"));
+    mcp::config(&env, "", &[("docs", &p.server.url)]);
+    let run = env.run(&["mcp", "login", "docs", "--no-browser"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("names issuer"), "{run:?}");
+    assert!(!env.home.join(".credentials.json").exists());
+}
+
+#[test]
+fn a_redirect_off_the_origin_is_not_followed() {
+    let env = Env::new();
+    let p = peers(&[], Some("redirect-off-origin"));
+    mcp::config(&env, "", &[("docs", &p.server.url)]);
+    let run = env.run(&["mcp", "login", "docs", "--no-browser"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("redirects to another origin"),
+        "{run:?}"
+    );
+    let followed = p.oidc.requests().into_iter().any(|r| {
+        r["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("oauth-protected-resource"))
+    });
+    assert!(!followed, "the redirect was followed");
+}
+
+#[test]
+fn texts_of_mcp_commands() {
+    let env = Env::new();
+    env.write_config(
+        "mcp_oauth_credentials_store = \"file\"\n\n\
+         [mcp_servers.local]\ncommand = \"npx\"\n\n\
+         [mcp_servers.keyed]\nurl = \"https://mcp.example.com/mcp\"\nbearer_token_env_var = \"MCP_TOKEN\"\n\n\
+         [mcp_servers.remote]\nurl = \"https://mcp.example.com/mcp\"\n",
+    );
+    let mut t = Transcript::of(&env);
+    t.run(&env, &["mcp", "list"]);
+    t.run(&env, &["mcp", "list", "--json"]);
+    t.run(&env, &["mcp", "login", "local"]);
+    t.run(&env, &["mcp", "login", "keyed"]);
+    t.run(&env, &["mcp", "login", "nope"]);
+    t.run(&env, &["mcp", "token", "remote"]);
+    t.run(&env, &["mcp", "logout", "remote"]);
+    env.write_config("mcp_oauth_callback_port = 0\n");
+    t.run(&env, &["mcp", "list"]);
+    env.write_config("");
+    t.run(&env, &["mcp", "list"]);
+    insta::assert_snapshot!(t.finish());
+}
