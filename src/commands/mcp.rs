@@ -70,7 +70,12 @@ fn logout(config: &Config, args: &McpNameArgs) -> Result<ExitCode, Error> {
     let removal = store
         .delete(&server.name, &server.url)
         .map_err(McpError::from)?;
-    if let Some(cause) = &removal.keyring_unreachable {
+    // A keyring that is not running cannot hold anything; one that is locked or hung may.
+    if let Some(cause) = removal
+        .keyring_unreachable
+        .as_ref()
+        .filter(|c| !c.is_absent())
+    {
         out.note(&format!(
             "warning: could not check the OS keyring for tokens of '{name}': {cause}"
         ));
@@ -210,7 +215,12 @@ fn list(config: &Config, args: &McpListArgs) -> Result<ExitCode, Error> {
                             Err(err) => Auth::Unknown(err.to_string()),
                         },
                     };
-                    ("http", crate::secret::shown_url(&url), auth)
+                    (
+                        "http",
+                        crate::secret::masked_url(&url)
+                            .unwrap_or_else(|| printable(&url).into_owned()),
+                        auth,
+                    )
                 }
                 Transport::Stdio(command) => {
                     ("stdio", printable(&command).into_owned(), Auth::Unsupported)

@@ -80,7 +80,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
             .map(crate::secret::shown_url)
             .unwrap_or_default();
         return Err(failed(format!(
-            "`{url}` redirects to another origin (`{to}`); discovery follows redirects only within the origin it asked"
+            "`{url}` redirects to another origin ({to}); discovery follows redirects only within the origin it asked"
         )));
     }
     if status == reqwest::StatusCode::NOT_FOUND {
@@ -129,7 +129,7 @@ fn resource_metadata(header: &str) -> Option<String> {
 pub async fn discover(http: &reqwest::Client, server_url: &str) -> Result<Discovered, McpError> {
     let server = Url::parse(server_url).map_err(|_| {
         failed(format!(
-            "`{}` is not a URL",
+            "{} is not a URL",
             crate::secret::shown_url(server_url)
         ))
     })?;
@@ -206,7 +206,7 @@ async fn resource_metadata_of(
         })?;
         if url.origin() != server.origin() {
             return Err(failed(format!(
-                "`{server}` names resource metadata on another origin (`{}`); refusing it",
+                "`{server}` names resource metadata on another origin ({}); refusing it",
                 crate::secret::shown_url(url.as_str())
             )));
         }
@@ -236,7 +236,7 @@ pub async fn authorization_server(
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| {
             failed(format!(
-                "the authorization server `{}` is not an http(s) URL",
+                "the authorization server {} is not an http(s) URL",
                 crate::secret::shown_url(issuer)
             ))
         })?;
@@ -266,7 +266,7 @@ pub async fn authorization_server(
         for endpoint in [&meta.authorization_endpoint, &meta.token_endpoint] {
             if crate::http::http_url(endpoint).is_none() {
                 return Err(failed(format!(
-                    "`{url}` names an endpoint that is not an http(s) URL (`{}`)",
+                    "`{url}` names an endpoint that is not an http(s) URL ({})",
                     crate::secret::shown_url(endpoint)
                 )));
             }

@@ -52,7 +52,7 @@ fn callback(config: &crate::config::Config, server: &Server) -> Result<Callback,
     if let Some(raw) = &config.mcp.callback_url {
         let url = url::Url::parse(raw).map_err(|_| {
             McpError::Discovery(format!(
-                "mcp_oauth_callback_url `{}` is not a URL",
+                "mcp_oauth_callback_url {} is not a URL",
                 crate::secret::shown_url(raw)
             ))
         })?;

@@ -30,11 +30,9 @@ pub enum McpError {
     UnknownServer(String),
     #[error("OAuth login is only supported for streamable HTTP servers.")]
     NotHttp,
-    #[error(
-        "MCP server '{name}' needs no sign-in: {how}. Remove it from config.toml to use OAuth instead"
-    )]
+    #[error("MCP server '{name}' needs no sign-in: {how}")]
     StaticAuth { name: String, how: String },
-    #[error("`{url}` in [mcp_servers.{name}] is not an http(s) URL")]
+    #[error("{url} in [mcp_servers.{name}] is not an http(s) URL")]
     BadUrl { name: String, url: String },
     #[error("{0}")]
     Discovery(String),
@@ -46,7 +44,7 @@ pub enum McpError {
         name: String,
         redirect: String,
     },
-    #[error("client registration at `{url}` failed: {detail}")]
+    #[error("client registration at {url} failed: {detail}")]
     Registration { url: String, detail: String },
     #[error("the sign-in to MCP server '{name}' failed: {detail}")]
     Denied { name: String, detail: String },
@@ -60,7 +58,7 @@ pub enum McpError {
     },
     #[error("timed out waiting for OAuth callback")]
     TimedOut,
-    #[error("`{url}` refused the token request: {detail}")]
+    #[error("{url} refused the token request: {detail}")]
     Token { url: String, detail: String },
     #[error("Not logged in to MCP server '{0}'. Run `codex mcp login {0}`")]
     NotLoggedIn(String),
@@ -106,10 +104,12 @@ impl Server {
         if let Some(auth) = table.static_auth() {
             let how = match auth {
                 StaticAuth::EnvVar(var) => format!(
-                    "it uses the bearer token in ${}",
+                    "it sends the bearer token in ${}. To sign in with OAuth instead, remove `bearer_token_env_var` from [mcp_servers.{shown}]",
                     crate::untrusted::printable(&var)
                 ),
-                StaticAuth::Header => "it sends its own Authorization header".to_string(),
+                StaticAuth::Header => format!(
+                    "it sends an Authorization header of its own. To sign in with OAuth instead, remove that header from [mcp_servers.{shown}]"
+                ),
             };
             return Err(McpError::StaticAuth { name: shown, how });
         }

@@ -214,7 +214,7 @@ pub async fn revoke(
         Ok(())
     } else {
         Err(format!(
-            "`{}` answered HTTP {status}",
+            "{} answered HTTP {status}",
             crate::secret::shown_url(url)
         ))
     }

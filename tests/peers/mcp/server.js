@@ -33,7 +33,11 @@ const SCOPE = 'mcp:tools';
 
 function logLine(obj) {
   if (!LOG_FILE) return;
-  fs.appendFileSync(LOG_FILE, `${JSON.stringify(obj)}\n`);
+  try {
+    fs.appendFileSync(LOG_FILE, `${JSON.stringify(obj)}\n`);
+  } catch (err) {
+    process.stderr.write(`mcp peer: cannot write LOG_FILE: ${err.message}\n`);
+  }
 }
 
 const discovery = await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json();
