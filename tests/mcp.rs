@@ -9,7 +9,7 @@ mod common;
 use common::keyring::Session;
 use common::mcp::{self, credentials, logged_in, prove, store_key};
 use common::transcript::Transcript;
-use common::{Env, field_names, mode_of};
+use common::{Background, Env, agent_ok, field_names, http_get, mode_of};
 
 /// The peers, stopped before their folder (with their logs) is removed.
 struct Peers {
@@ -277,4 +277,259 @@ fn texts_of_mcp_commands() {
     env.write_config("");
     t.run(&env, &["mcp", "list"]);
     insta::assert_snapshot!(t.finish());
+}
+
+/// Starts `codex mcp login docs --no-browser --json`; returns it and the authorize URL.
+fn start_login(env: &Env) -> (Background, String) {
+    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--no-browser", "--json"]));
+    let event = login.next_event();
+    assert_eq!(event["event"], "authorize_url", "{event}");
+    (login, event["url"].as_str().unwrap().to_string())
+}
+
+/// The callback URL the authorization server sends the browser to, not followed.
+fn callback_url(authorize: &str) -> String {
+    let out = agent_ok(&["authorize", authorize, "--print-callback"]);
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let re = regex_lite::Regex::new(&format!(r"([?&]{name}=)[^&]*")).unwrap();
+    assert!(re.is_match(url), "no {name} in {url}");
+    re.replace(url, format!("${{1}}{value}")).into_owned()
+}
+
+#[test]
+fn a_callback_with_another_state_is_refused_and_the_sign_in_goes_on() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let (login, url) = start_login(&env);
+    let callback = callback_url(&url);
+    assert!(callback.contains("/callback/"), "{callback}");
+    let (status, _, body) = http_get(&with_param(&callback, "state", "forged"));
+    assert_eq!(status, 400);
+    assert!(body.contains("Invalid OAuth callback"), "{body}");
+    let (status, _, body) = http_get(&callback);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Authentication complete. You may close this window."),
+        "{body}"
+    );
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(env.home.join(".credentials.json").exists());
+}
+
+#[test]
+fn a_callback_naming_another_issuer_is_refused() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let (login, url) = start_login(&env);
+    let callback = callback_url(&url);
+    let forged = with_param(&callback, "iss", "https%3A%2F%2Fevil.example");
+    let (status, _, body) = http_get(&forged);
+    assert_eq!(status, 400);
+    assert!(body.contains("Invalid OAuth callback"), "{body}");
+    let run = login.finish(30);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("https://evil.example"), "{run:?}");
+    assert!(!env.home.join(".credentials.json").exists());
+    let exchanged = p
+        .oidc
+        .requests()
+        .into_iter()
+        .any(|r| r["endpoint"] == "token");
+    assert!(!exchanged, "the code was exchanged");
+}
+
+#[test]
+fn parallel_token_commands_refresh_one_at_a_time() {
+    let env = Env::new();
+    // Every token is due at once (20 s < the 30 s margin), and refresh tokens rotate: a refresh
+    // token spent twice revokes the whole grant.
+    let p = peers(&[("ACCESS_TTL", "20")], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    logged_in(&env, None, "docs");
+    let runs: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            env.cmd(&["mcp", "token", "docs"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in runs {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let refreshes: Vec<serde_json::Value> = p
+        .oidc
+        .requests()
+        .into_iter()
+        .filter(|r| r["grant_type"] == "refresh_token")
+        .collect();
+    assert_eq!(refreshes.len(), 4);
+    assert!(
+        refreshes.iter().all(|r| r["status"] == 200),
+        "{refreshes:?}"
+    );
+    prove(&p.server.url, &token(&env, "docs")).expect("the last token works");
+}
+
+#[test]
+fn no_secret_in_the_trace_log() {
+    let env = Env::new();
+    let p = peers(&[("ACCESS_TTL", "20")], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let mut cmd = env.cmd(&["mcp", "login", "docs", "--no-browser", "--json"]);
+    cmd.env("RUST_LOG", "trace");
+    let login = Background::spawn(cmd);
+    let url = login.next_event()["url"].as_str().unwrap().to_string();
+    let callback = callback_url(&url);
+    let code = regex_lite::Regex::new(r"[?&]code=([^&]+)")
+        .unwrap()
+        .captures(&callback)
+        .unwrap()[1]
+        .to_string();
+    let (status, _, _) = http_get(&callback);
+    assert_eq!(status, 200);
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "{run:?}");
+    let key = store_key("docs", &p.server.url);
+    let first = credentials(&env)[&key].clone();
+    let mut refresh = env.cmd(&["mcp", "token", "docs"]);
+    refresh.env("RUST_LOG", "trace");
+    let refreshed = common::run_cmd(refresh, None);
+    assert_eq!(refreshed.code, 0, "{refreshed:?}");
+    let second = credentials(&env)[&key].clone();
+    let logs = format!("{}{}", run.stderr, refreshed.stderr);
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "no log at all: {logs}"
+    );
+    for secret in [
+        code.as_str(),
+        first["access_token"].as_str().unwrap(),
+        first["refresh_token"].as_str().unwrap(),
+        second["access_token"].as_str().unwrap(),
+        second["refresh_token"].as_str().unwrap(),
+    ] {
+        assert!(!logs.contains(secret), "a secret in the log: {logs}");
+    }
+}
+
+#[test]
+fn texts_of_an_mcp_sign_in_and_its_failures() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let mut t = Transcript::of(&env);
+    t.redact(p.oidc.url.clone(), "[ISSUER]");
+    t.redact(p.server.url.clone(), "[MCP]");
+
+    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--no-browser"]));
+    let shown = login.wait_stderr("&resource=");
+    let url = shown
+        .lines()
+        .find(|l| l.starts_with("http"))
+        .unwrap()
+        .to_string();
+    agent_ok(&["authorize", &url]);
+    let run = login.finish(30);
+    let key = store_key("docs", &p.server.url);
+    let client_id = credentials(&env)[&key]["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.redact(client_id, "[CLIENT]");
+    t.push(&["mcp", "login", "docs", "--no-browser"], &run);
+    let list = t.run(&env, &["mcp", "list"]);
+    assert_eq!(list.code, 0);
+    t.run(&env, &["mcp", "logout", "docs"]);
+    t.run(
+        &env,
+        &["mcp", "login", "docs", "--no-browser", "--timeout", "1"],
+    );
+
+    for (quirk, oidc_env) in [
+        ("issuer-mismatch", &[][..]),
+        ("redirect-off-origin", &[][..]),
+        ("bad-metadata", &[][..]),
+        ("", &[("REGISTRATION", "0")][..]),
+    ] {
+        let q = peers(oidc_env, (!quirk.is_empty()).then_some(quirk));
+        t.redact(q.oidc.url.clone(), "[ISSUER]");
+        t.redact(q.server.url.clone(), "[MCP]");
+        mcp::config(
+            &env,
+            "mcp_oauth_credentials_store = \"file\"",
+            &[("docs", &q.server.url)],
+        );
+        t.note(&format!("# QUIRK={quirk} {oidc_env:?}"));
+        let run = t.run(
+            &env,
+            &["mcp", "login", "docs", "--no-browser", "--timeout", "5"],
+        );
+        assert_eq!(run.code, 1, "{run:?}");
+    }
+    let mut text = t.finish();
+    for (pattern, with) in [
+        (r"callback(/|%2F)[A-Za-z0-9_-]{12}", "callback$1[ID]"),
+        (r"client_id=[A-Za-z0-9_-]+", "client_id=[CLIENT]"),
+        (r"expires in \d+ (s|min)", "expires in [SPAN]"),
+    ] {
+        text = regex_lite::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, with)
+            .into_owned();
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_configured_callback_url_is_the_redirect_uri_exactly() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    let port = common::free_port();
+    let redirect = format!("http://127.0.0.1:{port}/custom/cb");
+    mcp::config(
+        &env,
+        &format!("mcp_oauth_credentials_store = \"file\"\nmcp_oauth_callback_url = \"{redirect}\""),
+        &[("docs", &p.server.url)],
+    );
+    let (login, url) = start_login(&env);
+    let expected: String = url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect();
+    assert!(url.contains(&format!("redirect_uri={expected}&")), "{url}");
+    agent_ok(&["authorize", &url]);
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "{run:?}");
+    let token = token(&env, "docs");
+    prove(&p.server.url, &token).expect("the token works");
 }

@@ -181,15 +181,23 @@ impl Auth {
     }
 }
 
-/// "expires in 59 min", "expired 3 min ago".
+/// "expires in 59 min", "expired 3 h ago".
 fn expiry(at_ms: u64) -> String {
     let now = now_millis();
     if at_ms > now {
-        let left = std::time::Duration::from_millis(at_ms - now);
-        format!("expires in {}", crate::report::human_duration(left))
+        format!("expires in {}", rough((at_ms - now) / 1000))
     } else {
-        let ago = std::time::Duration::from_millis(now - at_ms);
-        format!("expired {} ago", crate::report::human_duration(ago))
+        format!("expired {} ago", rough((now - at_ms) / 1000))
+    }
+}
+
+/// A span in the largest unit that still says enough: seconds, minutes, hours, days.
+fn rough(secs: u64) -> String {
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7200 => format!("{} min", secs / 60),
+        7200..172_800 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
     }
 }
 

@@ -183,7 +183,10 @@ pub async fn run(
         }
     })
     .await
-    .map_err(|_| McpError::TimedOut)??;
+    .map_err(|_| McpError::TimedOut {
+        name: crate::untrusted::printable(&server.name).into_owned(),
+        secs: opts.timeout.as_secs(),
+    })??;
 
     // RFC 9207: an issuer that sends `iss` must send its own; one that says it always does must.
     let page = crate::login::callback::page::message;

@@ -56,8 +56,10 @@ pub enum McpError {
         expected: String,
         got: String,
     },
-    #[error("timed out waiting for OAuth callback")]
-    TimedOut,
+    #[error(
+        "timed out waiting for OAuth callback after {secs} s; run `codex mcp login {name}` again (--timeout SECS waits longer)"
+    )]
+    TimedOut { name: String, secs: u64 },
     #[error("{url} refused the token request: {detail}")]
     Token { url: String, detail: String },
     #[error("Not logged in to MCP server '{0}'. Run `codex mcp login {0}`")]

@@ -96,6 +96,10 @@ function setUp(origin, mcpUrl) {
     app.get('/.well-known/oauth-protected-resource/mcp', (req, res) => {
       res.json({ resource: mcpUrl.href, authorization_servers: [origin], scopes_supported: [SCOPE] });
     });
+  } else if (QUIRK === 'bad-metadata') {
+    app.get('/.well-known/oauth-protected-resource/mcp', (req, res) => {
+      res.type('json').send('{"resource": "' + mcpUrl.href + '", "authorization_servers": [');
+    });
   } else if (QUIRK === 'redirect-off-origin') {
     app.get('/.well-known/oauth-protected-resource/mcp', (req, res) => {
       res.redirect(302, `${ISSUER}/.well-known/oauth-protected-resource/mcp`);

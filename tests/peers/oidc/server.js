@@ -252,7 +252,8 @@ function buildProvider(issuer) {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: false },
       introspection: { enabled: true },
-      registration: { enabled: MCP },
+      // REGISTRATION=0: an MCP authorization server without dynamic registration.
+      registration: { enabled: MCP && process.env.REGISTRATION !== '0' },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       resourceIndicators,
