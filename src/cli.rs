@@ -253,12 +253,30 @@ pub enum McpCommand {
     Login(McpLoginArgs),
     /// Revoke (best effort) and remove the stored OAuth tokens of an MCP server
     Logout(McpNameArgs),
+    /// Add a streamable HTTP server to config.toml ([mcp_servers.NAME] url = URL); the rest of
+    /// the file, comments included, stays as it is
+    #[command(after_help = "Example: codex mcp add docs --url https://mcp.example.com/mcp")]
+    Add(McpAddArgs),
+    /// Remove a server's [mcp_servers.NAME] tables from config.toml (its stored tokens stay:
+    /// `codex mcp logout NAME` first)
+    Remove(McpNameArgs),
     /// Print a valid access token of an MCP server on stdout, refreshed first when it expires
     /// within 30 seconds, and nothing else
     #[command(
         after_help = "Example: curl -H \"Authorization: Bearer $(codex mcp token docs)\" ..."
     )]
     Token(McpNameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpAddArgs {
+    /// The server's name: letters, digits, `-` and `_`
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The server's streamable HTTP endpoint
+    #[arg(long, value_name = "URL")]
+    pub url: String,
 }
 
 #[derive(Debug, Args)]

@@ -533,3 +533,73 @@ fn the_configured_callback_url_is_the_redirect_uri_exactly() {
     let token = token(&env, "docs");
     prove(&p.server.url, &token).expect("the token works");
 }
+
+#[test]
+fn add_and_remove_keep_the_rest_of_config_toml() {
+    let env = Env::new();
+    let original = "# my settings\nmodel = \"o3\" # the model\n\n\
+                    [mcp_servers.docs] # docs server\nurl = \"https://docs.example.com/mcp\"\n\n\
+                    [mcp_servers.docs.oauth]\nclient_id = \"abc\"\n\n\
+                    # the wiki, kept\n[mcp_servers.wiki]\ncommand = \"wiki-mcp\"\n";
+    env.write_config(original);
+    let config = env.home.join("config.toml");
+    common::set_mode(&config, 0o640);
+    let mut t = Transcript::of(&env);
+    t.run(
+        &env,
+        &[
+            "mcp",
+            "add",
+            "tracker",
+            "--url",
+            "https://tracker.example.com/mcp",
+        ],
+    );
+    let added = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(
+        added,
+        format!("{original}\n[mcp_servers.tracker]\nurl = \"https://tracker.example.com/mcp\"\n")
+    );
+    assert_eq!(mode_of(&config), 0o640);
+    t.run(&env, &["mcp", "remove", "docs"]);
+    let removed = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(
+        removed,
+        "# my settings\nmodel = \"o3\" # the model\n\n\
+         # the wiki, kept\n[mcp_servers.wiki]\ncommand = \"wiki-mcp\"\n\n\
+         [mcp_servers.tracker]\nurl = \"https://tracker.example.com/mcp\"\n"
+    );
+    t.run(
+        &env,
+        &[
+            "mcp",
+            "add",
+            "wiki",
+            "--url",
+            "https://wiki.example.com/mcp",
+        ],
+    );
+    t.run(
+        &env,
+        &[
+            "mcp",
+            "add",
+            "bad name",
+            "--url",
+            "https://x.example.com/mcp",
+        ],
+    );
+    t.run(&env, &["mcp", "add", "x", "--url", "ftp://x.example.com"]);
+    t.run(&env, &["mcp", "remove", "nope"]);
+    // A server written as an inline table cannot be spliced: nothing is written.
+    let inline = "mcp_servers.inline = { url = \"https://i.example.com/mcp\" }\n";
+    env.write_config(inline);
+    t.run(&env, &["mcp", "remove", "inline"]);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), inline);
+    env.write_config("model = \n");
+    t.run(
+        &env,
+        &["mcp", "add", "x", "--url", "https://x.example.com/mcp"],
+    );
+    insta::assert_snapshot!(t.finish());
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::Error;
-use crate::cli::{McpArgs, McpCommand, McpListArgs, McpLoginArgs, McpNameArgs};
+use crate::cli::{McpAddArgs, McpArgs, McpCommand, McpListArgs, McpLoginArgs, McpNameArgs};
 use crate::config::Config;
 use crate::mcp::settings::{StaticAuth, Transport};
 use crate::mcp::{McpError, Server};
@@ -20,7 +20,25 @@ pub fn run(config: &Config, args: McpArgs) -> Result<ExitCode, Error> {
         McpCommand::Login(login) => self::login(config, &login),
         McpCommand::Logout(name) => logout(config, &name),
         McpCommand::Token(name) => token(config, &name),
+        McpCommand::Add(add) => self::add(config, &add),
+        McpCommand::Remove(name) => remove(config, &name),
     }
+}
+
+fn add(config: &Config, args: &McpAddArgs) -> Result<ExitCode, Error> {
+    crate::mcp::edit::add(&config.codex_home, &args.name, &args.url).map_err(McpError::from)?;
+    Reporter::text().line(&format!("Added global MCP server '{}'.", args.name));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove(config: &Config, args: &McpNameArgs) -> Result<ExitCode, Error> {
+    let out = Reporter::text();
+    let name = printable(&args.name);
+    match crate::mcp::edit::remove(&config.codex_home, &args.name).map_err(McpError::from)? {
+        Some(_) => out.line(&format!("Removed global MCP server '{name}'.")),
+        None => return Err(McpError::UnknownServer(name.into_owned()).into()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn open_store(config: &Config, out: Reporter) -> McpStore {

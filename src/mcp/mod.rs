@@ -7,6 +7,7 @@
 //! than the `rmcp` SDK, whose OAuth client would bring a second HTTP and OAuth stack.
 
 pub mod discovery;
+pub mod edit;
 pub mod login;
 pub mod register;
 pub mod settings;
@@ -74,6 +75,8 @@ pub enum McpError {
     Http(#[from] crate::http::HttpError),
     #[error(transparent)]
     Login(#[from] crate::login::LoginError),
+    #[error(transparent)]
+    Edit(#[from] edit::EditError),
 }
 
 impl From<crate::store::StoreError> for McpError {
