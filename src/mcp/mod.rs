@@ -26,7 +26,7 @@ pub const REFRESH_SKEW_MS: u64 = 30_000;
 #[derive(Debug, Error)]
 pub enum McpError {
     #[error(
-        "No MCP server named '{0}' found. Add it to config.toml as [mcp_servers.{0}] with a `url`"
+        "No MCP server named '{0}' found in config.toml (`codex mcp list` shows the configured ones)"
     )]
     UnknownServer(String),
     #[error("OAuth login is only supported for streamable HTTP servers.")]
