@@ -603,3 +603,24 @@ fn add_and_remove_keep_the_rest_of_config_toml() {
     );
     insta::assert_snapshot!(t.finish());
 }
+
+#[test]
+fn mcp_help_pages() {
+    let mut t = Transcript::new();
+    for args in [
+        &["mcp", "--help"][..],
+        &["mcp", "login", "--help"],
+        &["mcp", "token", "--help"],
+        &["mcp", "logout", "--help"],
+        &["mcp", "list", "--help"],
+        &["mcp", "add", "--help"],
+        &["mcp", "remove", "--help"],
+        &["mcp", "login"],
+    ] {
+        let mut cmd = common::bare_cmd(args);
+        cmd.env("COLUMNS", "100");
+        let run = common::run_cmd(cmd, None);
+        t.push(args, &run);
+    }
+    insta::assert_snapshot!(t.finish());
+}
