@@ -53,7 +53,7 @@ fn login_in_file_mode_writes_the_reference_file_and_the_token_works() {
     assert_eq!(mode_of(&path), 0o600);
     let doc = credentials(&env);
     let key = store_key("docs", &p.server.url);
-    assert_eq!(field_names(&doc), [key.clone()]);
+    assert_eq!(field_names(&doc), std::slice::from_ref(&key));
     let entry = &doc[&key];
     assert_eq!(
         field_names(entry),

@@ -137,11 +137,11 @@ struct Row {
     target: String,
     bearer_env: Option<String>,
     enabled: bool,
-    auth: Auth,
+    auth: SignIn,
 }
 
 /// How a server signs in, as `list` shows it.
-enum Auth {
+enum SignIn {
     Unsupported,
     Bearer,
     NotLoggedIn,
@@ -154,13 +154,13 @@ enum Auth {
     Unknown(String),
 }
 
-impl Auth {
+impl SignIn {
     fn text(&self) -> String {
         match self {
-            Auth::Unsupported => "Unsupported".to_string(),
-            Auth::Bearer => "Bearer token".to_string(),
-            Auth::NotLoggedIn => "Not logged in".to_string(),
-            Auth::OAuth {
+            SignIn::Unsupported => "Unsupported".to_string(),
+            SignIn::Bearer => "Bearer token".to_string(),
+            SignIn::NotLoggedIn => "Not logged in".to_string(),
+            SignIn::OAuth {
                 expires_at, scopes, ..
             } => {
                 let mut details = Vec::new();
@@ -175,16 +175,16 @@ impl Auth {
                     false => format!("OAuth ({})", details.join("; ")),
                 }
             }
-            Auth::Unknown(why) => format!("Unknown ({why})"),
+            SignIn::Unknown(why) => format!("Unknown ({why})"),
         }
     }
 
     fn json(&self) -> serde_json::Value {
         match self {
-            Auth::Unsupported => serde_json::json!({"status": "unsupported"}),
-            Auth::Bearer => serde_json::json!({"status": "bearer_token"}),
-            Auth::NotLoggedIn => serde_json::json!({"status": "not_logged_in"}),
-            Auth::OAuth {
+            SignIn::Unsupported => serde_json::json!({"status": "unsupported"}),
+            SignIn::Bearer => serde_json::json!({"status": "bearer_token"}),
+            SignIn::NotLoggedIn => serde_json::json!({"status": "not_logged_in"}),
+            SignIn::OAuth {
                 expires_at,
                 scopes,
                 store,
@@ -194,7 +194,7 @@ impl Auth {
                 "scopes": scopes,
                 "store": store.as_str(),
             }),
-            Auth::Unknown(why) => serde_json::json!({"status": "unknown", "problem": why}),
+            SignIn::Unknown(why) => serde_json::json!({"status": "unknown", "problem": why}),
         }
     }
 }
@@ -230,15 +230,15 @@ fn list(config: &Config, args: &McpListArgs) -> Result<ExitCode, Error> {
             let (transport, target, auth) = match table.transport() {
                 Transport::Http(url) => {
                     let auth = match table.static_auth() {
-                        Some(StaticAuth::EnvVar(_) | StaticAuth::Header) => Auth::Bearer,
+                        Some(StaticAuth::EnvVar(_) | StaticAuth::Header) => SignIn::Bearer,
                         None => match store.load(name, &url) {
-                            Ok(Some((tokens, store))) => Auth::OAuth {
+                            Ok(Some((tokens, store))) => SignIn::OAuth {
                                 expires_at: tokens.expires_at,
                                 scopes: tokens.scopes,
                                 store,
                             },
-                            Ok(None) => Auth::NotLoggedIn,
-                            Err(err) => Auth::Unknown(err.to_string()),
+                            Ok(None) => SignIn::NotLoggedIn,
+                            Err(err) => SignIn::Unknown(err.to_string()),
                         },
                     };
                     (
@@ -248,10 +248,12 @@ fn list(config: &Config, args: &McpListArgs) -> Result<ExitCode, Error> {
                         auth,
                     )
                 }
-                Transport::Stdio(command) => {
-                    ("stdio", printable(&command).into_owned(), Auth::Unsupported)
-                }
-                Transport::Unknown => ("unknown", "-".to_string(), Auth::Unsupported),
+                Transport::Stdio(command) => (
+                    "stdio",
+                    printable(&command).into_owned(),
+                    SignIn::Unsupported,
+                ),
+                Transport::Unknown => ("unknown", "-".to_string(), SignIn::Unsupported),
             };
             Row {
                 name: printable(name).into_owned(),

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::http::NetworkSettings;
-use crate::mcp::settings::McpSettings;
+use crate::mcp::settings::McpServerToml;
 use crate::oauth::{
     AuthSettings, BadIssuer, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, Protocol, checked_issuer,
     default_protocol,
@@ -35,6 +35,16 @@ impl StoreMode {
             StoreMode::Auto => "auto",
         }
     }
+}
+
+/// The MCP keys of config.toml (`[mcp_servers.*]`, `mcp_oauth_*`), for `codex mcp`.
+#[derive(Debug, Clone)]
+pub struct McpSettings {
+    pub servers: BTreeMap<String, McpServerToml>,
+    /// `mcp_oauth_credentials_store`, default `auto` (as the reference).
+    pub store_mode: StoreMode,
+    pub callback_port: Option<u16>,
+    pub callback_url: Option<String>,
 }
 
 /// `forced_login_method`: an administrator can allow only one way of signing in.

@@ -244,7 +244,7 @@ pub async fn authorization_server(
         well_known(&base, "oauth-authorization-server"),
         well_known(&base, "openid-configuration"),
     ];
-    if base.path().trim_end_matches('/') != "" {
+    if !base.path().trim_end_matches('/').is_empty() {
         let mut appended = base.clone();
         appended.set_path(&format!(
             "{}/.well-known/openid-configuration",

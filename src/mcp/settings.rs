@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::config::StoreMode;
-
 /// One `[mcp_servers.NAME]` table.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct McpServerToml {
@@ -39,16 +37,6 @@ pub struct McpOAuthToml {
     pub client_id: Option<String>,
     #[serde(default, deserialize_with = "port")]
     pub callback_port: Option<u16>,
-}
-
-/// The MCP settings of this run.
-#[derive(Debug, Clone, Default)]
-pub struct McpSettings {
-    pub servers: BTreeMap<String, McpServerToml>,
-    /// `mcp_oauth_credentials_store`, default `auto` (as the reference).
-    pub store_mode: StoreMode,
-    pub callback_port: Option<u16>,
-    pub callback_url: Option<String>,
 }
 
 /// How a configured server is reached and signed in to.
