@@ -230,7 +230,7 @@ fn metadata_naming_another_issuer_is_refused() {
     let env = Env::new();
     let p = peers(&[], Some("issuer-mismatch"));
     mcp::config(&env, "", &[("docs", &p.server.url)]);
-    let run = env.run(&["mcp", "login", "docs", "--no-browser"]);
+    let run = env.run(&["mcp", "login", "docs", "--no-browser", "--timeout", "5"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("names issuer"), "{run:?}");
     assert!(!env.home.join(".credentials.json").exists());
@@ -241,7 +241,7 @@ fn a_redirect_off_the_origin_is_not_followed() {
     let env = Env::new();
     let p = peers(&[], Some("redirect-off-origin"));
     mcp::config(&env, "", &[("docs", &p.server.url)]);
-    let run = env.run(&["mcp", "login", "docs", "--no-browser"]);
+    let run = env.run(&["mcp", "login", "docs", "--no-browser", "--timeout", "5"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains("redirects to another origin"),
@@ -623,4 +623,49 @@ fn mcp_help_pages() {
         t.push(args, &run);
     }
     insta::assert_snapshot!(t.finish());
+}
+
+#[test]
+fn auto_mode_without_a_keyring_uses_the_file_and_says_so_once() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    mcp::config(&env, "", &[("docs", &p.server.url)]);
+    let (run, _) = mcp::login(&env, None, "docs");
+    assert_eq!(run.code, 0, "{run:?}");
+    // With --json the warning is an event on stdout.
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        said.matches("so MCP credentials are stored in plain text")
+            .count(),
+        1,
+        "{run:?}"
+    );
+    assert!(env.home.join(".credentials.json").exists());
+    prove(&p.server.url, &token(&env, "docs")).expect("the token works");
+}
+
+#[test]
+fn a_credentials_file_that_does_not_parse_is_never_overwritten() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let path = env.home.join(".credentials.json");
+    let broken = "{\"other|0123456789abcdef\": {\"access_token\": \"keep-me\"},";
+    std::fs::write(&path, broken).unwrap();
+    common::set_mode(&path, 0o600);
+    let (run, _) = mcp::login(&env, None, "docs");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(".credentials.json` (line 1, column"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("keep-me"), "{run:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    let logout = env.run(&["mcp", "logout", "docs"]);
+    assert_eq!(logout.code, 1, "{logout:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
 }
