@@ -308,11 +308,16 @@ pub struct McpLoginArgs {
     #[arg(long)]
     pub no_browser: bool,
 
-    /// Give up waiting for the browser after this many seconds
+    /// Give up waiting for the browser (or the device code) after this many seconds
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
 
     /// Report progress as JSON lines on stdout (for editors and wrappers)
     #[arg(long)]
     pub json: bool,
+
+    /// Sign in with a one-time code entered on another device (for SSH and headless machines),
+    /// when the server's authorization server offers it
+    #[arg(long, conflicts_with = "no_browser")]
+    pub device_auth: bool,
 }

@@ -669,3 +669,67 @@ fn a_credentials_file_that_does_not_parse_is_never_overwritten() {
     assert_eq!(logout.code, 1, "{logout:?}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
 }
+
+#[test]
+fn device_sign_in_gets_a_token_for_the_server() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
+    let event = login.next_event();
+    assert_eq!(event["event"], "device_code", "{event}");
+    agent_ok(&[
+        "device",
+        event["verification_uri"].as_str().unwrap(),
+        event["user_code"].as_str().unwrap(),
+    ]);
+    let run = login.finish(60);
+    assert_eq!(run.code, 0, "{run:?}");
+    let device_token = p
+        .oidc
+        .requests()
+        .into_iter()
+        .find(|r| r["endpoint"] == "device_authorization")
+        .expect("a device authorization request");
+    assert_eq!(device_token["body"]["resource"], p.server.url.as_str());
+    let answer = prove(&p.server.url, &token(&env, "docs")).expect("the token works");
+    assert_eq!(answer["whoami"]["sub"], "alice");
+}
+
+#[test]
+fn texts_of_an_mcp_device_sign_in() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let mut t = Transcript::of(&env);
+    t.redact(p.oidc.url.clone(), "[ISSUER]");
+    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth"]));
+    let shown = login.wait_stderr("Never share this code");
+    let lines: Vec<&str> = shown.lines().map(str::trim).collect();
+    let after = |heading: &str| {
+        let at = lines.iter().position(|l| l.starts_with(heading)).unwrap();
+        lines[at + 1].to_string()
+    };
+    let (uri, code) = (
+        after("1. Open this link"),
+        after("2. Enter this one-time code"),
+    );
+    agent_ok(&["device", &uri, &code]);
+    let run = login.finish(60);
+    t.redact(code, "[CODE]");
+    t.push(&["mcp", "login", "docs", "--device-auth"], &run);
+
+    let q = peers(&[("DEVICE_FLOW", "0")], None);
+    t.redact(q.oidc.url.clone(), "[ISSUER]");
+    mcp::config(&env, "", &[("docs", &q.server.url)]);
+    t.run(&env, &["mcp", "login", "docs", "--device-auth"]);
+    insta::assert_snapshot!(t.finish());
+}

@@ -59,8 +59,13 @@ fn login(config: &Config, args: &McpLoginArgs) -> Result<ExitCode, Error> {
         open_browser: !args.no_browser && crate::login::browser::browser_available(),
         timeout: std::time::Duration::from_secs(args.timeout),
     };
-    let kind = crate::http::runtime()
-        .block_on(crate::mcp::login::run(config, &store, &server, &opts, &out))?;
+    let runtime = crate::http::runtime();
+    let kind = match args.device_auth {
+        true => runtime.block_on(crate::mcp::login::run_device(
+            config, &store, &server, &opts, &out,
+        ))?,
+        false => runtime.block_on(crate::mcp::login::run(config, &store, &server, &opts, &out))?,
+    };
     let name = printable(&server.name);
     if out.is_json() {
         out.object(&serde_json::json!({

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::discovery::{self, Discovered};
 use super::{McpError, Server};
 use crate::login::callback::{CallbackServer, Expect, Finish};
+use crate::oauth::device::{self, DeviceError};
 use crate::report::Reporter;
 use crate::secret::Secret;
 use crate::store::StoreKind;
@@ -28,6 +29,7 @@ pub struct LoginOptions {
     /// `--scopes`, before the config's and the discovered ones.
     pub scopes: Option<Vec<String>>,
     pub open_browser: bool,
+    /// The longest wait for the browser, or for the device code to be entered.
     pub timeout: Duration,
 }
 
@@ -130,9 +132,11 @@ pub async fn run(
         .oauth
         .as_ref()
         .and_then(|o| o.client_id.as_deref());
+    let grant = super::register::Grant::Code {
+        redirect_uri: &redirect_uri,
+    };
     let client_id =
-        super::register::client_id(&http, &server.name, configured, auth_server, &redirect_uri)
-            .await?;
+        super::register::client_id(&http, &server.name, configured, auth_server, grant).await?;
     let resource = server.resource(found.resource.as_deref());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256_len(64);
     let scopes = scopes(opts, server, &found);
@@ -217,16 +221,7 @@ pub async fn run(
             &resource,
         )
         .await?;
-        let tokens = issued.into_tokens(McpTokens {
-            server_name: server.name.clone(),
-            url: server.url.clone(),
-            issuer: Some(auth_server.issuer.clone()),
-            client_id: client_id.clone(),
-            access_token: Secret::new(String::new()),
-            refresh_token: None,
-            expires_at: None,
-            scopes: scopes.clone(),
-        });
+        let tokens = signed_in(server, &auth_server.issuer, &client_id, &scopes, issued);
         Ok::<_, McpError>(store.save(&tokens)?)
     }
     .await;
@@ -243,6 +238,110 @@ pub async fn run(
         }
     }
     result
+}
+
+/// The document of a new sign-in; what the token answer leaves out is what was asked for.
+fn signed_in(
+    server: &Server,
+    issuer: &str,
+    client_id: &str,
+    scopes: &[String],
+    issued: super::token::Issued,
+) -> McpTokens {
+    issued.into_tokens(McpTokens {
+        server_name: server.name.clone(),
+        url: server.url.clone(),
+        issuer: Some(issuer.to_string()),
+        client_id: client_id.to_string(),
+        access_token: Secret::new(String::new()),
+        refresh_token: None,
+        expires_at: None,
+        scopes: scopes.to_vec(),
+    })
+}
+
+/// `--device-auth`: the device code sign-in (RFC 8628) for machines without a browser (SSH):
+/// discovery and registration as above, then a code the user enters on any device, with
+/// `resource` on the device and token requests. Beyond the reference, which has none.
+pub async fn run_device(
+    config: &crate::config::Config,
+    store: &McpStore,
+    server: &Server,
+    opts: &LoginOptions,
+    out: &Reporter,
+) -> Result<StoreKind, McpError> {
+    let name = crate::untrusted::printable(&server.name).into_owned();
+    let discovery_client = crate::http::same_origin_client(&config.network)?;
+    let found = discovery::discover(&discovery_client, &server.url).await?;
+    let http = crate::http::client(&config.network)?;
+    let auth_server = &found.auth_server;
+    let Some(device_url) = &auth_server.device_authorization_endpoint else {
+        return Err(McpError::NoDeviceSignIn {
+            issuer: crate::untrusted::printable(&auth_server.issuer).into_owned(),
+            name,
+        });
+    };
+    let configured = server
+        .table
+        .oauth
+        .as_ref()
+        .and_then(|o| o.client_id.as_deref());
+    let grant = super::register::Grant::Device;
+    let client_id =
+        super::register::client_id(&http, &server.name, configured, auth_server, grant).await?;
+    let resource = server.resource(found.resource.as_deref());
+    let scopes = scopes(opts, server, &found);
+    let device = device::Rfc8628 {
+        client_id: &client_id,
+        device_url,
+        token_url: &auth_server.token_endpoint,
+        scopes: scopes.clone(),
+        resource: Some(&resource),
+    };
+    let failed = |e: DeviceError| match e {
+        DeviceError::Failed(detail) => McpError::Device {
+            name: name.clone(),
+            detail,
+        },
+        DeviceError::Expired => McpError::Device {
+            name: name.clone(),
+            detail: "the code expired before it was entered".to_string(),
+        },
+        DeviceError::Denied => McpError::Device {
+            name: name.clone(),
+            detail: "the code was declined on the device page".to_string(),
+        },
+        DeviceError::OAuth(e) => McpError::Discovery(e.to_string()),
+    };
+    let code = device::rfc8628_start(&http, &device)
+        .await
+        .map_err(failed)?;
+    let host = url::Url::parse(&auth_server.issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| auth_server.issuer.clone());
+    // Bounded by the code's own lifetime (at most 30 min) and `--timeout`, whichever ends first;
+    // the user is told the shorter.
+    let wait = code.code.expires_in.min(opts.timeout);
+    let shown = device::DeviceCode {
+        expires_in: wait,
+        ..code.code.clone()
+    };
+    let progress = out.device_code(&shown, &host, false);
+    let deadline = std::time::Instant::now() + wait;
+    let ticker = progress.clone();
+    let sleep = move |d: Duration| {
+        ticker.tick(deadline);
+        tokio::time::sleep(d)
+    };
+    let result = tokio::time::timeout(wait, device::rfc8628_wait(&http, &device, &code, sleep))
+        .await
+        .unwrap_or(Err(DeviceError::Expired));
+    progress.finish();
+    let response = result.map_err(failed)?;
+    let issued = super::token::Issued::from_response(&response);
+    let tokens = signed_in(server, &auth_server.issuer, &client_id, &scopes, issued);
+    Ok(store.save(&tokens)?)
 }
 
 fn authorize_url(

@@ -38,13 +38,19 @@ pub enum McpError {
     #[error("{0}")]
     Discovery(String),
     #[error(
-        "the authorization server `{issuer}` does not offer dynamic client registration, and no client id is configured for '{name}'. Register a client there (redirect URI {redirect}) and set its id in config.toml:\n\n[mcp_servers.{name}.oauth]\nclient_id = \"...\""
+        "the authorization server `{issuer}` does not offer dynamic client registration, and no client id is configured for '{name}'. Register a client there ({client}) and set its id in config.toml:\n\n[mcp_servers.{name}.oauth]\nclient_id = \"...\""
     )]
     NoRegistration {
         issuer: String,
         name: String,
-        redirect: String,
+        client: String,
     },
+    #[error(
+        "the authorization server `{issuer}` offers no device sign-in (no device_authorization_endpoint); sign in in a browser instead: codex mcp login {name}"
+    )]
+    NoDeviceSignIn { issuer: String, name: String },
+    #[error("the device sign-in to MCP server '{name}' failed: {detail}")]
+    Device { name: String, detail: String },
     #[error("client registration at {url} failed: {detail}")]
     Registration { url: String, detail: String },
     #[error("the sign-in to MCP server '{name}' failed: {detail}")]

@@ -14,13 +14,21 @@ struct Registered {
     client_id: String,
 }
 
+/// How the client signs in, which decides what it registers.
+pub enum Grant<'a> {
+    /// Authorization code, back to this redirect URI.
+    Code { redirect_uri: &'a str },
+    /// Device code (RFC 8628): no redirect.
+    Device,
+}
+
 /// The client id to sign in with.
 pub async fn client_id(
     http: &reqwest::Client,
     server_name: &str,
     configured: Option<&str>,
     auth_server: &AuthServer,
-    redirect_uri: &str,
+    grant: Grant<'_>,
 ) -> Result<String, McpError> {
     if let Some(id) = configured.filter(|id| !id.trim().is_empty()) {
         return Ok(id.to_string());
@@ -29,21 +37,33 @@ pub async fn client_id(
         return Err(McpError::NoRegistration {
             issuer: printable(&auth_server.issuer).into_owned(),
             name: printable(server_name).into_owned(),
-            redirect: redirect_uri.to_string(),
+            client: match grant {
+                Grant::Code { redirect_uri } => format!("redirect URI {redirect_uri}"),
+                Grant::Device => "the device code grant".to_string(),
+            },
         });
     };
     let failed = |detail: String| McpError::Registration {
         url: crate::secret::shown_url(url),
         detail,
     };
-    let body = serde_json::json!({
-        "client_name": "Codex",
-        "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-        "application_type": "native",
-    });
+    let body = match grant {
+        Grant::Code { redirect_uri } => serde_json::json!({
+            "client_name": "Codex",
+            "redirect_uris": [redirect_uri],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+            "application_type": "native",
+        }),
+        Grant::Device => serde_json::json!({
+            "client_name": "Codex",
+            "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+            "response_types": [],
+            "token_endpoint_auth_method": "none",
+            "application_type": "native",
+        }),
+    };
     let response = http
         .post(url)
         .json(&body)

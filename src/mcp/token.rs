@@ -22,7 +22,7 @@ pub struct Issued {
 }
 
 impl Issued {
-    fn from_response(response: &oauth::TokenResponseWithId) -> Issued {
+    pub fn from_response(response: &oauth::TokenResponseWithId) -> Issued {
         Issued {
             access_token: Secret::new(response.access_token().secret().clone()),
             refresh_token: response
