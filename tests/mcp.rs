@@ -29,6 +29,15 @@ fn peers(oidc_env: &[(&str, &str)], quirk: Option<&str>) -> Peers {
     }
 }
 
+/// config.toml with the file store and server `docs` at `p`'s MCP server.
+fn docs_in_file_mode(env: &Env, p: &Peers) {
+    mcp::config(
+        env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+}
+
 fn token(env: &Env, name: &str) -> String {
     let run = env.run(&["mcp", "token", name]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -39,11 +48,7 @@ fn token(env: &Env, name: &str) -> String {
 fn login_in_file_mode_writes_the_reference_file_and_the_token_works() {
     let env = Env::new();
     let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     let url = logged_in(&env, None, "docs");
     assert!(url.contains("resource="), "{url}");
     assert!(url.contains("code_challenge_method=S256"), "{url}");
@@ -155,11 +160,7 @@ fn token_refreshes_when_due_and_a_stale_refresh_token_asks_for_a_new_sign_in() {
     let env = Env::new();
     // Access tokens live 20 s: within the 30 s margin at once.
     let p = peers(&[("ACCESS_TTL", "20")], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     logged_in(&env, None, "docs");
     let key = store_key("docs", &p.server.url);
     let before = credentials(&env)[&key].clone();
@@ -272,6 +273,8 @@ fn texts_of_mcp_commands() {
     t.run(&env, &["mcp", "login", "nope"]);
     t.run(&env, &["mcp", "token", "remote"]);
     t.run(&env, &["mcp", "logout", "remote"]);
+    let keyring = "mcp_oauth_credentials_store=\"keyring\"";
+    t.run(&env, &["-c", keyring, "mcp", "token", "remote"]);
     env.write_config("mcp_oauth_callback_port = 0\n");
     t.run(&env, &["mcp", "list"]);
     env.write_config("");
@@ -303,11 +306,7 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
 fn a_callback_with_another_state_is_refused_and_the_sign_in_goes_on() {
     let env = Env::new();
     let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     let (login, url) = start_login(&env);
     let callback = callback_url(&url);
     assert!(callback.contains("/callback/"), "{callback}");
@@ -329,11 +328,7 @@ fn a_callback_with_another_state_is_refused_and_the_sign_in_goes_on() {
 fn a_callback_naming_another_issuer_is_refused() {
     let env = Env::new();
     let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     let (login, url) = start_login(&env);
     let callback = callback_url(&url);
     let forged = with_param(&callback, "iss", "https%3A%2F%2Fevil.example");
@@ -358,11 +353,7 @@ fn parallel_token_commands_refresh_one_at_a_time() {
     // Every token is due at once (20 s < the 30 s margin), and refresh tokens rotate: a refresh
     // token spent twice revokes the whole grant.
     let p = peers(&[("ACCESS_TTL", "20")], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     logged_in(&env, None, "docs");
     let runs: Vec<std::process::Child> = (0..4)
         .map(|_| {
@@ -399,11 +390,7 @@ fn parallel_token_commands_refresh_one_at_a_time() {
 fn no_secret_in_the_trace_log() {
     let env = Env::new();
     let p = peers(&[("ACCESS_TTL", "20")], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     let mut cmd = env.cmd(&["mcp", "login", "docs", "--no-browser", "--json"]);
     cmd.env("RUST_LOG", "trace");
     let login = Background::spawn(cmd);
@@ -445,11 +432,7 @@ fn no_secret_in_the_trace_log() {
 fn texts_of_an_mcp_sign_in_and_its_failures() {
     let env = Env::new();
     let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     let mut t = Transcript::of(&env);
     t.redact(p.oidc.url.clone(), "[ISSUER]");
     t.redact(p.server.url.clone(), "[MCP]");
@@ -648,11 +631,7 @@ fn auto_mode_without_a_keyring_uses_the_file_and_says_so_once() {
 fn a_credentials_file_that_does_not_parse_is_never_overwritten() {
     let env = Env::new();
     let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     let path = env.home.join(".credentials.json");
     let broken = "{\"other|0123456789abcdef\": {\"access_token\": \"keep-me\"},";
     std::fs::write(&path, broken).unwrap();
@@ -674,11 +653,7 @@ fn a_credentials_file_that_does_not_parse_is_never_overwritten() {
 fn device_sign_in_gets_a_token_for_the_server() {
     let env = Env::new();
     let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
     let event = login.next_event();
     assert_eq!(event["event"], "device_code", "{event}");
@@ -704,11 +679,7 @@ fn device_sign_in_gets_a_token_for_the_server() {
 fn texts_of_an_mcp_device_sign_in() {
     let env = Env::new();
     let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"file\"",
-        &[("docs", &p.server.url)],
-    );
+    docs_in_file_mode(&env, &p);
     let mut t = Transcript::of(&env);
     t.redact(p.oidc.url.clone(), "[ISSUER]");
     let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth"]));

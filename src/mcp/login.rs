@@ -102,6 +102,17 @@ fn scopes(opts: &LoginOptions, server: &Server, found: &Discovered) -> Vec<Strin
     scopes
 }
 
+/// What the server's metadata says (fetched with redirects kept on each origin), and the
+/// client for the requests that follow.
+async fn discover(
+    config: &crate::config::Config,
+    server: &Server,
+) -> Result<(Discovered, reqwest::Client), McpError> {
+    let discovery_client = crate::http::same_origin_client(&config.network)?;
+    let found = discovery::discover(&discovery_client, &server.url).await?;
+    Ok((found, crate::http::client(&config.network)?))
+}
+
 /// Runs the sign-in; returns where the tokens were saved.
 pub async fn run(
     config: &crate::config::Config,
@@ -110,9 +121,7 @@ pub async fn run(
     opts: &LoginOptions,
     out: &Reporter,
 ) -> Result<StoreKind, McpError> {
-    let discovery_client = crate::http::same_origin_client(&config.network)?;
-    let found = discovery::discover(&discovery_client, &server.url).await?;
-    let http = crate::http::client(&config.network)?;
+    let (found, http) = discover(config, server).await?;
     let auth_server = &found.auth_server;
     let target = callback(config, server)?;
     let state = CsrfToken::new_random_len(32);
@@ -271,9 +280,7 @@ pub async fn run_device(
     out: &Reporter,
 ) -> Result<StoreKind, McpError> {
     let name = crate::untrusted::printable(&server.name).into_owned();
-    let discovery_client = crate::http::same_origin_client(&config.network)?;
-    let found = discovery::discover(&discovery_client, &server.url).await?;
-    let http = crate::http::client(&config.network)?;
+    let (found, http) = discover(config, server).await?;
     let auth_server = &found.auth_server;
     let Some(device_url) = &auth_server.device_authorization_endpoint else {
         return Err(McpError::NoDeviceSignIn {

@@ -198,24 +198,8 @@ pub async fn revoke(
         Some(refresh) => (refresh, "refresh_token"),
         None => (&tokens.access_token, "access_token"),
     };
-    let response = http
-        .post(url)
-        .form(&[
-            ("token", token.expose().as_str()),
-            ("token_type_hint", hint),
-            ("client_id", tokens.client_id.as_str()),
-        ])
-        .timeout(Duration::from_secs(10))
-        .send()
+    let revoke = oauth::refresh::revoke_form(http, url, &tokens.client_id, token, hint);
+    tokio::time::timeout(Duration::from_secs(10), revoke)
         .await
-        .map_err(|e| crate::http::describe(&e))?;
-    let status = response.status();
-    if status.is_success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} answered HTTP {status}",
-            crate::secret::shown_url(url)
-        ))
-    }
+        .unwrap_or_else(|_| Err(format!("`{url}` did not answer within 10 s")))
 }

@@ -150,6 +150,7 @@ impl Store {
         StoreError::KeyringUnavailable {
             cause,
             config: self.file.path().with_file_name("config.toml"),
+            setting: super::AUTH_SETTING,
         }
     }
 

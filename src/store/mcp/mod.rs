@@ -32,15 +32,6 @@ pub enum McpStoreError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
-        "cannot use the OS keyring for MCP credentials: {cause}; {remedy}, or set mcp_oauth_credentials_store = \"file\" in {config}",
-        remedy = cause.remedy(),
-        config = config.display()
-    )]
-    KeyringUnavailable {
-        cause: KeyringError,
-        config: PathBuf,
-    },
-    #[error(
         "cannot parse the MCP credentials in {entry} ({message}); sign in again with `codex mcp login {server}`"
     )]
     Malformed {
@@ -107,10 +98,11 @@ impl McpStore {
     }
 
     fn unavailable(&self, cause: KeyringError) -> McpStoreError {
-        McpStoreError::KeyringUnavailable {
+        McpStoreError::Store(StoreError::KeyringUnavailable {
             cause,
             config: self.codex_home.join("config.toml"),
-        }
+            setting: super::MCP_SETTING,
+        })
     }
 
     fn fall_back(&self, cause: KeyringError) {
