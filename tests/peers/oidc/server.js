@@ -220,7 +220,8 @@ function buildProvider(issuer) {
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
     routes: ROUTES,
     responseTypes: ['code'],
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    // MCP clients (the reference CLI) register with the resource's scope as client metadata.
+    scopes: ['openid', 'profile', 'email', 'offline_access', ...(MCP ? [MCP_SCOPE] : [])],
     claims: {
       openid: ['sub', AUTH_CLAIM],
       email: ['email', 'email_verified', PROFILE_CLAIM],
