@@ -178,23 +178,17 @@ function buildProvider(issuer) {
       defaultResource: async (ctx, client, oneOf) => (oneOf ? oneOf[0] : RESOURCE),
       useGrantedResource: async () => true,
       getResourceServerInfo: async (ctx, indicator) => {
-        if (MCP && MCP_RESOURCE_RE.test(indicator)) {
-          return {
-            scope: MCP_SCOPE,
-            audience: indicator,
-            accessTokenTTL: ACCESS_TTL,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256' } },
-          };
-        }
-        if (indicator !== RESOURCE) throw new errors.InvalidTarget();
-        return {
-          scope: API_SCOPES,
-          audience: RESOURCE,
+        // JWT access tokens for the API resource, and with MCP=1 for any MCP server's URL.
+        const jwtFor = (scope) => ({
+          scope,
+          audience: indicator,
           accessTokenTTL: ACCESS_TTL,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
-        };
+        });
+        if (MCP && MCP_RESOURCE_RE.test(indicator)) return jwtFor(MCP_SCOPE);
+        if (indicator !== RESOURCE) throw new errors.InvalidTarget();
+        return jwtFor(API_SCOPES);
       },
     }
     : { enabled: false };
