@@ -18,6 +18,10 @@ pub enum Error {
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),
     #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+    #[error(transparent)]
+    Credential(#[from] crate::credential::CredentialError),
+    #[error(transparent)]
     Mcp(#[from] crate::mcp::McpError),
     /// Standard output could not be written (a full disk, say; a closed pipe is not an error).
     #[error("cannot write to standard output: {0}")]

@@ -3,6 +3,7 @@
 //! ignored, but a key we use with the wrong type is an error that names file, line and column.
 
 mod home;
+mod providers;
 pub(crate) mod toml_file;
 
 use std::collections::BTreeMap;
@@ -78,6 +79,9 @@ pub struct Config {
     pub read_only: bool,
     /// `[mcp_servers.*]` and the `mcp_oauth_*` keys.
     pub mcp: McpSettings,
+    /// What config.toml has that this program does not read (an unknown key in a provider
+    /// table), one line each, for the commands that use providers to show.
+    pub warnings: Vec<String>,
 }
 
 /// The model and provider keys of config.toml, plus the variables that move a local server.
@@ -222,6 +226,7 @@ impl Config {
                     message: crate::secret::redact_values(e.message()),
                 })?;
         }
+        let merged = table.clone();
         let typed: toml_file::ConfigToml =
             toml::Value::Table(table)
                 .try_into()
@@ -231,6 +236,8 @@ impl Config {
                     column: 1,
                     message: crate::secret::redact_values(e.message()),
                 })?;
+        let located = providers::Located::new(&path, text);
+        let warnings = providers::check(&located, &merged, &typed.model_providers)?;
         let auth = resolve_auth(typed.auth)?;
         Ok(Config {
             codex_home,
@@ -274,6 +281,7 @@ impl Config {
                     .mcp_oauth_callback_url
                     .filter(|u| !u.trim().is_empty()),
             },
+            warnings,
         })
     }
 
@@ -321,7 +329,12 @@ fn resolve_auth(file: toml_file::AuthToml) -> Result<AuthSettings, ConfigError> 
         ),
         None => file.protocol,
     };
+    let authapi = env_text("CODEX_AUTHAPI_BASE_URL")
+        .map(|raw| checked_issuer(&raw, "CODEX_AUTHAPI_BASE_URL"))
+        .transpose()
+        .map_err(ConfigError::from)?;
     Ok(AuthSettings {
+        authapi,
         protocol: explicit.unwrap_or_else(|| default_protocol(&issuer)),
         protocol_was_defaulted: explicit.is_none(),
         issuer,

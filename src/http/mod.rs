@@ -82,36 +82,45 @@ pub enum HttpError {
     Setup(String),
 }
 
+/// Whether a client follows redirects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// reqwest's default (up to 10; `Authorization` is dropped when the host changes).
+    Follow,
+    /// A 3xx is the answer: for requests that carry a credential meant for one URL only (a
+    /// workload identity assertion, a personal access token).
+    Never,
+    /// Followed only within the origin of the URL asked for (at most 5); a redirect elsewhere
+    /// is the answer: discovery of an MCP server's metadata must not be sent to another origin.
+    SameOrigin,
+}
+
+/// The policy of `Redirects::SameOrigin`.
+fn same_origin() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if same_origin {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 /// Builds the HTTP client for this run.
 pub fn client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
-    build(net, reqwest::redirect::Policy::default())
+    client_with(net, Redirects::Follow)
 }
 
-/// The same client, but it follows a redirect only within the origin of the URL it was asked
-/// for (at most 5): discovery of an MCP server's metadata must not be sent elsewhere. A
-/// redirect to another origin is not followed; the caller sees the 3xx answer.
-pub fn same_origin_client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
-    build(
-        net,
-        reqwest::redirect::Policy::custom(|attempt| {
-            let same_origin = attempt
-                .previous()
-                .first()
-                .is_some_and(|first| first.origin() == attempt.url().origin());
-            if attempt.previous().len() > 5 {
-                attempt.error("more than 5 redirects")
-            } else if same_origin {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        }),
-    )
-}
-
-fn build(
+/// Builds an HTTP client for this run with a redirect policy.
+pub fn client_with(
     net: &NetworkSettings,
-    redirects: reqwest::redirect::Policy,
+    redirects: Redirects,
 ) -> Result<reqwest::Client, HttpError> {
     let roots = root_store(net)?;
     let routes = ProxyRoutes::new(net)?;
@@ -128,8 +137,12 @@ fn build(
         .user_agent(USER_AGENT)
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
-        .redirect(redirects)
         .no_proxy();
+    match redirects {
+        Redirects::Follow => {}
+        Redirects::Never => builder = builder.redirect(reqwest::redirect::Policy::none()),
+        Redirects::SameOrigin => builder = builder.redirect(same_origin()),
+    }
     if !routes.is_empty() {
         tracing::debug!(?routes, "using proxies");
         let chosen = routes.clone();
@@ -254,6 +267,24 @@ pub fn http_url(raw: &str) -> Option<String> {
     }
 }
 
+/// True when a credential may be sent to `url`: over HTTPS, or over plain HTTP only to a
+/// loopback address (`localhost`, 127.0.0.0/8, `::1`), where nobody on the network can read it.
+/// A URL with a user name, password or fragment is refused too: it is not an endpoint.
+pub fn credential_safe(url: &Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return false,
+    };
+    let scheme_ok = match url.scheme() {
+        "https" => true,
+        "http" => loopback,
+        _ => false,
+    };
+    scheme_ok && url.username().is_empty() && url.password().is_none() && url.fragment().is_none()
+}
+
 /// A single-threaded runtime: the CLI does one thing at a time, and this starts fastest.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -267,6 +298,25 @@ mod tests {
     use base64::Engine as _;
 
     use super::*;
+
+    #[test]
+    fn credentials_go_over_https_or_to_loopback_only() {
+        for (url, safe) in [
+            ("https://auth.openai.com/oauth/token", true),
+            ("http://127.0.0.1:8080/oauth/token", true),
+            ("http://127.9.9.9/oauth/token", true),
+            ("http://[::1]:80/t", true),
+            ("http://localhost:1/t", true),
+            ("http://auth.openai.com/oauth/token", false),
+            ("http://10.0.0.1/t", false),
+            ("http://localhost.evil.example/t", false),
+            ("https://user:pw@auth.openai.com/t", false),
+            ("https://auth.openai.com/t#frag", false),
+            ("ftp://127.0.0.1/t", false),
+        ] {
+            assert_eq!(credential_safe(&Url::parse(url).unwrap()), safe, "{url}");
+        }
+    }
 
     fn pem(label: &str, der: &[u8]) -> String {
         let b64 = base64::engine::general_purpose::STANDARD.encode(der);

@@ -108,7 +108,8 @@ async fn discover(
     config: &crate::config::Config,
     server: &Server,
 ) -> Result<(Discovered, reqwest::Client), McpError> {
-    let discovery_client = crate::http::same_origin_client(&config.network)?;
+    let discovery_client =
+        crate::http::client_with(&config.network, crate::http::Redirects::SameOrigin)?;
     let found = discovery::discover(&discovery_client, &server.url).await?;
     Ok((found, crate::http::client(&config.network)?))
 }

@@ -84,13 +84,21 @@ impl McpStore {
 
     /// The lock of one server's refresh (held across load, refresh and save).
     pub fn lock_server(&self, key: &str) -> Result<StoreLock, StoreError> {
-        let dir = self.lock_dir();
-        StoreLock::acquire_file(&dir, &dir.join(lock_name(key)), self.notify.as_ref())
+        StoreLock::acquire_file(
+            &self.lock_dir(),
+            &lock_name(key),
+            "another `codex` process that is refreshing this MCP server's tokens",
+            self.notify.as_ref(),
+        )
     }
 
     fn lock_file(&self) -> Result<StoreLock, StoreError> {
-        let dir = self.lock_dir();
-        StoreLock::acquire_file(&dir, &dir.join(FILE_LOCK), self.notify.as_ref())
+        StoreLock::acquire_file(
+            &self.lock_dir(),
+            FILE_LOCK,
+            "another `codex` process that is updating the MCP credentials",
+            self.notify.as_ref(),
+        )
     }
 
     fn keyring(&self, key: &str) -> KeyringStore {
