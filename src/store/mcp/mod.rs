@@ -180,8 +180,17 @@ impl McpStore {
         if to_keyring {
             match self.keyring(&key).write(tokens.to_keyring_json()) {
                 Ok(()) => {
-                    let _lock = self.lock_file()?;
-                    self.change_file(|entries| entries.remove(&key).is_some())?;
+                    // The tokens are saved: a plain-text copy that cannot be removed (a file
+                    // that does not parse, say) is worth a warning, not a failed sign-in.
+                    let removed = self.lock_file().and_then(|_lock| {
+                        self.change_file(|entries| entries.remove(&key).is_some())
+                    });
+                    if let Err(err) = removed {
+                        self.notify.notify(Notice::warning(format!(
+                            "warning: the tokens are in the OS keyring, but an older copy in {} may remain: {err}",
+                            self.file_path().display()
+                        )));
+                    }
                     tracing::debug!(key, "saved MCP credentials in the keyring");
                     return Ok(StoreKind::Keyring);
                 }
