@@ -504,6 +504,11 @@ fn personal_access_token(
 ) -> Found {
     let token = crate::secret::Secret::new(token.trim().to_string());
     let shown = source.to_string();
+    // For programs: where the token came from, as a fixed word.
+    let from = match &source {
+        crate::credential::access_token::TokenSource::Env => crate::credential::access_token::ENV,
+        crate::credential::access_token::TokenSource::Stored(_) => "store",
+    };
     let checked = crate::http::runtime().block_on(crate::credential::access_token::check(
         config, token, source,
     ));
@@ -524,7 +529,7 @@ fn personal_access_token(
                     ("account_id", json!(owner.chatgpt_account_id)),
                     ("user_id", json!(owner.chatgpt_user_id)),
                     ("fedramp", json!(owner.chatgpt_account_is_fedramp)),
-                    ("token_source", json!(shown)),
+                    ("token_source", json!(from)),
                 ],
             }
         }

@@ -149,7 +149,8 @@ impl Store {
     fn unavailable(&self, cause: KeyringError) -> StoreError {
         StoreError::KeyringUnavailable {
             cause,
-            config: self.file.path().with_file_name("config.toml"),
+            // CODEX_HOME's config.toml, also when a saved account's copy (in accounts/) failed first.
+            config: self.file.codex_home().join("config.toml"),
             setting: super::AUTH_SETTING,
         }
     }
@@ -167,7 +168,8 @@ impl Store {
         if let Some(cause) = self.keyring_down.borrow().as_ref() {
             self.notify.notify(Notice::warning(format!(
                 "warning: the OS keyring is not available ({cause}), so credentials are stored in plain text in {}",
-                self.file.path().display()
+                // auth.json, also when a saved account's copy is the first file written.
+                self.file.codex_home().join("auth.json").display()
             )));
         }
     }
