@@ -74,16 +74,17 @@ impl Store {
         self
     }
 
-    /// The saved account this store was opened for, if one was named.
-    pub fn account(&self) -> Option<String> {
-        self.linked.as_ref().and_then(|l| l.account())
-    }
-
-    /// Records that the issuer refused the refresh token of `doc` for good (for `login status`).
-    pub fn refresh_refused(&self, lock: &StoreLock, doc: &AuthDotJson, code: &str) {
-        if let Some(linked) = &self.linked {
-            linked.refresh_refused(self, lock, doc, code);
-        }
+    /// Records that the issuer refused the refresh token of `doc` for good (for `login status`);
+    /// returns the saved account it belongs to, if any.
+    pub fn refresh_refused(
+        &self,
+        lock: &StoreLock,
+        doc: &AuthDotJson,
+        code: &str,
+    ) -> Option<String> {
+        self.linked
+            .as_ref()
+            .and_then(|linked| linked.refresh_refused(self, lock, doc, code))
     }
 
     /// Takes the cross-process lock of this CODEX_HOME (see `lock.rs`).

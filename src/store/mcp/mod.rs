@@ -271,6 +271,8 @@ impl McpStore {
                         "MCP credentials are kept only in a regular file: remove it (rm {}) and sign in again, or set mcp_oauth_credentials_store = \"keyring\"",
                         path.display()
                     ),
+                    // A device, a FIFO or a file over the cap: never read, so it may hold tokens.
+                    seen: super::Seen::Unread,
                 });
             }
         };
