@@ -52,6 +52,9 @@ pub enum Command {
     /// `codex login switch NAME` makes one active again. --account NAME signs out of one saved
     /// account, --all out of every one.
     Logout(LogoutArgs),
+    /// Sign in to the MCP servers of config.toml ([mcp_servers.NAME]) and manage their tokens
+    #[command(after_help = MCP_HELP)]
+    Mcp(McpArgs),
     /// Check config, credentials, keyring, network, key and clock; say what to fix
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
@@ -244,4 +247,96 @@ pub struct ExecArgs {
     /// standard input
     #[arg(value_name = "PROMPT")]
     pub prompt: Option<String>,
+}
+
+const MCP_HELP: &str = "Tokens are kept where the reference Codex CLI keeps them \
+(mcp_oauth_credentials_store: the OS keyring, service \"Codex MCP Credentials\", or \
+$CODEX_HOME/.credentials.json), so both tools share them.\n\n\
+Examples:\n  \
+codex mcp list                     each server, its transport and how it signs in\n  \
+codex mcp login docs               sign in to [mcp_servers.docs] in the browser\n  \
+codex mcp token docs               a valid access token on stdout (refreshed first if due)\n  \
+codex mcp logout docs              revoke and forget its tokens";
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(subcommand)]
+    pub action: McpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// List the configured MCP servers: transport, URL or command, and sign-in status
+    List(McpListArgs),
+    /// Sign in to an MCP server with OAuth (streamable HTTP servers only)
+    Login(McpLoginArgs),
+    /// Revoke (best effort) and remove the stored OAuth tokens of an MCP server
+    Logout(McpNameArgs),
+    /// Add a streamable HTTP server to config.toml ([mcp_servers.NAME] url = URL); the rest of
+    /// the file, comments included, stays as it is
+    #[command(after_help = "Example: codex mcp add docs --url https://mcp.example.com/mcp")]
+    Add(McpAddArgs),
+    /// Remove a server's [mcp_servers.NAME] tables from config.toml (its stored tokens stay:
+    /// `codex mcp logout NAME` first)
+    Remove(McpNameArgs),
+    /// Print a valid access token of an MCP server on stdout, refreshed first when it expires
+    /// within 30 seconds, and nothing else
+    #[command(
+        after_help = "Example: curl -H \"Authorization: Bearer $(codex mcp token docs)\" ..."
+    )]
+    Token(McpNameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpAddArgs {
+    /// The server's name: letters, digits, `-` and `_`
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The server's streamable HTTP endpoint
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct McpListArgs {
+    /// Print one JSON array on stdout instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpNameArgs {
+    /// The server's name in config.toml ([mcp_servers.NAME])
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct McpLoginArgs {
+    /// The server's name in config.toml ([mcp_servers.NAME])
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Scopes to ask for, comma-separated (default: the server's `scopes` in config.toml, else
+    /// those its metadata lists)
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub scopes: Option<Vec<String>>,
+
+    /// Do not start a browser; only print the sign-in URL
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Give up waiting for the browser (or the device code) after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Report progress as JSON lines on stdout (for editors and wrappers)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Sign in with a one-time code entered on another device (for SSH and headless machines),
+    /// when the server's authorization server offers it
+    #[arg(long, conflicts_with = "no_browser")]
+    pub device_auth: bool,
 }

@@ -21,6 +21,8 @@ pub enum Error {
     Provider(#[from] crate::provider::ProviderError),
     #[error(transparent)]
     Credential(#[from] crate::credential::CredentialError),
+    #[error(transparent)]
+    Mcp(#[from] crate::mcp::McpError),
     /// Standard output could not be written (a full disk, say; a closed pipe is not an error).
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),

@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod http;
 pub mod jwt;
 pub mod login;
+pub mod mcp;
 pub mod notice;
 pub mod oauth;
 pub mod provider;
@@ -40,5 +41,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Logout(args) => commands::logout::run(&Config::load(&cli.config_overrides)?, args),
         Command::Exec(args) => commands::exec::run(&Config::load(&cli.config_overrides)?, args),
         Command::Doctor(args) => commands::doctor::run(args, &cli.config_overrides),
+        Command::Mcp(args) => commands::mcp::run(&Config::load(&cli.config_overrides)?, args),
     }
 }

@@ -106,6 +106,23 @@ impl Reporter {
         ));
     }
 
+    /// Where to sign in to MCP server `name` (the reference's words), or the event in JSON.
+    pub fn mcp_authorize_url(&self, name: &str, url: &str, port: u16, opened: bool) {
+        if self.json {
+            self.emit(json!({"event": "authorize_url", "url": url, "port": port, "server": name}));
+            return;
+        }
+        let name = crate::untrusted::printable(name);
+        let lead = if opened {
+            format!(
+                "Authorize `{name}` by opening this URL in your browser (it should have opened):"
+            )
+        } else {
+            format!("Authorize `{name}` by opening this URL in your browser:")
+        };
+        stderr_line(&format!("{lead}\n{url}"));
+    }
+
     /// The end of a ChatGPT sign-in: who is signed in, where the credentials went, and the
     /// account they were saved as.
     pub fn logged_in(&self, claims: &IdClaims, store_kind: &str, location: &str, account: &str) {

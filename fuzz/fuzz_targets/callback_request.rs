@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         states.last().map(String::as_str) == Some(STATE)
     };
     match routed {
-        Route::Finish(Finish::Code(code)) => {
+        Route::Finish(Finish::Code { code, .. }) => {
             assert!(has_state(), "a code without our state");
             assert!(!code.expose().is_empty());
             assert_eq!(uri.path(), "/auth/callback");

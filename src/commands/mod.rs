@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod exec;
 pub mod login;
 pub mod logout;
+pub mod mcp;
 pub mod status;
 pub mod switch;
 pub mod token;

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::http::NetworkSettings;
+use crate::mcp::settings::McpServerToml;
 use crate::oauth::{
     AuthSettings, BadIssuer, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, Protocol, checked_issuer,
     default_protocol,
@@ -35,6 +36,16 @@ impl StoreMode {
             StoreMode::Auto => "auto",
         }
     }
+}
+
+/// The MCP keys of config.toml (`[mcp_servers.*]`, `mcp_oauth_*`), for `codex mcp`.
+#[derive(Debug, Clone)]
+pub struct McpSettings {
+    pub servers: BTreeMap<String, McpServerToml>,
+    /// `mcp_oauth_credentials_store`, default `auto` (as the reference).
+    pub store_mode: StoreMode,
+    pub callback_port: Option<u16>,
+    pub callback_url: Option<String>,
 }
 
 /// `forced_login_method`: an administrator can allow only one way of signing in.
@@ -66,6 +77,8 @@ pub struct Config {
     /// Set by `codex doctor` (without `--refresh`): reading the credentials must not write, so
     /// an outside sign-in is not saved as an account on the way.
     pub read_only: bool,
+    /// `[mcp_servers.*]` and the `mcp_oauth_*` keys.
+    pub mcp: McpSettings,
     /// What config.toml has that this program does not read (an unknown key in a provider
     /// table), one line each, for the commands that use providers to show.
     pub warnings: Vec<String>,
@@ -260,6 +273,14 @@ impl Config {
             },
             account: env_text("CODEX_ACCOUNT").map(|a| a.trim().to_string()),
             read_only: false,
+            mcp: McpSettings {
+                servers: typed.mcp_servers,
+                store_mode: typed.mcp_oauth_credentials_store.unwrap_or(StoreMode::Auto),
+                callback_port: typed.mcp_oauth_callback_port,
+                callback_url: typed
+                    .mcp_oauth_callback_url
+                    .filter(|u| !u.trim().is_empty()),
+            },
             warnings,
         })
     }

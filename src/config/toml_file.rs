@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{ConfigError, ForcedLoginMethod, StoreMode};
 use crate::choice::{Choice, choice};
+use crate::mcp::settings::McpServerToml;
 use crate::oauth::Protocol;
 use crate::provider::schema::{OssProvider, ProviderToml};
 
@@ -54,6 +55,14 @@ pub(super) struct ConfigToml {
     pub(super) openai_base_url: Option<String>,
     #[serde(default)]
     pub(super) model_providers: BTreeMap<String, ProviderToml>,
+    #[serde(default)]
+    pub(super) mcp_servers: BTreeMap<String, McpServerToml>,
+    #[serde(default, deserialize_with = "choice")]
+    pub(super) mcp_oauth_credentials_store: Option<StoreMode>,
+    #[serde(default, deserialize_with = "crate::mcp::settings::port")]
+    pub(super) mcp_oauth_callback_port: Option<u16>,
+    #[serde(default)]
+    pub(super) mcp_oauth_callback_url: Option<String>,
 }
 
 /// `[auth]`: the issuer override, for enterprises and tests.

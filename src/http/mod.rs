@@ -90,6 +90,26 @@ pub enum Redirects {
     /// A 3xx is the answer: for requests that carry a credential meant for one URL only (a
     /// workload identity assertion, a personal access token).
     Never,
+    /// Followed only within the origin of the URL asked for (at most 5); a redirect elsewhere
+    /// is the answer: discovery of an MCP server's metadata must not be sent to another origin.
+    SameOrigin,
+}
+
+/// The policy of `Redirects::SameOrigin`.
+fn same_origin() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if same_origin {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 /// Builds the HTTP client for this run.
@@ -121,6 +141,7 @@ pub fn client_with(
     match redirects {
         Redirects::Follow => {}
         Redirects::Never => builder = builder.redirect(reqwest::redirect::Policy::none()),
+        Redirects::SameOrigin => builder = builder.redirect(same_origin()),
     }
     if !routes.is_empty() {
         tracing::debug!(?routes, "using proxies");

@@ -61,7 +61,11 @@ pub enum Route {
 /// The requests that end the wait for the browser.
 #[derive(Debug)]
 pub enum Finish {
-    Code(Secret<String>),
+    /// The code, and the `iss` parameter when the issuer sent one (RFC 9207).
+    Code {
+        code: Secret<String>,
+        iss: Option<String>,
+    },
     Denied {
         error: String,
         description: String,
@@ -71,14 +75,29 @@ pub enum Finish {
     Cancel,
 }
 
-/// Routes one request. The state is checked before anything else in the callback's query, so a
-/// request without it can neither deliver a code nor end the sign-in with an error.
+/// Where the ChatGPT sign-in's browser comes back.
+pub const CHATGPT_CALLBACK_PATH: &str = "/auth/callback";
+
+/// Routes one request of the ChatGPT sign-in (`route_at` its callback path).
 pub fn route(method: &Method, uri: &Uri, headers: &HeaderMap, expected_state: &str) -> Route {
+    route_at(method, uri, headers, CHATGPT_CALLBACK_PATH, expected_state)
+}
+
+/// Routes one request, the callback being at `callback_path`. The state is checked before
+/// anything else in the callback's query, so a request without it can neither deliver a code
+/// nor end the sign-in with an error.
+pub fn route_at(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    callback_path: &str,
+    expected_state: &str,
+) -> Route {
     if method != Method::GET {
         return Route::MethodNotAllowed;
     }
     match uri.path() {
-        "/auth/callback" => {
+        path if path == callback_path => {
             let params: HashMap<String, String> = uri
                 .query()
                 .map(|q| {
@@ -111,7 +130,10 @@ fn callback(params: &HashMap<String, String>, expected_state: &str) -> Route {
         });
     }
     match params.get("code").filter(|c| !c.is_empty()) {
-        Some(code) => Route::Finish(Finish::Code(Secret::new(code.clone()))),
+        Some(code) => Route::Finish(Finish::Code {
+            code: Secret::new(code.clone()),
+            iss: params.get("iss").cloned(),
+        }),
         None => Route::Finish(Finish::MissingCode),
     }
 }
@@ -156,12 +178,35 @@ pub struct CallbackServer {
     acceptors: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// What a callback server waits for: the path the browser comes back to, the state it must
+/// bring, and the page for a request with another state.
+pub struct Expect {
+    pub path: String,
+    pub state: String,
+    pub mismatch_page: String,
+}
+
 impl CallbackServer {
-    /// Listens on 127.0.0.1 (and [::1] when it can) and starts serving. `None`: 1455, then
-    /// 1457; `Some(0)`: any free port.
+    /// The ChatGPT sign-in's server (`start_at` its path and pages).
     pub async fn start(
         choice: Option<u16>,
         expected_state: &str,
+    ) -> Result<CallbackServer, LoginError> {
+        let expect = Expect {
+            path: CHATGPT_CALLBACK_PATH.to_string(),
+            state: expected_state.to_string(),
+            mismatch_page: page::error(
+                "State mismatch: this page does not belong to the sign-in that is waiting. Start over with `codex login`.",
+            ),
+        };
+        CallbackServer::start_at(choice, expect).await
+    }
+
+    /// Listens on 127.0.0.1 (and [::1] when it can) and starts serving. `None`: 1455, then
+    /// 1457; `Some(0)`: any free port.
+    pub async fn start_at(
+        choice: Option<u16>,
+        expect: Expect,
     ) -> Result<CallbackServer, LoginError> {
         let v4 = match choice {
             Some(port) => TcpListener::bind((Ipv4Addr::LOCALHOST, port))
@@ -174,7 +219,7 @@ impl CallbackServer {
         tracing::debug!(port, ipv6 = v6.is_some(), "callback server listening");
         let (tx, events) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
-            expected_state: expected_state.to_string(),
+            expect,
             events: tx,
             slots: Mutex::new(Slots::default()),
         });
@@ -193,13 +238,9 @@ impl CallbackServer {
     /// Waits until a request ends the wait. Returns the code and the browser's reply, to be sent
     /// once the code is exchanged; the other endings are answered here.
     pub async fn wait_for_code(&mut self) -> Result<(Secret<String>, Reply), LoginError> {
-        let Some(Event { finish, reply }) = self.events.recv().await else {
-            return Err(LoginError::Listen(std::io::Error::other(
-                "the callback server stopped",
-            )));
-        };
+        let (finish, reply) = self.wait_for_finish().await?;
         match finish {
-            Finish::Code(code) => Ok((code, reply)),
+            Finish::Code { code, iss: _ } => Ok((code, reply)),
             Finish::Denied { error, description } => {
                 let text = format!("Sign-in failed: {description}");
                 reply
@@ -218,6 +259,19 @@ impl CallbackServer {
                 Err(LoginError::CancelledByAnotherLogin)
             }
         }
+    }
+}
+
+impl CallbackServer {
+    /// Waits until a request ends the wait; the caller answers it (for sign-ins with pages of
+    /// their own).
+    pub async fn wait_for_finish(&mut self) -> Result<(Finish, Reply), LoginError> {
+        let Some(Event { finish, reply }) = self.events.recv().await else {
+            return Err(LoginError::Listen(std::io::Error::other(
+                "the callback server stopped",
+            )));
+        };
+        Ok((finish, reply))
     }
 }
 
@@ -267,7 +321,7 @@ async fn send_cancel(port: u16) {
 
 /// What every connection task shares.
 struct Shared {
-    expected_state: String,
+    expect: Expect,
     events: mpsc::UnboundedSender<Event>,
     slots: Mutex<Slots>,
 }
@@ -410,11 +464,13 @@ async fn handle(
     }
     conn.answered.store(true, Ordering::SeqCst);
     tracing::debug!(path = req.uri().path(), "callback request");
-    let route = route(
+    let expect = &conn.shared.expect;
+    let route = route_at(
         req.method(),
         req.uri(),
         req.headers(),
-        &conn.shared.expected_state,
+        &expect.path,
+        &expect.state,
     );
     let answer = match route {
         Route::Finish(finish) => {
@@ -435,12 +491,7 @@ async fn handle(
                 ),
             }
         }
-        Route::StateMismatch => response(
-            StatusCode::BAD_REQUEST,
-            page::error(
-                "State mismatch: this page does not belong to the sign-in that is waiting. Start over with `codex login`.",
-            ),
-        ),
+        Route::StateMismatch => response(StatusCode::BAD_REQUEST, expect.mismatch_page.clone()),
         Route::SuccessPage => response(StatusCode::OK, page::success()),
         Route::CancelFromPage => {
             tracing::debug!("refused /cancel from a web page");
@@ -543,7 +594,7 @@ mod tests {
             Route::StateMismatch
         ));
         match get("/auth/callback?code=c%2B1&state=st", &[]) {
-            Route::Finish(Finish::Code(code)) => assert_eq!(code.expose(), "c+1"),
+            Route::Finish(Finish::Code { code, .. }) => assert_eq!(code.expose(), "c+1"),
             other => panic!("{other:?}"),
         }
         assert!(matches!(

@@ -199,10 +199,40 @@ pub async fn oidc_start(
     let Some(device_url) = &endpoints.device_authorization else {
         return Ok(None);
     };
-    let client = oidc_client(settings, endpoints, device_url)?;
-    let details: StandardDeviceAuthorizationResponse = client
+    let device = Rfc8628 {
+        client_id: &settings.client_id,
+        device_url,
+        token_url: &endpoints.token,
+        scopes: settings.oidc_scopes(),
+        resource: None,
+    };
+    rfc8628_start(http, &device).await.map(Some)
+}
+
+/// An RFC 8628 device authorization for a public client, at any issuer: the ChatGPT sign-in's
+/// (`oidc_start`) or an MCP server's, whose tokens are for one `resource` (RFC 8707).
+pub struct Rfc8628<'a> {
+    pub client_id: &'a str,
+    pub device_url: &'a str,
+    pub token_url: &'a str,
+    pub scopes: Vec<String>,
+    pub resource: Option<&'a str>,
+}
+
+/// Asks `device.device_url` for a device code.
+pub async fn rfc8628_start(
+    http: &reqwest::Client,
+    device: &Rfc8628<'_>,
+) -> Result<OidcGrant, DeviceError> {
+    let device_url = device.device_url;
+    let client = rfc8628_client(device)?;
+    let mut request = client
         .exchange_device_code()
-        .add_scopes(settings.oidc_scopes().into_iter().map(Scope::new))
+        .add_scopes(device.scopes.iter().cloned().map(Scope::new));
+    if let Some(resource) = device.resource {
+        request = request.add_extra_param("resource", resource);
+    }
+    let details: StandardDeviceAuthorizationResponse = request
         .request_async(&|r| super::send(http, r))
         .await
         .map_err(|e| match TokenFailure::from_oauth2(e) {
@@ -211,7 +241,7 @@ pub async fn oidc_start(
                 "`{device_url}` refused the device code request: {other}"
             )),
         })?;
-    Ok(Some(OidcGrant {
+    Ok(OidcGrant {
         code: DeviceCode {
             verification_uri: details.verification_uri().to_string(),
             verification_uri_complete: details
@@ -221,19 +251,17 @@ pub async fn oidc_start(
             expires_in: details.expires_in().min(MAX_CODE_LIFETIME),
         },
         details,
-        device_url: device_url.clone(),
-    }))
+        device_url: device_url.to_string(),
+    })
 }
 
-fn oidc_client(
-    settings: &AuthSettings,
-    endpoints: &Endpoints,
-    device_url: &str,
+fn rfc8628_client(
+    device: &Rfc8628<'_>,
 ) -> Result<super::Client<oauth2::EndpointNotSet, oauth2::EndpointSet>, DeviceError> {
     Ok(
-        super::client(settings, endpoints)?.set_device_authorization_url(
-            DeviceAuthorizationUrl::new(device_url.to_string())
-                .map_err(|_| OAuthError::BadEndpoint(device_url.to_string()))?,
+        super::client_for(device.client_id, device.token_url)?.set_device_authorization_url(
+            DeviceAuthorizationUrl::new(device.device_url.to_string())
+                .map_err(|_| OAuthError::BadEndpoint(device.device_url.to_string()))?,
         ),
     )
 }
@@ -251,9 +279,36 @@ where
     S: Fn(Duration) -> F,
     F: Future<Output = ()>,
 {
-    let client = oidc_client(settings, endpoints, &grant.device_url)?;
-    let response = client
-        .exchange_device_access_token(&grant.details)
+    let device = Rfc8628 {
+        client_id: &settings.client_id,
+        device_url: &grant.device_url,
+        token_url: &endpoints.token,
+        scopes: Vec::new(),
+        resource: None,
+    };
+    let response = rfc8628_wait(http, &device, grant, sleep).await?;
+    Ok(super::issued(&endpoints.token, response)?)
+}
+
+/// Polls `device.token_url` until the code is approved, declined or expired; the token
+/// endpoint's answer as it came.
+pub async fn rfc8628_wait<S, F>(
+    http: &reqwest::Client,
+    device: &Rfc8628<'_>,
+    grant: &OidcGrant,
+    sleep: S,
+) -> Result<super::TokenResponseWithId, DeviceError>
+where
+    S: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+{
+    let token_url = device.token_url;
+    let client = rfc8628_client(device)?;
+    let mut request = client.exchange_device_access_token(&grant.details);
+    if let Some(resource) = device.resource {
+        request = request.add_extra_param("resource", resource);
+    }
+    request
         .request_async(&|r| super::send(http, r), sleep, None)
         .await
         .map_err(|e| match TokenFailure::from_oauth2(e) {
@@ -264,13 +319,8 @@ where
             }
             TokenFailure::Transport(detail) => DeviceError::Failed(detail),
             TokenFailure::BadResponse(detail) => DeviceError::Failed(format!(
-                "`{}` did not answer with a token response ({detail})",
-                endpoints.token
+                "`{token_url}` did not answer with a token response ({detail})"
             )),
-            other => DeviceError::Failed(format!(
-                "`{}` refused the sign-in: {other}",
-                endpoints.token
-            )),
-        })?;
-    Ok(super::issued(&endpoints.token, response)?)
+            other => DeviceError::Failed(format!("`{token_url}` refused the sign-in: {other}")),
+        })
 }

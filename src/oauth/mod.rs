@@ -143,10 +143,15 @@ pub type Client<HasAuth = EndpointNotSet, HasDevice = EndpointNotSet> = oauth2::
 >;
 
 pub fn client(settings: &AuthSettings, endpoints: &Endpoints) -> Result<Client, OAuthError> {
+    client_for(&settings.client_id, &endpoints.token)
+}
+
+/// An `oauth2` client for the public client `client_id` at the token endpoint `token`.
+pub fn client_for(client_id: &str, token: &str) -> Result<Client, OAuthError> {
     Ok(
-        oauth2::Client::new(ClientId::new(settings.client_id.clone())).set_token_uri(
-            TokenUrl::new(endpoints.token.clone())
-                .map_err(|_| OAuthError::BadEndpoint(endpoints.token.clone()))?,
+        oauth2::Client::new(ClientId::new(client_id.to_string())).set_token_uri(
+            TokenUrl::new(token.to_string())
+                .map_err(|_| OAuthError::BadEndpoint(token.to_string()))?,
         ),
     )
 }

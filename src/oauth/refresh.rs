@@ -141,12 +141,38 @@ pub async fn revoke(
             "token_type_hint": "refresh_token",
             "client_id": settings.client_id,
         })),
-        Protocol::Oidc => http.post(url).form(&[
-            ("token", token),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", settings.client_id.as_str()),
-        ]),
+        Protocol::Oidc => {
+            return revoke_form(
+                http,
+                url,
+                &settings.client_id,
+                refresh_token,
+                "refresh_token",
+            )
+            .await;
+        }
     };
+    sent(url, request).await
+}
+
+/// RFC 7009 as standard issuers take it: a form with `token`, `token_type_hint` and the public
+/// client's `client_id`. `Err` says why the token was not revoked.
+pub async fn revoke_form(
+    http: &reqwest::Client,
+    url: &str,
+    client_id: &str,
+    token: &Secret<String>,
+    hint: &str,
+) -> Result<(), String> {
+    let request = http.post(url).form(&[
+        ("token", token.expose().as_str()),
+        ("token_type_hint", hint),
+        ("client_id", client_id),
+    ]);
+    sent(url, request).await
+}
+
+async fn sent(url: &str, request: reqwest::RequestBuilder) -> Result<(), String> {
     let response = request
         .send()
         .await

@@ -152,6 +152,7 @@ impl Store {
             cause,
             // CODEX_HOME's config.toml, also when a saved account's copy (in accounts/) failed first.
             config: self.file.codex_home().join("config.toml"),
+            setting: super::AUTH_SETTING,
         }
     }
 

@@ -107,6 +107,7 @@ impl Entry {
                     .map_err(|cause| StoreError::KeyringUnavailable {
                         cause,
                         config: self.dir.join("..").join("config.toml"),
+                        setting: super::AUTH_SETTING,
                     })
             }
             StoreMode::Auto => match self.keyring.write(secret.clone()) {

@@ -378,6 +378,15 @@ impl FileStore {
 
 /// Parses auth.json bytes; a failure names the file, line and column.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
+    parse_json(path, bytes)
+}
+
+/// Parses the bytes of a JSON credentials file (auth.json, `.credentials.json`); a failure
+/// names the file, line and column, never a value.
+pub fn parse_json<D: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<D, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Malformed {
         path: path.to_path_buf(),
         line: e.line(),
@@ -389,8 +398,19 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<AuthDotJson, StoreError> {
 /// Replaces `target` (in `dir`) by `bytes`: a 0600 temp file, fsync, rename, fsync of `dir`. The
 /// caller holds the lock; a crash leaves the old or the new content, never a mix.
 pub fn replace_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    replace_atomically_named(dir, target, bytes, TEMP_PREFIX)
+}
+
+/// `replace_atomically` with temp files named `{prefix}...`: another document's writer (the MCP
+/// token store, under its own lock) must not have its temp file taken for a stale one of ours.
+pub fn replace_atomically_named(
+    dir: &Path,
+    target: &Path,
+    bytes: &[u8],
+    prefix: &str,
+) -> Result<(), StoreError> {
     let temp = dir.join(format!(
-        "{TEMP_PREFIX}{}.{}",
+        "{prefix}{}.{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -9,6 +9,7 @@ pub mod entry;
 pub mod file;
 pub mod keyring;
 pub mod lock;
+pub mod mcp;
 
 use std::path::PathBuf;
 
@@ -20,6 +21,10 @@ use crate::notice::Notify;
 pub use configured::{FileRemoval, Removal, Store};
 use keyring::KeyringError;
 pub use lock::StoreLock;
+
+/// The config.toml keys that pick a store: auth.json's and the MCP tokens'.
+pub const AUTH_SETTING: &str = "cli_auth_credentials_store";
+pub const MCP_SETTING: &str = "mcp_oauth_credentials_store";
 
 /// Which backend holds (or would hold) the credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,15 +61,18 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// One line: what is missing, and the two ways out.
+    /// One line: what is missing, and the two ways out (`setting` names the store's key:
+    /// `cli_auth_credentials_store`, or `mcp_oauth_credentials_store` for MCP tokens).
     #[error(
-        "cannot use the OS keyring: {cause}; {remedy}, or set cli_auth_credentials_store = \"file\" in {config}",
+        "cannot use the OS keyring{of}: {cause}; {remedy}, or set {setting} = \"file\" in {config}",
+        of = if *setting == MCP_SETTING { " for MCP credentials" } else { "" },
         remedy = cause.remedy(),
         config = config.display()
     )]
     KeyringUnavailable {
         cause: KeyringError,
         config: PathBuf,
+        setting: &'static str,
     },
     #[error("cannot parse the credentials in {entry} ({message})")]
     KeyringMalformed { entry: String, message: String },

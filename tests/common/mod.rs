@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod keyring;
+pub mod mcp;
 pub mod proxy;
 pub mod screen;
 pub mod tls;
@@ -408,7 +409,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn unique() -> String {
+pub fn unique() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     format!(

@@ -1,7 +1,8 @@
 //! The keyring store: the OS credential store (Secret Service on Linux, Keychain on macOS,
-//! Credential Manager on Windows) through the `keyring` crate, in the reference CLI's entry:
+//! Credential Manager on Windows) through the `keyring` crate, in the reference CLI's entries:
 //! service `Codex Auth`, account `cli|<first 16 hex of sha256(canonical CODEX_HOME)>`, secret =
-//! the compact JSON of auth.json. Every call runs on a helper thread with a bounded wait, so a
+//! the compact JSON of auth.json; and one entry per MCP server under service
+//! `Codex MCP Credentials` (see `store/mcp.rs`). Every call runs on a helper thread with a bounded wait, so a
 //! hung or locked keyring cannot hang the CLI; failures are sorted into causes a user can act on.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ use chunked::Slots;
 pub use error::KeyringError;
 
 pub const SERVICE: &str = "Codex Auth";
+/// The reference's service of MCP servers' OAuth tokens, one entry per server.
+pub const MCP_SERVICE: &str = "Codex MCP Credentials";
 
 /// How long one keyring operation may take before the CLI gives up on it. A Secret Service or
 /// Credential Manager answers in milliseconds or not at all; the macOS Keychain may first show an
@@ -25,9 +28,10 @@ pub const TIMEOUT: Duration = Duration::from_secs(3);
 #[cfg(target_os = "macos")]
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The keyring entry of one CODEX_HOME.
+/// One keyring entry: by default the auth.json entry of one CODEX_HOME.
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
+    service: &'static str,
     codex_home: PathBuf,
     /// Computed on first use: the plain file mode never needs it.
     account: OnceLock<String>,
@@ -36,6 +40,7 @@ pub struct KeyringStore {
 impl KeyringStore {
     pub fn new(codex_home: &Path) -> KeyringStore {
         KeyringStore {
+            service: SERVICE,
             codex_home: codex_home.to_path_buf(),
             account: OnceLock::new(),
         }
@@ -44,6 +49,16 @@ impl KeyringStore {
     /// Another entry of the same service (a saved account's copy), under `account`.
     pub fn with_account(codex_home: &Path, account: String) -> KeyringStore {
         KeyringStore {
+            service: SERVICE,
+            codex_home: codex_home.to_path_buf(),
+            account: OnceLock::from(account),
+        }
+    }
+
+    /// The entry `account` of another service (an MCP server's tokens).
+    pub fn entry(service: &'static str, codex_home: &Path, account: String) -> KeyringStore {
+        KeyringStore {
+            service,
             codex_home: codex_home.to_path_buf(),
             account: OnceLock::from(account),
         }
@@ -56,7 +71,8 @@ impl KeyringStore {
     /// For people: which entry this is.
     pub fn describe(&self) -> String {
         format!(
-            "the OS keyring (service \"{SERVICE}\", account \"{}\")",
+            "the OS keyring (service \"{}\", account \"{}\")",
+            self.service,
             self.account()
         )
     }
@@ -65,8 +81,9 @@ impl KeyringStore {
     pub fn read(&self) -> Result<Option<Secret<String>>, KeyringError> {
         let account = self.account().to_string();
         tracing::trace!(account, "reading the keyring entry");
+        let slots = OsSlots(self.service);
         let result = session_bus_check().and_then(|()| {
-            bounded(move || chunked::read(&OsSlots, &account).map(|s| s.map(Secret::new)))
+            bounded(move || chunked::read(&slots, &account).map(|s| s.map(Secret::new)))
         });
         match &result {
             Ok(found) => tracing::trace!(
@@ -86,7 +103,8 @@ impl KeyringStore {
             "writing the keyring entry"
         );
         session_bus_check()?;
-        bounded(move || chunked::write(&OsSlots, &account, secret.expose(), MAX_UNITS))
+        let slots = OsSlots(self.service);
+        bounded(move || chunked::write(&slots, &account, secret.expose(), MAX_UNITS))
     }
 
     /// Whether a save would be accepted now, without writing anything. On Linux the default
@@ -102,7 +120,8 @@ impl KeyringStore {
         let account = self.account().to_string();
         tracing::trace!(account, "removing the keyring entry");
         session_bus_check()?;
-        bounded(move || chunked::remove(&OsSlots, &account))
+        let slots = OsSlots(self.service);
+        bounded(move || chunked::remove(&slots, &account))
     }
 }
 
@@ -148,35 +167,37 @@ fn bounded_within<T: Send + 'static>(
     }
 }
 
-/// The platform's keyring through the `keyring` crate, one entry per account of `SERVICE`.
-struct OsSlots;
+/// The platform's keyring through the `keyring` crate, one entry per account of a service.
+struct OsSlots(&'static str);
 
 impl OsSlots {
-    fn entry(account: &str) -> Result<keyring::Entry, KeyringError> {
-        keyring::Entry::new(SERVICE, account).map_err(classify)
+    fn entry(&self, account: &str) -> Result<keyring::Entry, KeyringError> {
+        keyring::Entry::new(self.0, account).map_err(|e| classify(e, self.0))
     }
 }
 
 impl Slots for OsSlots {
     fn get(&self, account: &str) -> Result<Option<String>, KeyringError> {
-        match Self::entry(account)?.get_password() {
+        match self.entry(account)?.get_password() {
             Ok(text) => Ok(Some(text)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(err) if is_missing_collection(&err) => Ok(None),
-            Err(err) => Err(classify(err)),
+            Err(err) => Err(classify(err, self.0)),
         }
     }
 
     fn set(&self, account: &str, value: &str) -> Result<(), KeyringError> {
-        Self::entry(account)?.set_password(value).map_err(classify)
+        self.entry(account)?
+            .set_password(value)
+            .map_err(|e| classify(e, self.0))
     }
 
     fn delete(&self, account: &str) -> Result<bool, KeyringError> {
-        match Self::entry(account)?.delete_credential() {
+        match self.entry(account)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(err) if is_missing_collection(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
+            Err(err) => Err(classify(err, self.0)),
         }
     }
 }
@@ -238,7 +259,7 @@ fn is_missing_collection(_err: &keyring::Error) -> bool {
 }
 
 /// Sorts a `keyring` crate error into a cause the user can act on.
-fn classify(err: keyring::Error) -> KeyringError {
+fn classify(err: keyring::Error, service: &str) -> KeyringError {
     match err {
         keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => {
             classify_platform(inner)
@@ -247,7 +268,7 @@ fn classify(err: keyring::Error) -> KeyringError {
             KeyringError::BadEntry("the entry is not UTF-8 text".to_string())
         }
         keyring::Error::Ambiguous(found) => KeyringError::Failed(format!(
-            "the keyring holds {} entries for service \"{SERVICE}\" and this account; remove the extra ones",
+            "the keyring holds {} entries for service \"{service}\" and this account; remove the extra ones",
             found.len()
         )),
         other => KeyringError::Failed(other.to_string()),

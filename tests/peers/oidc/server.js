@@ -55,6 +55,12 @@ const ACCESS_TOKEN_FORMAT = (process.env.ACCESS_TOKEN_FORMAT || 'jwt').toLowerCa
 const ROUTE_STYLE = (process.env.ROUTES || 'default').toLowerCase();
 const PLAN_TYPE = process.env.PLAN_TYPE || 'plus';
 const ACCOUNT_ID = process.env.ACCOUNT_ID || 'acct-test-123';
+// MCP=1: also the authorization server of MCP servers (tests/peers/mcp): dynamic client
+// registration at /reg, and any `http://127.0.0.1:<port>/mcp` resource gets JWT access tokens
+// with that audience and the scope `mcp:tools`.
+const MCP = process.env.MCP === '1';
+const MCP_SCOPE = 'mcp:tools';
+const MCP_RESOURCE_RE = /^http:\/\/127\.0\.0\.1:[0-9]{1,5}\/mcp$/;
 // Workload identity: a confidential client whose client_credentials tokens (RS256 JWTs signed
 // with this server's key, `aud` = the requested resource) play a CI job's OIDC token, handed
 // out as GitHub Actions does at /_actions/idtoken.
@@ -198,14 +204,17 @@ function buildProvider(issuer) {
       useGrantedResource: async () => true,
       getResourceServerInfo: async (ctx, indicator, client) => {
         if (client?.clientId === WORKLOAD_CLIENT_ID) return workloadResource(indicator);
-        if (indicator !== RESOURCE) throw new errors.InvalidTarget();
-        return {
-          scope: API_SCOPES,
-          audience: RESOURCE,
+        // JWT access tokens for the API resource, and with MCP=1 for any MCP server's URL.
+        const jwtFor = (scope) => ({
+          scope,
+          audience: indicator,
           accessTokenTTL: ACCESS_TTL,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
-        };
+        });
+        if (MCP && MCP_RESOURCE_RE.test(indicator)) return jwtFor(MCP_SCOPE);
+        if (indicator !== RESOURCE) throw new errors.InvalidTarget();
+        return jwtFor(API_SCOPES);
       },
     }
     : { enabled: false };
@@ -239,7 +248,8 @@ function buildProvider(issuer) {
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
     routes: ROUTES,
     responseTypes: ['code'],
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    // MCP clients (the reference CLI) register with the resource's scope as client metadata.
+    scopes: ['openid', 'profile', 'email', 'offline_access', ...(MCP ? [MCP_SCOPE] : [])],
     claims: {
       openid: ['sub', AUTH_CLAIM],
       email: ['email', 'email_verified', PROFILE_CLAIM],
@@ -271,6 +281,8 @@ function buildProvider(issuer) {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: ACCESS_TOKEN_FORMAT === 'jwt' },
       introspection: { enabled: true },
+      // REGISTRATION=0: an MCP authorization server without dynamic registration.
+      registration: { enabled: MCP && process.env.REGISTRATION !== '0' },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       resourceIndicators,
@@ -369,7 +381,7 @@ async function grantEverything(provider, details, accountId, RESOURCE) {
   }
   const resources = [params.resource].flat().filter(Boolean);
   if (RESOURCE && ACCESS_TOKEN_FORMAT === 'jwt' && !resources.length) resources.push(RESOURCE);
-  const apiScopes = requested.filter((s) => API_SCOPES.split(' ').includes(s));
+  const apiScopes = requested.filter((s) => API_SCOPES.split(' ').includes(s) || (MCP && s === MCP_SCOPE));
   for (const r of resources) grant.addResourceScope(r, apiScopes.join(' '));
   // Anything a consent prompt still reports as missing.
   const missing = details.prompt?.details || {};
