@@ -137,7 +137,7 @@ fn a_credential_over_the_credential_managers_limit_keeps_the_reference_entry() {
             assert_eq!(chunk, &format!("{account}#{digest}.{i}"));
         }
     } else {
-        assert_eq!(entries, [account.clone()]);
+        assert_eq!(entries, std::slice::from_ref(&account));
     }
     assert_eq!(session.lookup(&account), Some(compact));
 
