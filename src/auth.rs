@@ -19,6 +19,10 @@ pub struct AuthDotJson {
     pub tokens: Option<TokenData>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_refresh: Option<String>,
+    /// An admin-issued personal access token (`at-...`), stored by `codex login
+    /// --with-access-token`; the reference writes it without `auth_mode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_access_token: Option<Secret<String>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -63,16 +67,20 @@ pub enum AuthMode {
     ChatGptExternalTokens,
     /// The reference's agent identity mode: read, reported, never written by us.
     AgentIdentity,
+    /// A personal access token (`personal_access_token`). Written by neither tool (the mode
+    /// follows from the field, so older builds still read the file), but read when present.
+    PersonalAccessToken,
     /// A value this version does not know (a newer reference CLI's): kept as written.
     Unknown(String),
 }
 
 impl AuthMode {
-    const KNOWN: [(&'static str, AuthMode); 4] = [
+    const KNOWN: [(&'static str, AuthMode); 5] = [
         ("apikey", AuthMode::ApiKey),
         ("chatgpt", AuthMode::ChatGpt),
         ("chatgptAuthTokens", AuthMode::ChatGptExternalTokens),
         ("agentIdentity", AuthMode::AgentIdentity),
+        ("personalAccessToken", AuthMode::PersonalAccessToken),
     ];
 
     pub fn as_str(&self) -> &str {
@@ -81,6 +89,7 @@ impl AuthMode {
             AuthMode::ChatGpt => "chatgpt",
             AuthMode::ChatGptExternalTokens => "chatgptAuthTokens",
             AuthMode::AgentIdentity => "agentIdentity",
+            AuthMode::PersonalAccessToken => "personalAccessToken",
             AuthMode::Unknown(text) => text,
         }
     }
@@ -116,6 +125,7 @@ pub enum Usability {
     },
     ChatGpt,
     AgentIdentity,
+    PersonalAccessToken,
     /// The document holds no credential we can use; the reason says what is missing.
     Unusable {
         reason: String,
@@ -132,14 +142,32 @@ impl AuthDotJson {
         }
     }
 
+    /// The document `codex login --with-access-token` writes, byte for byte the reference's:
+    /// no `auth_mode` (older builds would not know the value), `OPENAI_API_KEY` null.
+    pub fn for_personal_access_token(token: Secret<String>) -> AuthDotJson {
+        AuthDotJson {
+            personal_access_token: Some(token),
+            ..AuthDotJson::default()
+        }
+    }
+
     /// The sign-in mode; without `auth_mode`, as the reference decides: an API key if there is
-    /// one, else ChatGPT.
+    /// one, else a personal access token if there is one, else ChatGPT.
     pub fn mode(&self) -> AuthMode {
         match &self.auth_mode {
             Some(mode) => mode.clone(),
             None if self.api_key().is_some() => AuthMode::ApiKey,
+            None if self.personal_access_token.is_some() => AuthMode::PersonalAccessToken,
             None => AuthMode::ChatGpt,
         }
+    }
+
+    /// The stored personal access token, if it is a non-blank string.
+    pub fn personal_access_token(&self) -> Option<&str> {
+        self.personal_access_token
+            .as_ref()
+            .map(|t| t.expose().as_str())
+            .filter(|t| !t.trim().is_empty())
     }
 
     /// A ChatGPT sign-in with tokens (refreshable, revocable).
@@ -179,6 +207,12 @@ impl AuthDotJson {
                 },
             },
             AuthMode::AgentIdentity => Usability::AgentIdentity,
+            AuthMode::PersonalAccessToken => match self.personal_access_token() {
+                Some(_) => Usability::PersonalAccessToken,
+                None => Usability::Unusable {
+                    reason: "`personal_access_token` is empty or missing".to_string(),
+                },
+            },
             // Quoted when short (a typo shows), masked when long: a pasted secret may have
             // landed in the wrong field.
             AuthMode::Unknown(text) => Usability::Unusable {
@@ -216,6 +250,26 @@ mod tests {
             doc.to_compact_json(),
             r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test"}"#
         );
+    }
+
+    #[test]
+    fn personal_access_token_document_is_byte_compatible() {
+        let doc = AuthDotJson::for_personal_access_token(Secret::new("at-test".to_string()));
+        assert_eq!(
+            doc.to_pretty_json(),
+            "{\n  \"OPENAI_API_KEY\": null,\n  \"personal_access_token\": \"at-test\"\n}"
+        );
+        assert_eq!(doc.mode(), AuthMode::PersonalAccessToken);
+        assert_eq!(doc.usability(), Usability::PersonalAccessToken);
+        // As the reference writes it, and with the mode it may one day write.
+        for text in [
+            r#"{"OPENAI_API_KEY":null,"personal_access_token":"at-x"}"#,
+            r#"{"auth_mode":"personalAccessToken","OPENAI_API_KEY":null,"personal_access_token":"at-x"}"#,
+        ] {
+            let doc: AuthDotJson = serde_json::from_str(text).unwrap();
+            assert_eq!(doc.usability(), Usability::PersonalAccessToken, "{text}");
+            assert_eq!(doc.to_compact_json(), text);
+        }
     }
 
     #[test]

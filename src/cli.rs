@@ -77,6 +77,12 @@ pub struct LoginArgs {
     #[arg(long, num_args = 0..=1, value_name = "KEY", conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
     pub with_api_key: Option<Option<String>>,
 
+    /// Read a ChatGPT personal access token (at-...) from standard input and store it
+    /// (printenv CODEX_ACCESS_TOKEN | codex login --with-access-token). Its account is looked up
+    /// once before it is saved. For one run without storing it, set CODEX_ACCESS_TOKEN instead
+    #[arg(long, conflicts_with_all = ["no_browser", "port", "issuer", "client_id", "json", "device_auth"])]
+    pub with_access_token: bool,
+
     /// Do not start a browser; only print the sign-in URL (the default over SSH or without a
     /// display)
     #[arg(long)]
@@ -124,7 +130,9 @@ pub enum LoginCommand {
     Status(StatusArgs),
     /// Print the current bearer credential on stdout (the API key, or a ChatGPT access token,
     /// refreshed first if it is about to expire), and nothing else
-    #[command(after_help = "Example: curl -H \"Authorization: Bearer $(codex login token)\" ...")]
+    #[command(
+        after_help = "Examples:\n  curl -H \"Authorization: Bearer $(codex login token)\" ...\n  curl -H \"Authorization: Bearer $(codex login token --provider azure)\" ..."
+    )]
     Token(TokenArgs),
     /// Make saved account NAME the active one: no network call, nothing is revoked, and the
     /// account switched away from stays saved (`codex login status` lists them)
@@ -138,6 +146,11 @@ pub struct TokenArgs {
     /// else the active account)
     #[arg(long, value_name = "NAME", value_parser = AccountName::parse_arg)]
     pub account: Option<AccountName>,
+    /// Print the token `codex exec` would send to provider ID instead
+    /// ([model_providers.ID] in config.toml: its auth command's token, its env_key or
+    /// experimental_bearer_token, or the sign-in for OpenAI)
+    #[arg(long, value_name = "ID", conflicts_with = "account")]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -190,9 +203,11 @@ pub struct DoctorArgs {
     pub refresh: bool,
 }
 
-const EXEC_HELP: &str = "Credentials: CODEX_API_KEY (this command only), else the stored sign-in \
-(codex login; --account or CODEX_ACCOUNT picks a saved account), else the provider's env_key \
-variable. OPENAI_API_KEY is not read.\n\n\
+const EXEC_HELP: &str = "Credentials: workload identity when OPENAI_FEDERATION_RULE_ID or \
+OPENAI_IDENTITY_TOKEN_FILE is set (then nothing else), else CODEX_API_KEY (this command only), \
+else CODEX_ACCESS_TOKEN (a ChatGPT personal access token), else the stored sign-in (codex login; \
+--account or CODEX_ACCOUNT picks a saved account), else the provider's env_key variable. \
+OPENAI_API_KEY is not read.\n\n\
 Exit codes: 0 the answer is complete; 1 the request failed (the reason is on stderr); 2 bad \
 command line.\n\n\
 Examples:\n  \

@@ -17,6 +17,10 @@ pub enum Error {
     Token(#[from] crate::token::TokenError),
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+    #[error(transparent)]
+    Credential(#[from] crate::credential::CredentialError),
     /// Standard output could not be written (a full disk, say; a closed pipe is not an error).
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),

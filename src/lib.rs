@@ -8,6 +8,7 @@ pub mod choice;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod credential;
 pub mod doctor;
 pub mod error;
 pub mod exec;

@@ -21,7 +21,7 @@ use crate::store::{Store, StoreError, StoreLock};
 /// Refresh when the access token expires within this margin, or within half its lifetime when
 /// that is shorter: a token that lives 5 minutes or less (Keycloak's default) would otherwise be
 /// due the moment it arrives, and every command would spend a refresh.
-const EXPIRY_MARGIN_SECS: i64 = 5 * 60;
+pub(crate) const EXPIRY_MARGIN_SECS: i64 = 5 * 60;
 /// Without an `exp` claim, refresh this long after `last_refresh`.
 const REFRESH_AFTER_SECS: i64 = 8 * 24 * 3600;
 /// Attempts of one refresh when the failure is transient (5xx, timeout, reset).
@@ -156,7 +156,8 @@ fn load_usable(store: &Store) -> Result<AuthDotJson, TokenError> {
         }),
         crate::auth::Usability::ApiKey { .. }
         | crate::auth::Usability::ChatGpt
-        | crate::auth::Usability::AgentIdentity => Ok(doc),
+        | crate::auth::Usability::AgentIdentity
+        | crate::auth::Usability::PersonalAccessToken => Ok(doc),
     }
 }
 

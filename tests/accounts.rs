@@ -408,6 +408,50 @@ fn sixteen_processes_switching_and_refreshing_leave_every_account_usable() {
     assert!(refreshes(&oidc).len() >= 6, "the waves did refresh");
 }
 
+/// Another writer (the reference CLI, which knows nothing of saved accounts) refreshes the active
+/// sign-in in auth.json; the issuer rotates its refresh token, so the account's saved copy now
+/// holds a spent one. `login switch` must save the active credentials into the outgoing
+/// account's copy before replacing them: else, switched back, that account presents the spent
+/// token and oidc-provider's reuse detection signs it out. No command of ours runs between the
+/// outside refresh and the switch, so no other path can sync the copy first.
+#[test]
+fn a_switch_keeps_what_another_writer_refreshed_in_the_outgoing_copy() {
+    let home = Home::file();
+    let oidc = rotating_issuer(&home.env);
+    home.sign_in(&oidc, "alice", Some("work"));
+    home.sign_in(&oidc, "bob", None);
+    let bob = "bob@example.com";
+    home.switch("work", ALICE);
+    let saved = refresh_token(&home.copy("work"));
+    assert_eq!(refresh_token(&home.active()), saved);
+
+    // The other writer: a CODEX_HOME holding nothing but a copy of auth.json, refreshed there
+    // (the issuer's tokens are always due), written back over auth.json as a whole file.
+    let other = Env::new();
+    other.write_auth(&home.env.read_auth());
+    let run = other.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let refreshed: Value = serde_json::from_str(&other.read_auth()).unwrap();
+    let live = refresh_token(&refreshed);
+    assert_ne!(live, saved, "the issuer rotated the refresh token");
+    home.env.write_auth(&other.read_auth());
+
+    home.switch(bob, BOB);
+    assert_eq!(
+        refresh_token(&home.copy("work")),
+        live,
+        "the switch saved the refreshed sign-in into work's copy"
+    );
+    assert_eq!(home.copy("work"), refreshed);
+    home.switch("work", ALICE);
+    assert_eq!(home.active(), refreshed);
+    // And the account still works at the issuer: the next refresh presents the live token.
+    home.token(&[]);
+    let last = refreshes(&oidc).pop().unwrap();
+    assert_eq!(last, (200, live));
+    no_refresh_refused(&oidc);
+}
+
 /// What a switch writes for the reference is byte for byte what the account's sign-in wrote.
 #[test]
 fn after_a_switch_auth_json_is_what_a_plain_sign_in_wrote() {

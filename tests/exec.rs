@@ -4,8 +4,11 @@
 
 mod common;
 
+use std::process::{Command, Stdio};
+
 use common::{
-    Env, Peer, Run, expire_access_token, free_port, jwt, now_secs, run_cmd, sign_in_with_oidc,
+    Env, Peer, Run, expire_access_token, free_port, jwt, now_secs, run_cmd, run_within,
+    sign_in_with_oidc,
 };
 use serde_json::{Value, json};
 
@@ -791,4 +794,123 @@ fn a_proactive_refresh_then_a_401_does_not_refresh_twice() {
     assert!(run.stderr.contains("even after a refresh"), "{run:?}");
     assert_eq!(refresh_grants(&oidc), 1, "at most one refresh per command");
     assert_eq!(fake.requests().len(), 2, "one retry");
+}
+
+// ------------------------------------------------------------------ README's claims, end to end
+
+/// README: the stored sign-in and `CODEX_API_KEY` go only to providers that use OpenAI sign-in;
+/// `requires_openai_auth = true` makes a custom provider one of them.
+#[test]
+fn requires_openai_auth_decides_whether_a_custom_provider_gets_the_sign_in() {
+    let stored = "sk-proj-stored-canary-0000054321";
+    let fake = Peer::responses(&[]);
+    let with = custom(&fake, "requires_openai_auth = true\n");
+    let without = custom(&fake, "");
+    for env in [&with, &without] {
+        let run = env.run_stdin(&["login", "--api-key", "-"], stored.as_bytes());
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+
+    exec(&with, &["x"], &[]).assert(0, HELLO, "");
+    exec(&with, &["x"], &[("CODEX_API_KEY", KEY)]).assert(0, HELLO, "");
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0]["path"], "/api/v1/responses");
+    assert_eq!(
+        header(&reqs[0], "authorization").as_deref(),
+        Some(&*format!("Bearer {stored}")),
+        "the stored sign-in reaches a provider that requires OpenAI auth"
+    );
+    assert_eq!(
+        header(&reqs[1], "authorization").as_deref(),
+        Some(&*format!("Bearer {KEY}")),
+        "CODEX_API_KEY comes first"
+    );
+
+    // Without the flag (and without an env_key) the request goes out with no credential at
+    // all: neither the stored key nor CODEX_API_KEY appears anywhere in it, and the provider's
+    // 401 is answered with what to set.
+    let asks = format!(
+        "Gateway at {}/api/v1 asks for a key (401 Unauthorized) (You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key ...); set env_key in [model_providers.gateway] to the variable that holds it\n",
+        fake.url
+    );
+    exec(&without, &["x"], &[]).assert(1, "", &asks);
+    exec(&without, &["x"], &[("CODEX_API_KEY", KEY)]).assert(1, "", &asks);
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 4);
+    for r in &reqs[2..] {
+        assert_eq!(r["path"], "/api/v1/responses");
+        assert_eq!(header(r, "authorization"), None, "{r}");
+        let seen = r.to_string();
+        assert!(!seen.contains(stored) && !seen.contains(KEY), "{seen}");
+    }
+}
+
+/// README: exit code 0 "also when stdout is closed early, e.g. `codex exec ... | head`": the
+/// pipe closes while the answer is still streaming (a delta every 100 ms), and neither SIGPIPE
+/// nor EPIPE turns that into a failure or a message.
+#[test]
+fn exec_piped_into_head_exits_0() {
+    let text = "one two three four five six seven eight nine ten eleven twelve";
+    let fake = Peer::responses(&["--text", text, "--delta-delay-ms", "100"]);
+    let env = env_for(&fake, "");
+    let errors = env.dir.path().join("codex-stderr");
+    let mut cmd = Command::new("bash");
+    cmd.args([
+        "-c",
+        "set -o pipefail; \"$0\" exec hello 2>\"$1\" | head -c 3",
+        common::BIN,
+        errors.to_str().unwrap(),
+    ]);
+    for (key, value) in env.cmd(&[]).get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd.env("CODEX_API_KEY", KEY);
+    let run = run_within(cmd, None, Stdio::piped(), 60);
+    let stderr = std::fs::read_to_string(&errors).unwrap();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), stderr.as_str()),
+        (0, "one", ""),
+        "codex exec's exit status through `set -o pipefail`, head's output, codex's stderr"
+    );
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 1, "a closed stdout is not a reason to retry");
+}
+
+/// README: "a 429 `insufficient_quota` is not retried", with retries enabled: a retry would get
+/// the stream that follows in the script and succeed.
+#[test]
+fn a_429_insufficient_quota_is_not_retried() {
+    let fake = Peer::responses_with_script(
+        json!([
+            {"path": "/responses", "status": 429, "headers": {"Retry-After": "1"},
+             "json": {"error": {"message": "You exceeded your current quota, please check your plan and billing details.",
+                                "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}},
+            {"path": "/responses", "action": "stream", "repeat": -1}
+        ]),
+        &[],
+    );
+    let env = env_for(&fake, "[model_providers.openai]\nrequest_max_retries = 4\n");
+    with_key(&env, &["x"]).assert(
+        1,
+        "",
+        "OpenAI answered 429 Too Many Requests: You exceeded your current quota, please check your plan and billing details\n",
+    );
+    assert_eq!(fake.requests().len(), 1, "the 429 was retried");
+    // The same script position answered by a plain 429 is retried: retries are on.
+    let fake = Peer::responses_with_script(
+        json!([
+            {"path": "/responses", "status": 429, "headers": {"Retry-After": "1"},
+             "json": {"error": {"message": "Rate limit reached.", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}},
+            {"path": "/responses", "action": "stream", "repeat": -1}
+        ]),
+        &[],
+    );
+    let env = env_for(&fake, "[model_providers.openai]\nrequest_max_retries = 4\n");
+    let run = with_key(&env, &["x"]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, HELLO), "{run:?}");
+    assert_eq!(fake.requests().len(), 2);
 }

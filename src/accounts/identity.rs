@@ -38,6 +38,10 @@ pub fn of(doc: &AuthDotJson) -> Option<String> {
             Some(format!("chatgpt:{user}:{account}"))
         }
         AuthMode::AgentIdentity => Some(format!("doc:{}", digest16(&doc.to_compact_json()))),
+        // The token is the credential and never changes (no refresh): it is the identity.
+        AuthMode::PersonalAccessToken => doc
+            .personal_access_token()
+            .map(|t| format!("pat:{}", digest16(t))),
         AuthMode::Unknown(_) => None,
     }
 }

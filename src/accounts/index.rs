@@ -84,7 +84,9 @@ impl Entry {
                     plan = claims.plan;
                 }
             }
-            Usability::AgentIdentity | Usability::Unusable { .. } => {}
+            Usability::AgentIdentity
+            | Usability::PersonalAccessToken
+            | Usability::Unusable { .. } => {}
         }
         Entry {
             identity,
@@ -245,6 +247,7 @@ impl Index {
             AuthMode::AgentIdentity | AuthMode::Unknown(_) => {
                 AccountName::derive("agent").expect("valid")
             }
+            AuthMode::PersonalAccessToken => AccountName::derive("access-token").expect("valid"),
         };
         let free = |n: &AccountName| {
             !self.accounts.contains_key(n.as_str()) && self.case_twin(n).is_none()

@@ -216,11 +216,12 @@ impl<'s> Accounts<'s> {
         if let Some((name, true)) = &outgoing {
             self.notify(kept(name));
         }
-        let result = self.copy_in(lock, &index, name, outgoing.as_ref().map(|(n, _)| n));
+        // Listed before anything replaces it: a crash in between must not leave the outgoing
+        // account's copy out of the index, where no command could find it again.
         if index != before {
             self.save_index(lock, &index)?;
         }
-        result
+        self.copy_in(lock, &index, name, outgoing.as_ref().map(|(n, _)| n))
     }
 
     fn copy_in(
@@ -275,7 +276,6 @@ impl<'s> Accounts<'s> {
         {
             self.notify(kept(&name));
         }
-        self.active.save_own(lock, doc)?;
         let holder = identity.as_deref().and_then(|id| index.find(id));
         let name = match (requested, &holder) {
             (Some(requested), _) => requested.clone(),
@@ -295,6 +295,9 @@ impl<'s> Accounts<'s> {
         if index != before {
             self.save_index(lock, &index)?;
         }
+        // The active credentials last: a crash before this leaves the previous sign-in active
+        // and every account listed, the new one included; a crash after it, nothing to do.
+        self.active.save_own(lock, doc)?;
         Ok(name)
     }
 

@@ -14,12 +14,16 @@ pub fn run(config: &Config, args: ExecArgs) -> Result<ExitCode, Error> {
         config.account = Some(name.to_string());
     }
     let config = &config;
+    let out = Reporter::text();
+    for warning in &config.warnings {
+        out.note(warning);
+    }
     let options = ExecOptions {
         json: args.json,
         model: args.model,
         oss: args.oss,
         prompt: args.prompt,
     };
-    exec::run(config, options, &Reporter::text())?;
+    exec::run(config, options, &out)?;
     Ok(ExitCode::SUCCESS)
 }

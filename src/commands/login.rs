@@ -21,9 +21,10 @@ use super::status::StatusOptions;
 /// What `codex login` was asked to do, once the flags are read.
 enum Action {
     Status(StatusOptions),
-    Token(Option<AccountName>),
+    Token(Option<AccountName>, Option<String>),
     Switch(AccountName),
     ApiKey(KeySource),
+    AccessToken,
     Device { show_qr: bool },
     Browser,
 }
@@ -33,7 +34,9 @@ fn action(args: &LoginArgs) -> Result<Action, LoginError> {
         Some(LoginCommand::Status(status)) => {
             return Ok(Action::Status(StatusOptions { json: status.json }));
         }
-        Some(LoginCommand::Token(token)) => return Ok(Action::Token(token.account.clone())),
+        Some(LoginCommand::Token(token)) => {
+            return Ok(Action::Token(token.account.clone(), token.provider.clone()));
+        }
         Some(LoginCommand::Switch(switch)) => return Ok(Action::Switch(switch.name.clone())),
         None => {}
     }
@@ -41,6 +44,12 @@ fn action(args: &LoginArgs) -> Result<Action, LoginError> {
         args.with_api_key.as_ref().map(|v| v.as_deref())
     {
         return Err(LoginError::SubcommandAfterFlag(word.to_string()));
+    }
+    if args.with_access_token {
+        if args.api_key.is_some() || args.with_api_key.is_some() {
+            return Err(LoginError::TwoCredentialSources);
+        }
+        return Ok(Action::AccessToken);
     }
     let source = match (&args.api_key, &args.with_api_key) {
         (Some(key), _) | (None, Some(Some(key))) if key == "-" => Some(KeySource::Stdin),
@@ -61,6 +70,11 @@ fn action(args: &LoginArgs) -> Result<Action, LoginError> {
 
 pub fn run(args: LoginArgs, overrides: &[String]) -> Result<ExitCode, Error> {
     let out = Reporter::new(args.json);
+    // Two credential sources at once is a usage error (exit 2), in the reference's words.
+    if let Err(err @ LoginError::TwoCredentialSources) = action(&args) {
+        out.note(&err.to_string());
+        return Ok(ExitCode::from(2));
+    }
     let result = sign_in(&args, overrides, &out);
     if let Err(err) = &result {
         out.failed(&err.to_string());
@@ -75,7 +89,7 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
     // checked before anyone signs in for nothing.
     if !matches!(
         action,
-        Action::Status(_) | Action::Token(_) | Action::Switch(_)
+        Action::Status(_) | Action::Token(..) | Action::Switch(_)
     ) {
         if let Some(name) = &args.account {
             Accounts::over(&store::open(&config, Arc::new(*out))).check_new_name(name)?;
@@ -85,10 +99,15 @@ fn sign_in(args: &LoginArgs, overrides: &[String], out: &Reporter) -> Result<Exi
     let store = || store::open(&config, Arc::new(*out));
     match action {
         Action::Status(options) => return super::status::run(&config, options),
-        Action::Token(account) => return super::token::run(&config, account.as_ref()),
+        Action::Token(_, Some(provider)) => return super::token::run_provider(&config, &provider),
+        Action::Token(account, None) => return super::token::run(&config, account.as_ref()),
         Action::Switch(name) => return super::switch::run(&config, &name),
         Action::ApiKey(source) => {
             login::api_key::run(&config, &store(), source, out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Action::AccessToken => {
+            login::access_token::run(&config, &store(), out)?;
             return Ok(ExitCode::SUCCESS);
         }
         Action::Device { .. } | Action::Browser => {}

@@ -34,6 +34,12 @@ pub fn run(config: &Config, args: LogoutArgs) -> Result<ExitCode, Error> {
         (None, false) => Target::Active,
     };
     let out = Reporter::text();
+    // The host owns a workload identity: there is nothing of ours to remove, and removing the
+    // stored credentials instead would surprise (the reference refuses too).
+    if crate::credential::workload::selected() {
+        out.line(crate::credential::workload::LOGOUT_REFUSED);
+        return Ok(ExitCode::FAILURE);
+    }
     let store = store::open(config, Arc::new(out));
     let accounts = Accounts::over(&store);
     let done = match target {

@@ -25,6 +25,13 @@ pub struct StatusOptions {
 pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
     let json_output = options.json;
     let out = Reporter::text();
+    for warning in &config.warnings {
+        out.note(warning);
+    }
+    // Credentials from the environment come before the stored ones, as for every command.
+    if let Some(found) = from_environment(config) {
+        return found.report(&out, json_output);
+    }
     let store = store::open(config, Arc::new(out));
     let loaded = store.load();
     // A read-only command never chmods: a credentials file others can read is warned about.
@@ -35,7 +42,7 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
         StoreKind::File => format!("`{}`", store.location()),
         StoreKind::Keyring => store.location(),
     };
-    let (logged_in, mode, api_key, text, reason) = match &loaded {
+    let (logged_in, mode, api_key, mut text, reason) = match &loaded {
         Ok(None) => (false, None, None, "Not logged in".to_string(), None),
         Ok(Some(doc)) => match doc.usability() {
             Usability::ApiKey { masked } => (
@@ -50,6 +57,13 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
                 Some("chatgpt"),
                 None,
                 "Logged in using ChatGPT".to_string(),
+                None,
+            ),
+            Usability::PersonalAccessToken => (
+                true,
+                Some("personalAccessToken"),
+                None,
+                "Logged in using personal access token".to_string(),
                 None,
             ),
             Usability::AgentIdentity => (
@@ -118,16 +132,37 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
         Ok(Some(_)) | Err(_) => None,
     };
     let saved = Saved::read(config, loaded.as_ref().ok().and_then(Option::as_ref));
-    let details = match &loaded {
+    let mut details = match &loaded {
         Ok(Some(doc)) if mode == Some("chatgpt") => chatgpt_details(doc),
         _ => Details::default(),
     };
+    // A stored personal access token says whose it is only when asked (one lookup).
+    let mut logged_in = logged_in;
+    if let Ok(Some(doc)) = &loaded
+        && let Some(token) = doc
+            .personal_access_token()
+            .filter(|_| mode == Some("personalAccessToken"))
+    {
+        let source = crate::credential::access_token::TokenSource::Stored(store.location());
+        let found = personal_access_token(config, token.to_string(), source);
+        logged_in = found.logged_in;
+        // The first line is the status line: it replaces ours when the lookup failed.
+        let mut lines = found.lines.into_iter();
+        let first = lines.next();
+        if !found.logged_in {
+            text = first.unwrap_or(text);
+        }
+        details.lines = lines.collect();
+        details.fields = found.fields;
+    }
     let plan_line = match mode {
         Some("apikey") => Some(API_KEY_GIVES_UP.to_string()),
         Some("chatgpt") => Some(CHATGPT_UNLOCKS.to_string()),
         _ => None,
     };
+    let provider_line = provider_line(config);
     let text = std::iter::once(text)
+        .chain(provider_line.as_ref().map(|(line, _)| line.clone()))
         .chain(details.lines)
         .chain(plan_line)
         .collect::<Vec<_>>()
@@ -157,6 +192,9 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
             object["keyring_unchecked"] = json!(cause.to_string());
         }
         object["accounts"] = saved.json(unchecked.is_none());
+        if let Some((_, provider)) = provider_line {
+            object["provider"] = provider;
+        }
         out.object(&object).map_err(Error::Stdout)?;
     } else {
         out.line(&text);
@@ -184,6 +222,62 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Where the active provider's credential comes from, when it is not the sign-in this command
+/// reports (a provider with its own `auth` command, `env_key`, token or none): a line, and the
+/// same as JSON. Nothing is run or read.
+fn provider_line(config: &Config) -> Option<(String, serde_json::Value)> {
+    use crate::credential::Source;
+    let provider = crate::provider::select(config, false).ok()?;
+    let id = crate::untrusted::printable(&provider.id).into_owned();
+    let (line, source, detail) = match crate::credential::source(&provider) {
+        Source::OpenAiAuth => return None,
+        Source::Command(command) => {
+            let command = crate::untrusted::printable(&command).into_owned();
+            let cached = provider
+                .auth
+                .as_ref()
+                .map(|auth| crate::credential::command::cache_location(config, &provider, auth))
+                .unwrap_or_default();
+            (
+                format!(
+                    "Provider `{id}` gets its token from the command `{command}` ([model_providers.{id}.auth]), cached in {cached}"
+                ),
+                "command",
+                json!({ "command": command }),
+            )
+        }
+        Source::Aws => (
+            format!(
+                "Provider `{id}` uses AWS credentials (AWS_BEARER_TOKEN_BEDROCK, else the AWS profile chain)"
+            ),
+            "aws",
+            json!({}),
+        ),
+        Source::EnvKey(var) => (
+            format!(
+                "Provider `{id}` reads its key from the environment variable `{var}` (env_key)"
+            ),
+            "env_key",
+            json!({ "env_key": var }),
+        ),
+        Source::ConfigToken => (
+            format!("Provider `{id}` sends the experimental_bearer_token written in config.toml"),
+            "experimental_bearer_token",
+            json!({}),
+        ),
+        Source::None => (
+            format!("Provider `{id}` sends no credential"),
+            "none",
+            json!({}),
+        ),
+    };
+    let mut value = json!({ "id": id, "credential": source });
+    if let (Some(object), Some(extra)) = (value.as_object_mut(), detail.as_object()) {
+        object.extend(extra.clone());
+    }
+    Some((line, value))
 }
 
 /// The saved accounts, from their index alone (no secret is read, nothing is written).
@@ -294,6 +388,152 @@ impl Saved {
             ));
         }
         lines
+    }
+}
+
+/// What `login status` found in the environment (workload identity, `CODEX_ACCESS_TOKEN`): the
+/// first line, the details, and whether it works (one exchange or lookup was made).
+struct Found {
+    logged_in: bool,
+    mode: &'static str,
+    lines: Vec<String>,
+    fields: Vec<(&'static str, serde_json::Value)>,
+}
+
+impl Found {
+    fn report(self, out: &Reporter, json_output: bool) -> Result<ExitCode, Error> {
+        if json_output {
+            let mut object = json!({"logged_in": self.logged_in, "mode": self.mode});
+            for (key, value) in self.fields {
+                object[key] = value;
+            }
+            out.object(&object).map_err(Error::Stdout)?;
+        } else {
+            out.line(&self.lines.join("\n"));
+        }
+        Ok(if self.logged_in {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}
+
+/// Workload identity (after one exchange), else `CODEX_ACCESS_TOKEN` (after one lookup).
+fn from_environment(config: &Config) -> Option<Found> {
+    use crate::credential::workload::Session;
+    let lazy = crate::http::Lazy::new(&config.network);
+    let workload = crate::http::runtime().block_on(async {
+        let Some(session) = Session::open(config, &lazy).await? else {
+            return Ok(None);
+        };
+        let token = session.token().await?;
+        Ok::<_, crate::credential::workload::WorkloadError>(Some((session, token)))
+    });
+    match workload {
+        Ok(Some((session, token))) => return Some(workload_found(&session, &token)),
+        Ok(None) => {}
+        Err(err) => {
+            return Some(Found {
+                logged_in: false,
+                mode: "workloadIdentity",
+                lines: vec![format!("Not logged in: {err}")],
+                fields: vec![("problem", json!(err.to_string()))],
+            });
+        }
+    }
+    let token = crate::provider::env_value(crate::credential::access_token::ENV)?;
+    Some(personal_access_token(
+        config,
+        token,
+        crate::credential::access_token::TokenSource::Env,
+    ))
+}
+
+fn workload_found(
+    session: &crate::credential::workload::Session,
+    token: &crate::oauth::jwt_bearer::WorkloadToken,
+) -> Found {
+    use crate::untrusted::printable;
+    let p = &token.principal;
+    let plan = token
+        .plan
+        .as_deref()
+        .map(|plan| format!(" (ChatGPT {} plan)", printable(plan)))
+        .unwrap_or_default();
+    let settings = &session.settings;
+    Found {
+        logged_in: true,
+        mode: "workloadIdentity",
+        lines: vec![
+            "Logged in using workload identity".to_string(),
+            format!(
+                "  Account: {}{plan}, user {}",
+                printable(&p.account_id),
+                printable(&p.user_id)
+            ),
+            format!(
+                "  Federation rule: {} ({})",
+                printable(&settings.rule_id),
+                crate::credential::workload::RULE_ENV
+            ),
+            format!("  Assertion: {}", settings.describe_assertion()),
+            format!("  Token endpoint: {}", session.token_url),
+            format!(
+                "  Access token: in memory only, valid for {} min",
+                token.expires_in.div_ceil(60)
+            ),
+        ],
+        fields: vec![
+            ("account_id", json!(p.account_id)),
+            ("user_id", json!(p.user_id)),
+            ("plan", json!(token.plan)),
+            ("federation_rule_id", json!(settings.rule_id)),
+            ("assertion", json!(settings.describe_assertion())),
+            ("token_endpoint", json!(session.token_url.as_str())),
+            ("expires_in", json!(token.expires_in)),
+        ],
+    }
+}
+
+/// A personal access token from `source`, after one lookup.
+fn personal_access_token(
+    config: &Config,
+    token: String,
+    source: crate::credential::access_token::TokenSource,
+) -> Found {
+    let token = crate::secret::Secret::new(token.trim().to_string());
+    let shown = source.to_string();
+    let checked = crate::http::runtime().block_on(crate::credential::access_token::check(
+        config, token, source,
+    ));
+    match checked {
+        Ok(checked) => {
+            let owner = &checked.owner;
+            Found {
+                logged_in: true,
+                mode: "personalAccessToken",
+                lines: vec![
+                    "Logged in using personal access token".to_string(),
+                    format!("  Account: {}", owner.describe()),
+                    format!("  Token: {shown}"),
+                ],
+                fields: vec![
+                    ("email", json!(owner.email)),
+                    ("plan", json!(owner.chatgpt_plan_type)),
+                    ("account_id", json!(owner.chatgpt_account_id)),
+                    ("user_id", json!(owner.chatgpt_user_id)),
+                    ("fedramp", json!(owner.chatgpt_account_is_fedramp)),
+                    ("token_source", json!(shown)),
+                ],
+            }
+        }
+        Err(err) => Found {
+            logged_in: false,
+            mode: "personalAccessToken",
+            lines: vec![format!("Not logged in: {err}")],
+            fields: vec![("problem", json!(err.to_string()))],
+        },
     }
 }
 

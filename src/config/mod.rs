@@ -3,6 +3,7 @@
 //! ignored, but a key we use with the wrong type is an error that names file, line and column.
 
 mod home;
+mod providers;
 pub(crate) mod toml_file;
 
 use std::collections::BTreeMap;
@@ -65,6 +66,9 @@ pub struct Config {
     /// Set by `codex doctor` (without `--refresh`): reading the credentials must not write, so
     /// an outside sign-in is not saved as an account on the way.
     pub read_only: bool,
+    /// What config.toml has that this program does not read (an unknown key in a provider
+    /// table), one line each, for the commands that use providers to show.
+    pub warnings: Vec<String>,
 }
 
 /// The model and provider keys of config.toml, plus the variables that move a local server.
@@ -209,6 +213,7 @@ impl Config {
                     message: crate::secret::redact_values(e.message()),
                 })?;
         }
+        let merged = table.clone();
         let typed: toml_file::ConfigToml =
             toml::Value::Table(table)
                 .try_into()
@@ -218,6 +223,8 @@ impl Config {
                     column: 1,
                     message: crate::secret::redact_values(e.message()),
                 })?;
+        let located = providers::Located::new(&path, text);
+        let warnings = providers::check(&located, &merged, &typed.model_providers)?;
         let auth = resolve_auth(typed.auth)?;
         Ok(Config {
             codex_home,
@@ -253,6 +260,7 @@ impl Config {
             },
             account: env_text("CODEX_ACCOUNT").map(|a| a.trim().to_string()),
             read_only: false,
+            warnings,
         })
     }
 
@@ -300,7 +308,12 @@ fn resolve_auth(file: toml_file::AuthToml) -> Result<AuthSettings, ConfigError> 
         ),
         None => file.protocol,
     };
+    let authapi = env_text("CODEX_AUTHAPI_BASE_URL")
+        .map(|raw| checked_issuer(&raw, "CODEX_AUTHAPI_BASE_URL"))
+        .transpose()
+        .map_err(ConfigError::from)?;
     Ok(AuthSettings {
+        authapi,
         protocol: explicit.unwrap_or_else(|| default_protocol(&issuer)),
         protocol_was_defaulted: explicit.is_none(),
         issuer,

@@ -108,6 +108,13 @@ pub fn check(overrides: &[String], rows: &mut Vec<Row>) -> Option<Loaded> {
         found.push_str(&format!("; overridden with -c {}", keys.join(", -c ")));
     }
     rows.push(Row::ok(Group::Config, "config.toml", found));
+    for warning in &config.warnings {
+        let text = warning.strip_prefix("warning: ").unwrap_or(warning);
+        rows.push(
+            Row::warn(Group::Config, "unknown key", text)
+                .fix("fix the key's spelling, or remove it"),
+        );
+    }
     rows.push(provider_row(&config, &sources));
     if let Ok(provider) = provider::select(&config, false)
         && provider.requires_openai_auth

@@ -153,6 +153,11 @@ fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: bool, rows: &mut Vec<Ro
             rows.push(access_token_row(doc));
             rows.extend(refresh_token_row(doc, refresh));
         }
+        Usability::PersonalAccessToken => rows.push(Row::ok(
+            Group::Credentials,
+            "sign-in",
+            format!("a personal access token, in {place}"),
+        )),
         Usability::AgentIdentity => rows.push(
             Row::warn(
                 Group::Credentials,
@@ -249,7 +254,13 @@ fn forced_login_row(config: &Config, doc: Option<&AuthDotJson>) -> Option<Row> {
             format!("\"{value}\" allows only API keys, but a ChatGPT sign-in is stored"),
         )
         .fix("codex logout, then printenv OPENAI_API_KEY | codex login --api-key -"),
-        (ForcedLoginMethod::Chatgpt, Some(Usability::ChatGpt))
+        (ForcedLoginMethod::Api, Some(Usability::PersonalAccessToken)) => Row::fail(
+            Group::Config,
+            name,
+            format!("\"{value}\" allows only API keys, but a personal access token is stored"),
+        )
+        .fix("codex logout, then printenv OPENAI_API_KEY | codex login --api-key -"),
+        (ForcedLoginMethod::Chatgpt, Some(Usability::ChatGpt | Usability::PersonalAccessToken))
         | (ForcedLoginMethod::Api, Some(Usability::ApiKey { .. })) => Row::ok(
             Group::Config,
             name,
@@ -354,7 +365,7 @@ fn variable_rows(config: &Config, doc: Option<&AuthDotJson>) -> Vec<Row> {
         return Vec::new();
     }
     let set = |name: &str| crate::provider::env_value(name).is_some();
-    let mut rows = vec![if set(crate::provider::CODEX_API_KEY_ENV) {
+    let mut rows = vec![if set(crate::credential::CODEX_API_KEY_ENV) {
         Row::ok(
             Group::Credentials,
             "CODEX_API_KEY",
@@ -367,7 +378,7 @@ fn variable_rows(config: &Config, doc: Option<&AuthDotJson>) -> Vec<Row> {
             "not set (only `codex exec` reads it)",
         )
     }];
-    if doc.is_none() && set("OPENAI_API_KEY") && !set(crate::provider::CODEX_API_KEY_ENV) {
+    if doc.is_none() && set("OPENAI_API_KEY") && !set(crate::credential::CODEX_API_KEY_ENV) {
         rows.push(
             Row::warn(
                 Group::Credentials,

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::auth::AuthDotJson;
 use crate::config::Config;
+use crate::credential::{Credential, Endpoint, KeySource};
 use crate::notice::{Notice, Notify};
-use crate::provider::{Credential, Endpoint, KeySource, Kind, OutgoingRequest};
+use crate::provider::{Kind, OutgoingRequest};
 use crate::secret::mask_api_key;
 use crate::store::Store;
 
@@ -32,10 +33,22 @@ fn describe(credential: &Credential) -> String {
             key,
             source: KeySource::EnvKey(var),
         } => format!("the key in {var} ({})", mask_api_key(key.expose())),
+        Credential::ApiKey {
+            source: KeySource::ConfigToken,
+            ..
+        } => "the experimental_bearer_token in config.toml".to_string(),
         Credential::AzureKey { key, env_key } => {
             format!("the key in {env_key} ({})", mask_api_key(key.expose()))
         }
+        Credential::Command { auth, .. } => format!(
+            "the token printed by `{}`",
+            crate::untrusted::printable(&auth.command)
+        ),
         Credential::ChatGpt { .. } => "the ChatGPT access token".to_string(),
+        Credential::Workload { .. } => "the workload identity token".to_string(),
+        Credential::PersonalAccessToken(pat) => {
+            format!("the personal access token ({})", pat.source)
+        }
         Credential::BedrockToken(_) => "AWS_BEARER_TOKEN_BEDROCK".to_string(),
         Credential::SigV4(_) | Credential::None => "no credential".to_string(),
     }
@@ -88,7 +101,10 @@ pub async fn check(endpoint: &Endpoint, client: &reqwest::Client) -> Checked {
         Credential::ApiKey { .. }
         | Credential::AzureKey { .. }
         | Credential::ChatGpt { .. }
-        | Credential::BedrockToken(_) => {}
+        | Credential::Workload { .. }
+        | Credential::PersonalAccessToken(_)
+        | Credential::BedrockToken(_)
+        | Credential::Command { .. } => {}
     }
     let what = describe(&endpoint.credential);
     let mut request = match models_request(endpoint) {
@@ -236,6 +252,21 @@ fn unauthorized(endpoint: &Endpoint, what: &str, said: &str) -> Row {
             "check that {var} holds a valid key for {}",
             endpoint.base_url
         )),
+        Credential::ApiKey {
+            source: KeySource::ConfigToken,
+            ..
+        } => row(format!("{} refused {what} ({said})", provider.name)).fix(format!(
+            "replace experimental_bearer_token in [model_providers.{}] with a valid token",
+            provider.id
+        )),
+        Credential::Command { .. } => row(format!("{} refused {what} ({said})", provider.name))
+            .fix(match provider.kind {
+                Kind::Azure => "check that the command prints an Entra ID token for the resource https://cognitiveservices.azure.com".to_string(),
+                Kind::OpenAi | Kind::AmazonBedrock | Kind::Oss(_) | Kind::Custom => format!(
+                    "check that the command prints a token for {}",
+                    endpoint.base_url
+                ),
+            }),
         Credential::AzureKey { env_key, .. } => row(format!(
             "Azure OpenAI refused {what} ({said})"
         ))
@@ -245,6 +276,18 @@ fn unauthorized(endpoint: &Endpoint, what: &str, said: &str) -> Row {
         )),
         Credential::ChatGpt { .. } => row(format!("the ChatGPT sign-in was refused ({said})"))
             .fix("codex login"),
+        Credential::Workload { .. } => row(format!("the workload identity token was refused ({said})"))
+            .fix("check that the federation rule maps to an account that may use Codex"),
+        Credential::PersonalAccessToken(pat) => row(format!("{what} was refused ({said})")).fix(
+            match pat.source {
+                crate::credential::access_token::TokenSource::Env => {
+                    "create a new personal access token and update CODEX_ACCESS_TOKEN"
+                }
+                crate::credential::access_token::TokenSource::Stored(_) => {
+                    "create a new personal access token, then: printenv CODEX_ACCESS_TOKEN | codex login --with-access-token"
+                }
+            },
+        ),
         Credential::BedrockToken(_) => row(format!(
             "Amazon Bedrock refused AWS_BEARER_TOKEN_BEDROCK ({said})"
         ))

@@ -6,6 +6,7 @@
 mod clock;
 mod config;
 mod credentials;
+mod identity;
 mod key;
 mod network;
 mod remote;
@@ -191,6 +192,7 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
             }
         };
         rows.extend(stored.rows.iter().cloned());
+        rows.extend(identity::local(&config));
         let remote = remote::Remote {
             config: &config,
             sources: &sources,
@@ -200,6 +202,18 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
             deadline,
         };
         rows.extend(remote.check().await);
+        if !options.offline && identity::selected() {
+            let _pending = progress.begin("the host's credential");
+            let lazy = crate::http::Lazy::new(&config.network);
+            match tokio::time::timeout_at(deadline, identity::remote(&config, &lazy)).await {
+                Ok(found) => rows.extend(found),
+                Err(_) => rows.push(Row::warn(
+                    Group::Key,
+                    "the host's credential",
+                    "the workload identity exchange or the access token lookup did not finish in time",
+                )),
+            }
+        }
     }
     match tokio::time::timeout_at(deadline, signin).await {
         Ok(Ok(found)) => rows.extend(found),

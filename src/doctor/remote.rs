@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::auth::{AuthDotJson, Usability};
 use crate::config::{Config, ForcedLoginMethod};
+use crate::credential::{self, CODEX_API_KEY_ENV, CredentialError};
 use crate::http::{NetworkSettings, ProxyRoutes};
 use crate::oauth::Protocol;
 use crate::provider::{self, Kind, Provider};
@@ -92,8 +93,8 @@ impl Remote<'_> {
             }
         }
 
-        let uses_sign_in = provider.requires_openai_auth
-            && provider::env_value(provider::CODEX_API_KEY_ENV).is_none();
+        let uses_sign_in =
+            provider.requires_openai_auth && provider::env_value(CODEX_API_KEY_ENV).is_none();
         let chatgpt = uses_sign_in
             && matches!(
                 doc.as_ref().map(AuthDotJson::usability),
@@ -154,7 +155,7 @@ impl Remote<'_> {
             let resolving = self.progress.begin("the key");
             let endpoint = tokio::time::timeout_at(
                 self.deadline,
-                provider::endpoint(config, provider.clone(), &http, &silent),
+                credential::resolve(config, provider.clone(), &http, &silent),
             )
             .await;
             let endpoint = match endpoint {
@@ -250,8 +251,9 @@ impl Remote<'_> {
 }
 
 /// Why no credential could be found for the model API; most causes already have their row.
-fn unresolved(e: &provider::ProviderError) -> Row {
-    use provider::ProviderError as E;
+fn unresolved(e: &CredentialError) -> Row {
+    use CredentialError as E;
+    use provider::ProviderError as P;
     let skip = |why: &str| Row::skip(Group::Key, "model API", format!("not checked: {why}"));
     match e {
         E::NotSignedIn(_) => skip("not signed in (see Credentials)"),
@@ -260,14 +262,17 @@ fn unresolved(e: &provider::ProviderError) -> Row {
             skip("the stored credentials cannot be used (see Credentials)")
         }
         E::AgentIdentity => skip("an agent identity is stored"),
-        E::Unknown { .. } | E::MissingBaseUrl { .. } | E::BadUrl { .. } => {
+        E::Workload(_) => skip("the workload identity does not work (see below)"),
+        E::AccessToken(_) => skip("the personal access token does not work (see below)"),
+        E::Provider(P::Unknown { .. } | P::MissingBaseUrl { .. } | P::BadUrl { .. }) => {
             skip("the provider is not usable (see Config)")
         }
-        E::BadHeader { .. }
+        E::Provider(P::BadHeader { .. } | P::Oss(_))
+        | E::Command { .. }
+        | E::NoBearer { .. }
         | E::KeyUnsendable { .. }
         | E::HeaderUnsendable { .. }
         | E::Bedrock(_)
-        | E::Oss(_)
         | E::Token(_)
         | E::Account(_)
         | E::Http(_) => Row::fail(Group::Key, "model API", e.to_string()),
@@ -282,7 +287,7 @@ fn env_key_row(provider: &Provider, stored: &Stored) -> Option<Row> {
         return Some(Row::ok(Group::Credentials, &name, "set (value not shown)"));
     }
     let signed_in = provider.requires_openai_auth
-        && (provider::env_value(provider::CODEX_API_KEY_ENV).is_some()
+        && (provider::env_value(CODEX_API_KEY_ENV).is_some()
             || matches!(
                 stored.doc.as_ref().map(AuthDotJson::usability),
                 Some(Usability::ApiKey { .. } | Usability::ChatGpt)

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::credential::{Credential, CredentialError, Endpoint, KeySource};
 use crate::http;
-use crate::provider::{self, Credential, Endpoint, KeySource, Kind, ProviderError};
+use crate::provider::{self, Kind};
 
 /// The longest `Retry-After` honoured; a longer one fails at once and says how long.
 pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -34,14 +35,14 @@ pub(super) enum Failure {
         retries: u64,
         out_of_budget: bool,
     },
-    Provider(ProviderError),
+    Credential(CredentialError),
 }
 
 impl Failure {
     pub(super) fn is_unauthorized(&self) -> bool {
         match self {
             Failure::Status { status, .. } => *status == reqwest::StatusCode::UNAUTHORIZED,
-            Failure::Transport { .. } | Failure::Silent { .. } | Failure::Provider(_) => false,
+            Failure::Transport { .. } | Failure::Silent { .. } | Failure::Credential(_) => false,
         }
     }
 }
@@ -66,7 +67,7 @@ impl Failure {
         };
         let base_url = shown_base_url(endpoint);
         match self {
-            Failure::Provider(err) => err.to_string(),
+            Failure::Credential(err) => err.to_string(),
             Failure::Silent {
                 retries,
                 out_of_budget,
@@ -173,6 +174,24 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
             "{} refused the key in {var} (401 Unauthorized){detail}; check that {var} holds a valid key for {base_url}",
             provider.name
         ),
+        Credential::ApiKey {
+            source: KeySource::ConfigToken,
+            ..
+        } => format!(
+            "{} refused the experimental_bearer_token of [model_providers.{}] (401 Unauthorized){detail}; replace it in config.toml with a valid token for {base_url}",
+            provider.name, provider.id
+        ),
+        Credential::Command { auth, .. } => format!(
+            "{} refused the token printed by `{}` ([model_providers.{}.auth]){} (401 Unauthorized){detail}; check that the command prints a token for {base_url}{}",
+            provider.name,
+            crate::untrusted::printable(&auth.command),
+            provider.id,
+            if refreshed { " even after running it again" } else { "" },
+            match provider.kind {
+                Kind::Azure => " (Azure OpenAI takes an Entra ID token for the resource https://cognitiveservices.azure.com, of an identity with the role Cognitive Services OpenAI User)",
+                Kind::OpenAi | Kind::AmazonBedrock | Kind::Oss(_) | Kind::Custom => "",
+            }
+        ),
         Credential::AzureKey { env_key, .. } => {
             provider::azure::unauthorized(&provider.id, Some(env_key), message)
         }
@@ -189,6 +208,22 @@ fn unauthorized(endpoint: &Endpoint, message: &str, refreshed: bool) -> String {
         Credential::ChatGpt { .. } => format!(
             "the ChatGPT sign-in was rejected (401 Unauthorized){detail}. Run `codex login` to sign in again."
         ),
+        Credential::Workload { session, .. } if refreshed => format!(
+            "the workload identity token was rejected (401 Unauthorized) even after a new exchange at `{}`{detail}. Check that the federation rule maps to an account that may use Codex.",
+            session.token_url
+        ),
+        Credential::Workload { session, .. } => format!(
+            "the workload identity token was rejected (401 Unauthorized){detail}; a new exchange at `{}` was not possible. Run `codex doctor` to check the workload identity.",
+            session.token_url
+        ),
+        Credential::PersonalAccessToken(pat) => match &pat.source {
+            crate::credential::access_token::TokenSource::Env => format!(
+                "the personal access token in CODEX_ACCESS_TOKEN was rejected (401 Unauthorized){detail}; it may have been revoked or have expired: create a new one and update CODEX_ACCESS_TOKEN"
+            ),
+            crate::credential::access_token::TokenSource::Stored(location) => format!(
+                "the personal access token stored in {location} was rejected (401 Unauthorized){detail}; it may have been revoked or have expired: create a new one and run `printenv CODEX_ACCESS_TOKEN | codex login --with-access-token`"
+            ),
+        },
         Credential::BedrockToken(_) => format!(
             "Amazon Bedrock refused AWS_BEARER_TOKEN_BEDROCK (401 Unauthorized){detail}; the Bedrock API key may have expired: create a new one, or unset the variable to use your AWS profile"
         ),

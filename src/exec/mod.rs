@@ -14,8 +14,9 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::config::Config;
+use crate::credential::{self, CredentialError};
 use crate::http::{self, HttpError};
-use crate::provider::{self, Credential, Kind, OutgoingRequest, ProviderError};
+use crate::provider::{self, Kind, OutgoingRequest, ProviderError};
 use crate::report::Reporter;
 use failure::Failure;
 /// The key check of `codex doctor` reads a refusal as `codex exec` does.
@@ -51,6 +52,8 @@ pub enum ExecError {
     NoModel(String),
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
     #[error(transparent)]
     Http(#[from] HttpError),
     /// The request or the stream failed; the text says how and what to do.
@@ -113,7 +116,7 @@ async fn run_async(
     let provider = provider::select(config, oss)?;
     let http = http::Lazy::new(&config.network);
     let notify: std::sync::Arc<dyn crate::notice::Notify> = std::sync::Arc::new(*notes);
-    let mut endpoint = provider::endpoint(config, provider, &http, &notify).await?;
+    let mut endpoint = credential::resolve(config, provider, &http, &notify).await?;
     let client = http.get()?;
     let model = model
         .filter(|m| !m.trim().is_empty())
@@ -137,7 +140,7 @@ async fn run_async(
         }],
         "stream": true,
     });
-    if matches!(endpoint.credential, Credential::ChatGpt { .. }) {
+    if endpoint.credential.is_chatgpt() {
         // The ChatGPT backend keeps nothing: it refuses `store: true`.
         body["store"] = json!(false);
     }
@@ -154,20 +157,11 @@ async fn run_async(
     loop {
         let response = match send(client, &endpoint, &request, notes).await {
             Ok(response) => response,
-            Err(failure @ Failure::Status { .. })
-                if failure.is_unauthorized()
-                    && !refreshed
-                    && matches!(endpoint.credential, Credential::ChatGpt { .. }) =>
-            {
-                tracing::debug!("401 with a ChatGPT sign-in: recovering once");
+            Err(failure @ Failure::Status { .. }) if failure.is_unauthorized() && !refreshed => {
+                tracing::debug!("401: asking the credential's source once for a better one");
                 refreshed = true;
-                match provider::recover_chatgpt_after_unauthorized(
-                    config,
-                    client,
-                    &endpoint.credential,
-                    &notify,
-                )
-                .await?
+                match credential::after_unauthorized(config, client, &endpoint.credential, &notify)
+                    .await?
                 {
                     Some(credential) => endpoint.credential = credential,
                     None => {
@@ -177,6 +171,9 @@ async fn run_async(
                 continue;
             }
             Err(failure) => {
+                if failure.is_unauthorized() {
+                    credential::refused(config, &endpoint.credential, &notify).await;
+                }
                 return Err(ExecError::Failed(
                     failure.explain(&endpoint, &model, refreshed),
                 ));

@@ -11,7 +11,7 @@ use super::failure::{error_text, excerpt};
 /// kilobytes, and a stream that never ends one must not fill the memory.
 const EVENT_CAP: usize = 16 << 20;
 use super::sse;
-use crate::provider::Endpoint;
+use crate::credential::Endpoint;
 
 /// Why a stream stopped short of `response.completed`.
 pub(super) enum StreamEnd {

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use crate::credential::Endpoint;
 use crate::http;
-use crate::provider::{Endpoint, Kind, OutgoingRequest};
+use crate::provider::{Kind, OutgoingRequest};
 use crate::report::Reporter;
 
 use super::failure::{Failure, MAX_RETRY_AFTER, RETRY_WAIT_BUDGET, seconds, status_text};
@@ -31,7 +32,7 @@ pub(super) async fn send(
         endpoint
             .credential
             .apply(&mut attempt)
-            .map_err(Failure::Provider)?;
+            .map_err(Failure::Credential)?;
         let sent = client
             .post(attempt.url)
             .headers(attempt.headers)

@@ -82,8 +82,26 @@ pub enum HttpError {
     Setup(String),
 }
 
+/// Whether a client follows redirects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// reqwest's default (up to 10; `Authorization` is dropped when the host changes).
+    Follow,
+    /// A 3xx is the answer: for requests that carry a credential meant for one URL only (a
+    /// workload identity assertion, a personal access token).
+    Never,
+}
+
 /// Builds the HTTP client for this run.
 pub fn client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
+    client_with(net, Redirects::Follow)
+}
+
+/// Builds an HTTP client for this run with a redirect policy.
+pub fn client_with(
+    net: &NetworkSettings,
+    redirects: Redirects,
+) -> Result<reqwest::Client, HttpError> {
     let roots = root_store(net)?;
     let routes = ProxyRoutes::new(net)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -100,6 +118,10 @@ pub fn client(net: &NetworkSettings) -> Result<reqwest::Client, HttpError> {
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .no_proxy();
+    match redirects {
+        Redirects::Follow => {}
+        Redirects::Never => builder = builder.redirect(reqwest::redirect::Policy::none()),
+    }
     if !routes.is_empty() {
         tracing::debug!(?routes, "using proxies");
         let chosen = routes.clone();
@@ -224,6 +246,24 @@ pub fn http_url(raw: &str) -> Option<String> {
     }
 }
 
+/// True when a credential may be sent to `url`: over HTTPS, or over plain HTTP only to a
+/// loopback address (`localhost`, 127.0.0.0/8, `::1`), where nobody on the network can read it.
+/// A URL with a user name, password or fragment is refused too: it is not an endpoint.
+pub fn credential_safe(url: &Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return false,
+    };
+    let scheme_ok = match url.scheme() {
+        "https" => true,
+        "http" => loopback,
+        _ => false,
+    };
+    scheme_ok && url.username().is_empty() && url.password().is_none() && url.fragment().is_none()
+}
+
 /// A single-threaded runtime: the CLI does one thing at a time, and this starts fastest.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -237,6 +277,25 @@ mod tests {
     use base64::Engine as _;
 
     use super::*;
+
+    #[test]
+    fn credentials_go_over_https_or_to_loopback_only() {
+        for (url, safe) in [
+            ("https://auth.openai.com/oauth/token", true),
+            ("http://127.0.0.1:8080/oauth/token", true),
+            ("http://127.9.9.9/oauth/token", true),
+            ("http://[::1]:80/t", true),
+            ("http://localhost:1/t", true),
+            ("http://auth.openai.com/oauth/token", false),
+            ("http://10.0.0.1/t", false),
+            ("http://localhost.evil.example/t", false),
+            ("https://user:pw@auth.openai.com/t", false),
+            ("https://auth.openai.com/t#frag", false),
+            ("ftp://127.0.0.1/t", false),
+        ] {
+            assert_eq!(credential_safe(&Url::parse(url).unwrap()), safe, "{url}");
+        }
+    }
 
     fn pem(label: &str, der: &[u8]) -> String {
         let b64 = base64::engine::general_purpose::STANDARD.encode(der);

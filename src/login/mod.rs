@@ -1,10 +1,12 @@
 //! Sign-in paths, one file each. They share one ending: `persist`, which stores the new
 //! credentials without ever destroying an unparseable file the user may still need.
 
+pub mod access_token;
 pub mod api_key;
 pub mod browser;
 pub mod callback;
 pub mod device;
+pub mod stdin;
 
 use thiserror::Error;
 
@@ -21,28 +23,38 @@ use crate::store::{Store, StoreError};
 pub enum LoginError {
     #[error("API key login is disabled. Use ChatGPT login instead.")]
     ApiKeyDisabled,
-    #[error("No API key provided via stdin.")]
-    EmptyStdin,
+    #[error("Access token login is disabled. Use API key login instead.")]
+    AccessTokenDisabled,
+    #[error("Choose one login credential source: --with-api-key or --with-access-token.")]
+    TwoCredentialSources,
+    #[error("No {0} provided via stdin.")]
+    EmptyStdin(stdin::Piped),
     #[error(
         "the API key given with --api-key is empty; pass the key, or `-` to read it from standard input"
     )]
     EmptyArgument,
+    #[error("{}", .0.terminal_text())]
+    StdinIsTerminal(stdin::Piped),
+    #[error("cannot read the {0} from standard input: {1}")]
+    StdinRead(stdin::Piped, std::io::Error),
+    #[error("the {0} read from standard input is not valid UTF-8 text; check what is piped in")]
+    StdinNotUtf8(stdin::Piped),
     #[error(
-        "standard input is a terminal, but the API key is read from standard input. Pipe it in: printenv OPENAI_API_KEY | codex login --api-key -"
+        "the text read from standard input is longer than {1}, the most an {0} may be; pipe in the {noun} alone",
+        noun = .0.noun()
     )]
-    StdinIsTerminal,
-    #[error("cannot read the API key from standard input: {0}")]
-    StdinRead(std::io::Error),
-    #[error("the API key read from standard input is not valid UTF-8 text; check what is piped in")]
-    StdinNotUtf8,
+    StdinTooLong(stdin::Piped, crate::fsutil::Cap),
     #[error(
-        "the text read from standard input is longer than {0}, the most an API key may be; pipe in the key alone"
+        "the {0} contains whitespace or control characters inside it; pass exactly one {noun}",
+        noun = .0.noun()
     )]
-    StdinTooLong(crate::fsutil::Cap),
+    KeyNotOneToken(stdin::Piped),
     #[error(
-        "the API key contains whitespace or control characters inside it; pass exactly one key"
+        "the access token does not start with `at-`, so it is not a personal access token; this looks like an agent identity token, which is not supported. Create a personal access token (at-...), or sign in with `codex login`"
     )]
-    KeyNotOneToken,
+    AgentIdentityNotSupported,
+    #[error(transparent)]
+    Whoami(#[from] oauth::whoami::WhoamiError),
     #[error("`{0}` is a subcommand, not an API key: run `codex login {0}` without --with-api-key")]
     SubcommandAfterFlag(String),
     #[error("ChatGPT login is disabled. Use API key login instead.")]
@@ -178,6 +190,7 @@ fn chatgpt_document(
             extra: Default::default(),
         }),
         last_refresh: Some(oauth::now_rfc3339()),
+        personal_access_token: None,
         extra: Default::default(),
     }
 }

@@ -5,8 +5,10 @@
 //! lifecycle (`token.rs`) build on it; it knows nothing of where credentials are stored.
 
 pub mod device;
+pub mod jwt_bearer;
 pub mod refresh;
 mod settings;
+pub mod whoami;
 
 pub use settings::*;
 
@@ -368,6 +370,16 @@ impl TokenFailure {
             RequestTokenError::Other(text) => TokenFailure::Other(text),
         }
     }
+}
+
+/// A token endpoint's whole answer (capped, see `http::read_body`), or why it could not be read.
+pub async fn read_token_body(response: reqwest::Response) -> Result<Vec<u8>, TokenFailure> {
+    crate::http::read_body(response).await.map_err(|e| match e {
+        crate::http::BodyError::Transport(e) => TokenFailure::Transport(crate::http::describe(&e)),
+        too_large @ crate::http::BodyError::TooLarge { .. } => {
+            TokenFailure::BadResponse(too_large.to_string())
+        }
+    })
 }
 
 /// Codes and descriptions are the issuer's text: shown with control characters escaped.

@@ -71,14 +71,7 @@ async fn refresh_openai(
         .await
         .map_err(transport)?;
     let status = response.status().as_u16();
-    let bytes = crate::http::read_body(response)
-        .await
-        .map_err(|e| match e {
-            crate::http::BodyError::Transport(e) => transport(e),
-            too_large @ crate::http::BodyError::TooLarge { .. } => {
-                TokenFailure::BadResponse(too_large.to_string())
-            }
-        })?;
+    let bytes = super::read_token_body(response).await?;
     read_openai_answer(status, &bytes)
 }
 

@@ -72,6 +72,9 @@ pub struct AuthSettings {
     pub scopes: Option<Vec<String>>,
     /// True when no setting named the protocol, so it follows the issuer.
     pub protocol_was_defaulted: bool,
+    /// `CODEX_AUTHAPI_BASE_URL`, without its trailing slash: where personal access tokens are
+    /// looked up. `None`: `{issuer}/api/accounts` (the reference's default for OpenAI's issuer).
+    pub authapi: Option<String>,
 }
 
 /// An issuer value that is not an http(s) URL; `source` names the setting it came from.
@@ -104,6 +107,7 @@ impl AuthSettings {
             protocol,
             scopes: self.scopes.clone(),
             protocol_was_defaulted: false,
+            authapi: self.authapi.clone(),
         }
     }
 
@@ -124,6 +128,14 @@ impl AuthSettings {
             self.client_id = id.to_string();
         }
         Ok(())
+    }
+
+    /// The base URL of the issuer's account API (personal access token lookups).
+    pub fn authapi_base(&self) -> String {
+        match &self.authapi {
+            Some(base) => base.clone(),
+            None => format!("{}/api/accounts", self.issuer),
+        }
     }
 
     /// The scopes asked of a standard OpenID Connect provider.

@@ -22,8 +22,7 @@ use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use thiserror::Error;
 
-use super::{Credential, OutgoingRequest, Provider, env_value};
-use crate::secret::Secret;
+use super::{OutgoingRequest, Provider, env_value};
 
 pub const PROVIDER_ID: &str = "amazon-bedrock";
 /// The SigV4 service name of Bedrock's OpenAI-compatible endpoint.
@@ -98,30 +97,49 @@ impl std::fmt::Debug for SigV4 {
     }
 }
 
-/// The base URL and the credential for this run.
-pub async fn resolve(
-    provider: &Provider,
-    client: &reqwest::Client,
-) -> Result<(String, Credential), super::ProviderError> {
-    let configured_region = provider
+/// The base URL for a bearer token (`AWS_BEARER_TOKEN_BEDROCK`): the region comes from the
+/// config, else from the token itself, else from `AWS_REGION` / `AWS_DEFAULT_REGION`.
+pub fn bearer_base_url(provider: &Provider, token: &str) -> Result<String, BedrockError> {
+    let region = configured_region(provider)
+        .or_else(|| region_from_bearer_token(token))
+        .or_else(|| env_value("AWS_REGION"))
+        .or_else(|| env_value("AWS_DEFAULT_REGION"))
+        .ok_or(BedrockError::BearerNeedsRegion)?;
+    base_url(provider, &region)
+}
+
+/// The base URL when the credential says nothing about the region (a provider `auth` command):
+/// `base_url` as configured, else the region of the config, `AWS_REGION` or `AWS_DEFAULT_REGION`.
+pub fn region_base_url(provider: &Provider) -> Result<String, BedrockError> {
+    let region = configured_region(provider)
+        .or_else(|| env_value("AWS_REGION"))
+        .or_else(|| env_value("AWS_DEFAULT_REGION"));
+    match (&provider.base_url, region) {
+        (Some(_), region) => base_url(provider, region.as_deref().unwrap_or("")),
+        (None, Some(region)) => base_url(provider, &region),
+        (None, None) => Err(BedrockError::NoRegion {
+            profile: String::new(),
+        }),
+    }
+}
+
+fn configured_region(provider: &Provider) -> Option<String> {
+    provider
         .aws
         .region
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty())
-        .map(str::to_string);
-    if let Some(token) = env_value(BEARER_TOKEN_ENV) {
-        let token = super::sendable_env_key(BEARER_TOKEN_ENV, &token)?
-            .expose()
-            .clone();
-        let region = configured_region
-            .or_else(|| region_from_bearer_token(&token))
-            .or_else(|| env_value("AWS_REGION"))
-            .or_else(|| env_value("AWS_DEFAULT_REGION"))
-            .ok_or(BedrockError::BearerNeedsRegion)?;
-        let base_url = base_url(provider, &region)?;
-        return Ok((base_url, Credential::BedrockToken(Secret::new(token))));
-    }
+        .map(str::to_string)
+}
+
+/// The base URL and AWS credentials from the profile chain (the profile of
+/// `[model_providers.amazon-bedrock.aws]`, else the SDK's default chain), to sign each request.
+pub async fn sigv4(
+    provider: &Provider,
+    client: &reqwest::Client,
+) -> Result<(String, SigV4), BedrockError> {
+    let configured_region = configured_region(provider);
     let profile = provider
         .aws
         .profile
@@ -170,10 +188,10 @@ pub async fn resolve(
         .map_err(|e| credentials_error(credentials_detail(&e)))?;
     Ok((
         base_url,
-        Credential::SigV4(SigV4 {
+        SigV4 {
             credentials,
             region,
-        }),
+        },
     ))
 }
 

@@ -1,6 +1,6 @@
 //! Model providers: the built-ins, `[model_providers.<id>]` from config.toml merged over them,
-//! and the credential each request carries. The one place that decides where `codex exec` sends
-//! its request and which key goes with it.
+//! and their endpoints (base URL, query parameters, headers). The one place that decides where
+//! `codex exec` sends its request; which credential goes with it is `credential/`'s decision.
 
 pub mod azure;
 pub mod bedrock;
@@ -13,24 +13,20 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use thiserror::Error;
 
-use crate::auth::{AuthDotJson, Usability};
-use std::sync::Arc;
-
 use crate::config::Config;
-use crate::notice::Notify;
 use crate::secret::Secret;
-use crate::store::StoreError;
 use schema::{AwsToml, OssProvider, ProviderToml, WireApi};
 
 pub const DEFAULT_REQUEST_MAX_RETRIES: u64 = 4;
 pub const DEFAULT_STREAM_MAX_RETRIES: u64 = 5;
 pub const DEFAULT_STREAM_IDLE_TIMEOUT_MS: u64 = 300_000;
+/// `[model_providers.<id>.auth]` defaults (the reference's).
+pub const DEFAULT_AUTH_TIMEOUT_MS: u64 = 5_000;
+pub const DEFAULT_AUTH_REFRESH_INTERVAL_MS: u64 = 300_000;
 /// Retry counts above this are taken as this (the reference CLI's cap).
 const MAX_RETRIES: u64 = 100;
 /// The model used with the built-in OpenAI provider when neither `-m` nor `model` names one.
 pub const DEFAULT_OPENAI_MODEL: &str = "gpt-5.5";
-/// Only `codex exec` reads it (PROTOCOL.md): an API key for one run.
-pub const CODEX_API_KEY_ENV: &str = "CODEX_API_KEY";
 
 /// What kind of backend a provider is; it decides the credential and the error texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,54 +58,27 @@ pub struct Provider {
     pub stream_max_retries: u64,
     pub stream_idle_timeout: Duration,
     pub requires_openai_auth: bool,
+    /// `experimental_bearer_token`: a static token from config.toml.
+    pub bearer_token: Option<Secret<String>>,
+    /// `[model_providers.<id>.auth]`: a command that prints the token.
+    pub auth: Option<AuthCommand>,
     pub aws: AwsToml,
 }
 
-/// Where an API key came from: it decides what a 401 tells the user to fix.
+/// `[model_providers.<id>.auth]`, checked when config.toml was read: what to run for the
+/// bearer token, and for how long a token may be reused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    CodexApiKeyEnv,
-    Stored,
-    /// The provider's `env_key` variable.
-    EnvKey(String),
-}
-
-/// What authenticates the request.
-#[derive(Debug, Clone)]
-pub enum Credential {
-    /// Local servers and providers that need no key.
-    None,
-    /// `Authorization: Bearer <key>`.
-    ApiKey {
-        key: Secret<String>,
-        source: KeySource,
-    },
-    /// Azure: `api-key: <key>`, from the provider's `env_key`.
-    AzureKey {
-        key: Secret<String>,
-        env_key: String,
-    },
-    /// ChatGPT sign-in: the access token plus `ChatGPT-Account-ID`; `signed_in` is the stored
-    /// document they came from (a 401 hands it to the token lifecycle).
-    ChatGpt {
-        access_token: Secret<String>,
-        account_id: Option<String>,
-        signed_in: Box<AuthDotJson>,
-    },
-    /// `AWS_BEARER_TOKEN_BEDROCK`, sent as Bearer.
-    BedrockToken(Secret<String>),
-    /// AWS credentials from the profile chain; each attempt is signed anew.
-    SigV4(bedrock::SigV4),
-}
-
-/// Where to send the request and with what.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    pub provider: Provider,
-    /// Without a trailing slash.
-    pub base_url: String,
-    pub credential: Credential,
-    pub default_model: Option<&'static str>,
+pub struct AuthCommand {
+    /// Not empty; a bare name is looked up on PATH.
+    pub command: String,
+    /// May carry a secret (a vault path, a client id): never shown.
+    pub args: Secret<Vec<String>>,
+    /// Not zero.
+    pub timeout: Duration,
+    /// `None`: reuse the token until the provider refuses it (`refresh_interval_ms = 0`).
+    pub refresh_interval: Option<Duration>,
+    /// Absolute; `None`: the current directory.
+    pub cwd: Option<std::path::PathBuf>,
 }
 
 /// A request ready to go out, before the credential is applied (SigV4 signs all of it).
@@ -136,35 +105,6 @@ pub enum ProviderError {
     )]
     BadUrl { key: String, value: String },
     #[error(
-        "{var} contains a control character (a line break, NUL or similar), so it cannot be sent; set it to the key alone"
-    )]
-    KeyUnsendable { var: String },
-    #[error(
-        "the {what} holds a character an HTTP header cannot carry, so the request was not sent; {fix}"
-    )]
-    HeaderUnsendable {
-        what: &'static str,
-        fix: &'static str,
-    },
-    #[error(
-        "the environment variable `{var}` is not set or is empty; [model_providers.{id}] reads its API key from it (env_key). {instructions}"
-    )]
-    EnvKeyMissing {
-        var: String,
-        id: String,
-        instructions: String,
-    },
-    #[error("{0}")]
-    NotSignedIn(String),
-    #[error(
-        "`{location}` holds no usable credentials ({reason}); run `codex login` to sign in, or set CODEX_API_KEY for this run"
-    )]
-    Unusable { location: String, reason: String },
-    #[error(
-        "the stored sign-in is an agent identity, which `codex exec` cannot use; sign in with `codex login`, or set CODEX_API_KEY for this run"
-    )]
-    AgentIdentity,
-    #[error(
         "the {what} `{name}` of [model_providers.{id}] is not a valid HTTP header{detail}; fix it in config.toml"
     )]
     BadHeader {
@@ -174,17 +114,7 @@ pub enum ProviderError {
         detail: &'static str,
     },
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Bedrock(#[from] bedrock::BedrockError),
-    #[error(transparent)]
     Oss(#[from] oss::OssError),
-    #[error(transparent)]
-    Token(#[from] crate::token::TokenError),
-    #[error(transparent)]
-    Account(#[from] crate::accounts::AccountError),
-    #[error(transparent)]
-    Http(#[from] crate::http::HttpError),
 }
 
 const BUILTINS: &[&str] = &["openai", "ollama", "lmstudio", bedrock::PROVIDER_ID];
@@ -278,70 +208,28 @@ pub fn select(config: &Config, oss: bool) -> Result<Provider, ProviderError> {
                 .max(1),
         ),
         requires_openai_auth: table.requires_openai_auth.unwrap_or(kind == Kind::OpenAi),
+        bearer_token: table
+            .experimental_bearer_token
+            .clone()
+            .filter(|t| !t.expose().trim().is_empty()),
+        auth: table.auth.as_ref().map(|auth| AuthCommand {
+            command: auth.command.clone(),
+            args: auth.args.clone().unwrap_or_default(),
+            timeout: Duration::from_millis(
+                auth.timeout_ms.unwrap_or(DEFAULT_AUTH_TIMEOUT_MS).max(1),
+            ),
+            refresh_interval: match auth
+                .refresh_interval_ms
+                .unwrap_or(DEFAULT_AUTH_REFRESH_INTERVAL_MS)
+            {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            },
+            cwd: auth.cwd.as_ref().map(std::path::PathBuf::from),
+        }),
         aws: table.aws.clone().unwrap_or_default(),
         id,
     })
-}
-
-/// Resolves the base URL and the credential. Credentials, in order (PROTOCOL.md):
-/// `CODEX_API_KEY`, then the stored sign-in (both only for providers that use OpenAI auth: the
-/// built-in `openai` or `requires_openai_auth = true`), then the provider's `env_key`.
-/// `OPENAI_API_KEY` in the environment is never a credential of the built-in provider.
-pub async fn endpoint(
-    config: &Config,
-    provider: Provider,
-    http: &crate::http::Lazy<'_>,
-    notify: &Arc<dyn Notify>,
-) -> Result<Endpoint, ProviderError> {
-    match provider.kind {
-        Kind::AmazonBedrock => {
-            let (base_url, credential) = bedrock::resolve(&provider, http.get()?).await?;
-            Ok(Endpoint {
-                provider,
-                base_url,
-                credential,
-                default_model: None,
-            })
-        }
-        Kind::Oss(which) => {
-            let base_url = oss::base_url(which, provider.base_url.as_deref(), &config.models)?;
-            let credential = key_credential(&provider)?.unwrap_or(Credential::None);
-            Ok(Endpoint {
-                provider,
-                base_url,
-                credential,
-                default_model: Some(oss::default_model(which)),
-            })
-        }
-        Kind::OpenAi | Kind::Azure | Kind::Custom => {
-            let openai = if provider.requires_openai_auth {
-                openai_credential(config, http, notify).await?
-            } else {
-                None
-            };
-            let credential = match openai {
-                Some(c) => c,
-                None => match key_credential(&provider)? {
-                    Some(c) => c,
-                    None if provider.kind == Kind::OpenAi || provider.requires_openai_auth => {
-                        return Err(ProviderError::NotSignedIn(not_signed_in_text()));
-                    }
-                    None => Credential::None,
-                },
-            };
-            let chatgpt = matches!(credential, Credential::ChatGpt { .. });
-            let base_url = base_url(config, &provider, chatgpt)?;
-            Ok(Endpoint {
-                default_model: match provider.kind {
-                    Kind::OpenAi => Some(DEFAULT_OPENAI_MODEL),
-                    Kind::Azure | Kind::Custom | Kind::AmazonBedrock | Kind::Oss(_) => None,
-                },
-                provider,
-                base_url,
-                credential,
-            })
-        }
-    }
 }
 
 /// The base URL of an OpenAI-style provider (built-in `openai`, Azure, custom), for a ChatGPT
@@ -371,128 +259,9 @@ pub fn base_url(
     }
 }
 
-fn not_signed_in_text() -> String {
-    let mut text = "not signed in: run `codex login` (or `printenv OPENAI_API_KEY | codex login --api-key -`), or set CODEX_API_KEY for this run".to_string();
-    if env_value("OPENAI_API_KEY").is_some() {
-        text.push_str(". OPENAI_API_KEY is set but is not read by `codex exec`: store it with `printenv OPENAI_API_KEY | codex login --api-key -`, or pass it as CODEX_API_KEY");
-    }
-    text
-}
-
 /// A non-blank environment variable.
 pub(crate) fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// `CODEX_API_KEY`, then the stored sign-in (a ChatGPT access token refreshed first when it is
-/// about to expire). `None` when neither is there.
-async fn openai_credential(
-    config: &Config,
-    http: &crate::http::Lazy<'_>,
-    notify: &Arc<dyn Notify>,
-) -> Result<Option<Credential>, ProviderError> {
-    if let Some(key) = env_value(CODEX_API_KEY_ENV) {
-        return Ok(Some(Credential::ApiKey {
-            key: sendable_env_key(CODEX_API_KEY_ENV, &key)?,
-            source: KeySource::CodexApiKeyEnv,
-        }));
-    }
-    let store = crate::accounts::open(config, notify.clone())?;
-    let Some(doc) = store.load()? else {
-        return Ok(None);
-    };
-    match doc.usability() {
-        Usability::ApiKey { .. } => {
-            let key = doc.api_key().unwrap_or_default();
-            // Sent without the key, the request would go out unauthenticated: refused here.
-            if crate::secret::has_control(key) {
-                return Err(crate::token::TokenError::Unsendable {
-                    what: "API key",
-                    location: store.location(),
-                }
-                .into());
-            }
-            Ok(Some(Credential::ApiKey {
-                key: Secret::new(key.trim().to_string()),
-                source: KeySource::Stored,
-            }))
-        }
-        Usability::ChatGpt => {
-            let doc = crate::token::fresh(config, &store, http).await?;
-            let unsendable = doc
-                .tokens
-                .as_ref()
-                .is_some_and(|t| crate::secret::has_control(t.access_token.expose()));
-            if unsendable {
-                return Err(crate::token::TokenError::Unsendable {
-                    what: "access token",
-                    location: store.location(),
-                }
-                .into());
-            }
-            Ok(Some(chatgpt_credential(doc)))
-        }
-        Usability::AgentIdentity => Err(ProviderError::AgentIdentity),
-        Usability::Unusable { reason } => Err(ProviderError::Unusable {
-            location: store.location(),
-            reason,
-        }),
-    }
-}
-
-fn chatgpt_credential(doc: AuthDotJson) -> Credential {
-    let tokens = doc.tokens.clone().unwrap_or_default();
-    let account_id = tokens
-        .account_id
-        .clone()
-        .filter(|a| !a.trim().is_empty())
-        .or_else(|| crate::jwt::id_claims(tokens.id_token.expose()).account_id);
-    Credential::ChatGpt {
-        access_token: tokens.access_token,
-        account_id,
-        signed_in: Box::new(doc),
-    }
-}
-
-/// The provider's `env_key`: `None` when it has none; an error when its variable is unset.
-fn key_credential(provider: &Provider) -> Result<Option<Credential>, ProviderError> {
-    let Some(var) = &provider.env_key else {
-        return Ok(None);
-    };
-    let Some(value) = env_value(var) else {
-        return Err(ProviderError::EnvKeyMissing {
-            var: var.clone(),
-            id: provider.id.clone(),
-            instructions: provider
-                .env_key_instructions
-                .clone()
-                .filter(|i| !i.trim().is_empty())
-                .unwrap_or_else(|| format!("Set it to your API key: export {var}=...")),
-        });
-    };
-    let key = sendable_env_key(var, &value)?;
-    Ok(Some(match provider.kind {
-        Kind::Azure => Credential::AzureKey {
-            key,
-            env_key: var.clone(),
-        },
-        Kind::OpenAi | Kind::AmazonBedrock | Kind::Oss(_) | Kind::Custom => Credential::ApiKey {
-            key,
-            source: KeySource::EnvKey(var.clone()),
-        },
-    }))
-}
-
-/// A key from an environment variable, without surrounding whitespace or a byte-order mark;
-/// refused when a control character inside it would keep it out of the request's header.
-pub(crate) fn sendable_env_key(var: &str, value: &str) -> Result<Secret<String>, ProviderError> {
-    let key = crate::secret::clean_key(value);
-    if crate::secret::has_control(key) {
-        return Err(ProviderError::KeyUnsendable {
-            var: var.to_string(),
-        });
-    }
-    Ok(Secret::new(key.to_string()))
 }
 
 fn checked_url(raw: &str, key: &str) -> Result<String, ProviderError> {
@@ -502,13 +271,12 @@ fn checked_url(raw: &str, key: &str) -> Result<String, ProviderError> {
     })
 }
 
-impl Endpoint {
+impl Provider {
     /// `{base_url}/responses` plus `query_params`, each name and value percent-encoded
     /// (RFC 3986 unreserved characters stay as they are).
-    pub fn responses_url(&self) -> Result<url::Url, ProviderError> {
-        let mut text = format!("{}/responses", self.base_url);
+    pub fn responses_url(&self, base_url: &str) -> Result<url::Url, ProviderError> {
+        let mut text = format!("{base_url}/responses");
         let query: Vec<String> = self
-            .provider
             .query_params
             .iter()
             .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
@@ -518,8 +286,8 @@ impl Endpoint {
             text.push_str(&query.join("&"));
         }
         url::Url::parse(&text).map_err(|_| ProviderError::BadUrl {
-            key: format!("base_url of [model_providers.{}]", self.provider.id),
-            value: crate::secret::shown_url(&self.base_url),
+            key: format!("base_url of [model_providers.{}]", self.id),
+            value: crate::secret::shown_url(base_url),
         })
     }
 
@@ -538,10 +306,10 @@ impl Endpoint {
         let bad = |what, name: &str, detail| ProviderError::BadHeader {
             what,
             name: name.to_string(),
-            id: self.provider.id.clone(),
+            id: self.id.clone(),
             detail,
         };
-        for (name, value) in &self.provider.http_headers {
+        for (name, value) in &self.http_headers {
             let header = HeaderName::try_from(name.as_str())
                 .map_err(|_| bad("http_headers entry", name, ""))?;
             let mut value = HeaderValue::try_from(value.as_str()).map_err(|_| {
@@ -554,7 +322,7 @@ impl Endpoint {
             value.set_sensitive(true);
             headers.insert(header, value);
         }
-        for (name, var) in &self.provider.env_http_headers {
+        for (name, var) in &self.env_http_headers {
             let header = HeaderName::try_from(name.as_str())
                 .map_err(|_| bad("env_http_headers entry", name, ""))?;
             match env_value(var) {
@@ -575,112 +343,6 @@ impl Endpoint {
             }
         }
         Ok(headers)
-    }
-}
-
-impl Credential {
-    /// Adds the credential to a request (SigV4: signs it, so it must come last). A value no
-    /// header can carry is an error: the request never goes out without its credential.
-    pub fn apply(&self, request: &mut OutgoingRequest) -> Result<(), ProviderError> {
-        let (what, fix) = self.described();
-        let mut put = |name: HeaderName, value: &str| {
-            let mut v = HeaderValue::try_from(value)
-                .map_err(|_| ProviderError::HeaderUnsendable { what, fix })?;
-            v.set_sensitive(true);
-            request.headers.insert(name, v);
-            Ok::<(), ProviderError>(())
-        };
-        match self {
-            Credential::None => {}
-            Credential::ApiKey { key, .. } => put(
-                reqwest::header::AUTHORIZATION,
-                &format!("Bearer {}", key.expose()),
-            )?,
-            Credential::BedrockToken(token) => put(
-                reqwest::header::AUTHORIZATION,
-                &format!("Bearer {}", token.expose()),
-            )?,
-            Credential::AzureKey { key, .. } => {
-                put(HeaderName::from_static("api-key"), key.expose())?
-            }
-            Credential::ChatGpt {
-                access_token,
-                account_id,
-                ..
-            } => {
-                put(
-                    reqwest::header::AUTHORIZATION,
-                    &format!("Bearer {}", access_token.expose()),
-                )?;
-                if let Some(id) = account_id {
-                    put(HeaderName::from_static("chatgpt-account-id"), id)?;
-                }
-            }
-            Credential::SigV4(signer) => signer.sign(request)?,
-        }
-        Ok(())
-    }
-
-    /// What the credential is and how to fix it, for the rare value no header can carry.
-    fn described(&self) -> (&'static str, &'static str) {
-        match self {
-            Credential::None | Credential::SigV4(_) => ("credential", "check the settings"),
-            Credential::ApiKey { source, .. } => match source {
-                KeySource::CodexApiKeyEnv => ("key in CODEX_API_KEY", "set it to the key alone"),
-                KeySource::Stored => (
-                    "stored API key",
-                    "sign in again: printenv OPENAI_API_KEY | codex login --api-key -",
-                ),
-                KeySource::EnvKey(_) => {
-                    ("key in the provider's env_key", "set it to the key alone")
-                }
-            },
-            Credential::AzureKey { .. } => {
-                ("key in the provider's env_key", "set it to the key alone")
-            }
-            Credential::BedrockToken(_) => {
-                ("key in AWS_BEARER_TOKEN_BEDROCK", "set it to the key alone")
-            }
-            Credential::ChatGpt { .. } => ("stored ChatGPT sign-in", "sign in again: codex login"),
-        }
-    }
-
-    /// Secrets this credential holds, to scrub from any text a server sends back.
-    pub fn secrets(&self) -> Vec<String> {
-        match self {
-            Credential::None | Credential::SigV4(_) => vec![],
-            Credential::ApiKey { key, .. } | Credential::AzureKey { key, .. } => {
-                vec![key.expose().clone()]
-            }
-            Credential::BedrockToken(token) => vec![token.expose().clone()],
-            Credential::ChatGpt { access_token, .. } => vec![access_token.expose().clone()],
-        }
-    }
-}
-
-/// After a 401 with a ChatGPT sign-in: adopt tokens another process stored meanwhile, or
-/// refresh once (under the store lock, see `token`); the caller then retries once.
-pub async fn recover_chatgpt_after_unauthorized(
-    config: &Config,
-    client: &reqwest::Client,
-    refused: &Credential,
-    notify: &Arc<dyn Notify>,
-) -> Result<Option<Credential>, ProviderError> {
-    let signed_in = match refused {
-        Credential::ChatGpt { signed_in, .. } => signed_in,
-        Credential::None
-        | Credential::ApiKey { .. }
-        | Credential::AzureKey { .. }
-        | Credential::BedrockToken(_)
-        | Credential::SigV4(_) => return Ok(None),
-    };
-    let store = crate::accounts::open(config, notify.clone())?;
-    let doc = crate::token::recover_from_unauthorized(config, &store, client, signed_in).await?;
-    match doc.usability() {
-        Usability::ChatGpt => Ok(Some(chatgpt_credential(doc))),
-        Usability::ApiKey { .. } | Usability::AgentIdentity | Usability::Unusable { .. } => {
-            Ok(None)
-        }
     }
 }
 

@@ -24,9 +24,25 @@ pub struct StoreLock {
 impl StoreLock {
     /// Blocks until this process holds the lock. Creates CODEX_HOME (0700) when needed.
     pub fn acquire(codex_home: &Path, notify: &dyn Notify) -> Result<StoreLock, StoreError> {
+        StoreLock::acquire_file(
+            codex_home,
+            "auth.lock",
+            "another `codex` process that is updating the credentials",
+            notify,
+        )
+    }
+
+    /// The same lock on another file of ours (`dir/name`, `dir` created 0700 when needed), for
+    /// another secret beside the credentials; `waiting_for` says whom a long wait is for.
+    pub fn acquire_file(
+        dir: &Path,
+        name: &str,
+        waiting_for: &str,
+        notify: &dyn Notify,
+    ) -> Result<StoreLock, StoreError> {
         // A directory open to others is warned about when credentials are saved into it.
-        ensure_dir(codex_home)?;
-        let path = codex_home.join("auth.lock");
+        ensure_dir(dir)?;
+        let path = dir.join(name);
         let file = crate::fsutil::open_lock_file(&path).map_err(|e| match e {
             crate::fsutil::ReadError::Io(e) => StoreError::io("open the lock file", &path, e),
             other => StoreError::NotOurs {
@@ -57,7 +73,7 @@ impl StoreLock {
             }
             if !told && waited >= LOCK_NOTICE_AFTER {
                 notify.notify(Notice::note(format!(
-                    "waiting for another `codex` process that is updating the credentials (it holds `{}`)...",
+                    "waiting for {waiting_for} (it holds `{}`)...",
                     path.display()
                 )));
                 told = true;

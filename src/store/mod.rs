@@ -5,6 +5,7 @@
 //! the user should hear goes to the `Notify` the store was opened with.
 
 pub mod configured;
+pub mod entry;
 pub mod file;
 pub mod keyring;
 pub mod lock;

@@ -8,6 +8,7 @@ pub mod runner;
 pub mod screen;
 pub mod tls;
 pub mod transcript;
+pub mod workload;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -75,6 +76,14 @@ const SCRUBBED: &[&str] = &[
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CA_BUNDLE",
+    "OPENAI_FEDERATION_RULE_ID",
+    "OPENAI_IDENTITY_TOKEN_FILE",
+    "OPENAI_WORKLOAD_IDENTITY_CONTEXT",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "CODEX_IDENTITY_TOKEN_AUDIENCE",
+    "CODEX_ACCESS_TOKEN",
+    "CODEX_AUTHAPI_BASE_URL",
 ];
 
 pub struct Env {
@@ -190,6 +199,55 @@ pub fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `cmd` and fails the test if it is still running after `secs`: a hang guard, so pick a
+/// bound far above any run's normal time (its failure means "it hung", never "it was slow").
+pub fn run_within(mut cmd: Command, stdin: Option<&[u8]>, stdout: Stdio, secs: u64) -> Run {
+    use std::io::Read;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(stdout)
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn codex");
+    if let Some(input) = stdin {
+        let _ = child.stdin.take().unwrap().write_all(input);
+    }
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = reader(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = reader(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`{:?}` hung: still running after {secs} s; stderr: {}",
+                cmd.get_args().collect::<Vec<_>>(),
+                err.join().unwrap()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
     }
 }
 
@@ -380,6 +438,11 @@ fn unique() -> String {
 
 /// A minimal HTTP/1.1 GET without redirects: (status, Location header, body).
 pub fn http_get(url: &str) -> (u16, Option<String>, String) {
+    http_get_with(url, &[])
+}
+
+/// The same with extra request headers (`("Authorization", "Bearer ...")`).
+pub fn http_get_with(url: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, String) {
     use std::io::Read;
     let rest = url.strip_prefix("http://").expect("http URL");
     let (authority, path) = match rest.find('/') {
@@ -390,9 +453,13 @@ pub fn http_get(url: &str) -> (u16, Option<String>, String) {
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(60)))
         .unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{extra}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -645,6 +712,16 @@ pub fn jwt_signed(claims: &str, signature: &str) -> String {
         b64.encode(r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#),
         b64.encode(claims)
     )
+}
+
+/// The payload of a JWT (unverified), or panics.
+pub fn jwt_payload(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("a JSON payload")
 }
 
 pub fn now_secs() -> i64 {

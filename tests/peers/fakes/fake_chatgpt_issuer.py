@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Fake of the ChatGPT issuer (https://auth.openai.com) as PROTOCOL.md describes it: authorize
 (simulating a signed-in user), code exchange with PKCE, API-key token exchange, JSON refresh with
-rotation and reuse detection, revoke, and OpenAI's own device-code variant."""
+rotation and reuse detection, revoke, OpenAI's own device-code variant, the workload identity
+JWT-bearer grant (RFC 7523, assertions verified against a real issuer's keys) and the personal
+access token `whoami` lookup."""
 
 import re
 import secrets
@@ -9,13 +11,17 @@ import threading
 import time
 from urllib.parse import urlencode, urlsplit
 
-from _fakelib import Fake, FakeHandler, b64u, common_args, make_jwt, s256, serve
+import _jwtverify
+from _fakelib import Fake, FakeHandler, b64u, common_args, decode_jwt, make_jwt, s256, serve
 
 DEFAULT_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 SCOPE = "openid profile email offline_access api.connectors.read api.connectors.invoke"
 AUTH_CLAIM = "https://api.openai.com/auth"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+WHOAMI = "/api/accounts/v1/user-auth-credential/whoami"
 
 REFRESH_ERRORS = {
     "refresh_token_expired": "Your refresh token has expired. Please try signing in again.",
@@ -29,6 +35,7 @@ TOKEN = {"path": "/oauth/token"}
 REFRESH = {"path": "/oauth/token", "match": {"grant_type": "refresh_token"}}
 CODE = {"path": "/oauth/token", "match": {"grant_type": "authorization_code"}}
 EXCHANGE = {"path": "/oauth/token", "match": {"grant_type": TOKEN_EXCHANGE}}
+WIF = {"path": "/oauth/token", "match": {"grant_type": JWT_BEARER}}
 
 
 def refresh_error(code):
@@ -60,6 +67,26 @@ SCENARIOS = {
     "authorize-denied": {"path": "/oauth/authorize", "action": "authorize_denied"},
     "authorize-bad-state": {"path": "/oauth/authorize", "action": "authorize_bad_state"},
     "authorize-no-code": {"path": "/oauth/authorize", "action": "authorize_no_code"},
+    "wif-400": {**WIF, "status": 400, "json": {"error": "invalid_grant",
+                                                "error_description": "assertion rejected"}},
+    "wif-401": {**WIF, "status": 401, "json": {"error": "invalid_client",
+                                                "error_description": "unknown client"}},
+    "wif-403": {**WIF, "status": 403, "json": {"error": "access_denied",
+                                                "error_description": "federation rule disabled"}},
+    "wif-429": {**WIF, "status": 429},
+    "wif-500": {**WIF, "status": 500},
+    "wif-html": {**WIF, "status": 200, "body": "<html><body>Sign in</body></html>",
+                 "headers": {"Content-Type": "text/html"}},
+    "wif-hang": {**WIF, "action": "hang"},
+    "wif-other-account": {**WIF, "action": "wif_other_account"},
+    "wif-other-user": {**WIF, "action": "wif_other_user"},
+    "wif-long-lifetime": {**WIF, "action": "wif_long_lifetime"},
+    "wif-missing-user": {**WIF, "action": "wif_missing_user"},
+    "wif-redirect": {**WIF, "action": "wif_redirect"},
+    "whoami-500": {"path": WHOAMI, "status": 500},
+    "whoami-garbage": {"path": WHOAMI, "status": 200, "body": "<html>not json</html>",
+                       "headers": {"Content-Type": "text/html"}},
+    "whoami-hang": {"path": WHOAMI, "action": "hang"},
 }
 
 
@@ -72,8 +99,11 @@ class Issuer(Fake):
         self.dead_families = set()
         self.devices = {}        # device_auth_id -> {user_code, polls, result}
         self.counts = {"authorize": 0, "authorization_code": 0, "refresh_token": 0,
-                       "token_exchange": 0, "revoke": 0, "usercode": 0, "device_poll": 0}
+                       "token_exchange": 0, "revoke": 0, "usercode": 0, "device_poll": 0,
+                       "jwt_bearer": 0, "whoami": 0}
         self.state_lock = threading.Lock()
+        self.jwks = _jwtverify.Jwks(args.wif_issuer) if args.wif_issuer else None
+        self.rules = dict(parse_rule(spec, args) for spec in args.federation_rule)
         for tok in args.seed_refresh_token:
             self.refresh[tok] = {"family": secrets.token_hex(8), "used": False}
 
@@ -111,9 +141,41 @@ class Issuer(Fake):
                                            "used": False}
         return {"id_token": id_token, **out, "refresh_token": refresh_token}
 
+    def wif_answer(self, rule, ttl=None):
+        """The JWT-bearer grant's answer for a federation rule's principal."""
+        now, ttl = int(time.time()), self.args.wif_ttl if ttl is None else ttl
+        iss = self.args.iss or self.base_url
+        auth = {"chatgpt_account_id": rule["account"], "chatgpt_plan_type": rule["plan"],
+                "chatgpt_user_id": rule["user"], "user_id": rule["user"]}
+        access = make_jwt({
+            "iss": iss, "aud": ["https://api.openai.com/v1"], "sub": rule["user"], "iat": now,
+            "nbf": now, "exp": now + ttl, "jti": secrets.token_hex(16),
+            "scp": ["model.request"], AUTH_CLAIM: auth,
+            "https://api.openai.com/profile": {"email": rule["email"]}})
+        return {"access_token": access, "issued_token_type": ACCESS_TOKEN_TYPE,
+                "token_type": "Bearer", "expires_in": ttl, "scope": "model.request",
+                "chatgpt_account_id": rule["account"],
+                "chatgpt_account_user_id": f"{rule['user']}__{rule['account']}",
+                "user_id": rule["user"], "chatgpt_plan_type": rule["plan"]}
+
     def token_response(self, tokens):
         return {**tokens, "token_type": "Bearer", "expires_in": self.args.access_ttl,
                 "scope": SCOPE}
+
+
+def parse_rule(spec, args):
+    """`--federation-rule ID[,account=A][,user=U][,sub=S][,plan=P][,email=E]` -> (ID, rule): the
+    principal an OpenAI admin maps the rule to, and the `sub` an assertion must have (any when
+    unset)."""
+    rule_id, *opts = spec.split(",")
+    rule = {"account": args.account_id, "user": args.user_id, "plan": args.plan,
+            "email": args.email, "sub": None}
+    for opt in opts:
+        k, _, v = opt.partition("=")
+        if k not in rule:
+            raise SystemExit(f"--federation-rule: unknown option `{k}`")
+        rule[k] = v
+    return rule_id, rule
 
 
 def bad_fields(body, required):
@@ -150,6 +212,7 @@ class Handler(FakeHandler):
             ("POST", "/api/accounts/deviceauth/usercode"): self.usercode,
             ("POST", "/api/accounts/deviceauth/token"): self.device_token,
             ("GET", "/codex/device"): self.device_page,
+            ("GET", WHOAMI): self.whoami,
         }
         fn = routes.get((req.method, req.path))
         if fn is None:
@@ -218,6 +281,8 @@ class Handler(FakeHandler):
             return self.authorize(req, variant=action)
         if action == "refresh_access_only":
             return self.refresh_grant(req, access_only=True)
+        if action.startswith("wif_"):
+            return self.jwt_bearer_grant(req, variant=action)
         super().custom_action(action, entry, req)
 
     # ------------------------------------------------------------------ token
@@ -232,6 +297,8 @@ class Handler(FakeHandler):
             return self.code_grant(req)
         if grant == TOKEN_EXCHANGE:
             return self.exchange_grant(req)
+        if grant == JWT_BEARER:
+            return self.jwt_bearer_grant(req)
         self.oauth_error(400, "unsupported_grant_type", f"unsupported grant_type {grant!r}")
 
     def code_grant(self, req):
@@ -285,6 +352,58 @@ class Handler(FakeHandler):
             return self.oauth_error(400, "invalid_grant", "subject_token is not an id_token "
                                                           "issued here")
         self.send_json(200, {"access_token": "sk-exchanged-" + secrets.token_hex(16)})
+
+    def jwt_bearer_grant(self, req, variant=None):
+        """RFC 7523 section 2.1 with OpenAI's `federation_rule_id`: the assertion must verify
+        against the trusted issuer's keys (`--wif-issuer`), be meant for `--wif-audience`, be
+        unexpired, and match the rule; the rule names the principal the token is for."""
+        fake, a, body = self.server.fake, self.server.fake.args, req.parsed
+        fake.count("jwt_bearer")
+        if req.body_type != "form":
+            return self.oauth_error(400, "invalid_request",
+                                    "expected an application/x-www-form-urlencoded body")
+        optional = ["workload_identity_context"] if "workload_identity_context" in body else []
+        bad = bad_fields(body, ["grant_type", "assertion", "federation_rule_id"] + optional)
+        if bad:
+            return self.oauth_error(400, "invalid_request", bad)
+        rule = fake.rules.get(body["federation_rule_id"])
+        if rule is None:
+            return self.oauth_error(400, "invalid_grant", "unknown federation_rule_id")
+        if fake.jwks is None:
+            return self.oauth_error(400, "invalid_grant", "no trusted issuer is configured")
+        try:
+            claims = _jwtverify.verify(body["assertion"], fake.jwks,
+                                       a.wif_audience or fake.base_url)
+        except _jwtverify.InvalidToken as e:
+            return self.oauth_error(400, "invalid_grant", f"assertion rejected: {e}")
+        if rule["sub"] is not None and claims["sub"] != rule["sub"]:
+            return self.oauth_error(403, "access_denied",
+                                    "the assertion's subject does not match the federation rule")
+        if variant == "wif_other_account":
+            rule = {**rule, "account": rule["account"] + "-other"}
+        elif variant == "wif_other_user":
+            rule = {**rule, "user": rule["user"] + "-other"}
+        elif variant == "wif_redirect":
+            return self.send_raw(307, b"", "text/plain",
+                                 {"Location": fake.base_url + "/leak"})
+        answer = fake.wif_answer(rule, ttl=7200 if variant == "wif_long_lifetime" else None)
+        if variant == "wif_missing_user":
+            answer.pop("user_id")
+        self.send_json(200, answer)
+
+    def whoami(self, req):
+        """The personal access token lookup: who an `at-` token belongs to."""
+        fake, a = self.server.fake, self.server.fake.args
+        fake.count("whoami")
+        auth = req.headers.get("authorization", "")
+        token = auth[7:] if auth[:7].lower() == "bearer " else ""
+        if not token or token not in a.pat:
+            return self.send_json(401, {"error": {"message": "Invalid or expired access token.",
+                                                  "type": "invalid_request_error",
+                                                  "param": None, "code": "invalid_token"}})
+        self.send_json(200, {"email": None if a.pat_no_email else a.email,
+                             "chatgpt_user_id": a.user_id, "chatgpt_account_id": a.account_id,
+                             "chatgpt_plan_type": a.plan, "chatgpt_account_is_fedramp": a.fedramp})
 
     def refresh_grant(self, req, access_only=False):
         fake, a, body = self.server.fake, self.server.fake.args, req.parsed
@@ -428,6 +547,19 @@ def main():
                    help="send interval as a JSON number (default: a string, as in the wild)")
     p.add_argument("--usercode-alias", action="store_true",
                    help="send the code as `usercode` instead of `user_code`")
+    p.add_argument("--wif-issuer", help="OpenID Connect issuer whose signed JWTs the jwt-bearer "
+                   "grant accepts as assertions (keys from its discovery document)")
+    p.add_argument("--wif-audience", help="the `aud` assertions must carry (default: this "
+                   "server's base URL)")
+    p.add_argument("--federation-rule", action="append", default=[],
+                   help="ID[,account=A][,user=U][,sub=S][,plan=P][,email=E] (repeatable): a "
+                        "rule id the jwt-bearer grant accepts and the principal it maps to")
+    p.add_argument("--wif-ttl", type=int, default=3600, help="expires_in of jwt-bearer tokens")
+    p.add_argument("--pat", action="append", default=[],
+                   help="a personal access token (at-...) whoami knows (repeatable)")
+    p.add_argument("--pat-no-email", action="store_true", help="whoami answers email: null")
+    p.add_argument("--fedramp", action="store_true",
+                   help="whoami answers chatgpt_account_is_fedramp: true")
     serve(Handler, Issuer(p.parse_args()), SCENARIOS)
 
 

@@ -123,6 +123,14 @@ class Handler(FakeHandler):
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         if token and token in a.accept_bearer:
             return True
+        if a.accept_bearer_file:
+            # The one token the server takes now, read at every request (a test rotates it).
+            with open(a.accept_bearer_file) as f:
+                current = f.read().strip()
+            if token and token == current:
+                return True
+            self.send_json(401, self.openai_401(token))
+            return False
         if token and a.accept_jwt:
             claims = decode_jwt(token)
             if claims is not None:
@@ -270,6 +278,8 @@ def main():
     p.add_argument("--accept-bearer", action="append", default=[],
                    help="accepted Bearer token (repeatable); with none and no --accept-jwt, "
                         "any non-empty Bearer is accepted")
+    p.add_argument("--accept-bearer-file",
+                   help="accept only the Bearer token this file holds, read at every request")
     p.add_argument("--accept-jwt", action="store_true",
                    help="accept any Bearer that is a JWT with no exp or an unexpired one "
                         "(e.g. access tokens minted by fake_chatgpt_issuer.py); expired -> 401")

@@ -264,6 +264,56 @@ curl --noproxy '*' -sS -o /dev/null "$U/codex/device" 2>/dev/null
 check "without the CA curl refuses the certificate (60)" eq "$?" 60
 check "  ... and the server still answers afterwards" eq "$(req --cacert "$TMP/ca.pem" "$U/codex/device")" 200
 
+echo "== issuer: workload identity (jwt-bearer, assertions from tests/peers/oidc) and whoami"
+OIDC_DIR="$HERE/../oidc"
+if [ -d "$OIDC_DIR/node_modules" ]; then
+  (cd "$OIDC_DIR" && exec node server.js >"$TMP/oidc.out" 2>"$TMP/oidc.err") &
+  PIDS+=($!)
+  for _ in $(seq 100); do grep -q '^READY ' "$TMP/oidc.out" && break; sleep 0.05; done
+  OIDC=$(awk '/^READY /{print $2}' "$TMP/oidc.out")
+  start wif fake_chatgpt_issuer.py --wif-issuer "$OIDC" --federation-rule fr_ci \
+    --federation-rule fr_pinned,sub=someone-else,account=acct_P --pat at-good --fedramp
+  WIFU=$U
+  idtoken() { curl --noproxy '*' -sS -H "Authorization: Bearer ${2:-actions-request-token}" \
+    "$OIDC/_actions/idtoken?api-version=2.0&audience=$1"; }
+  JB=urn:ietf:params:oauth:grant-type:jwt-bearer
+  wif() { req "$WIFU/oauth/token" --data-urlencode grant_type=$JB --data-urlencode "assertion=$1" \
+    --data-urlencode "federation_rule_id=$2" "${@:3}"; }
+  TOK=$(idtoken "$WIFU" | python3 -c 'import json,sys; print(json.load(sys.stdin)["value"])')
+  check "actions idtoken: a JWT with aud = the audience asked for" eq \
+    "$(claims "$TOK" | python3 -c 'import json,sys; c=json.load(sys.stdin); print(c["aud"], c["iss"])')" "$WIFU $OIDC"
+  check "actions idtoken without the request token -> 401" eq \
+    "$(curl --noproxy '*' -sS -o /dev/null -w '%{http_code}' "$OIDC/_actions/idtoken?api-version=2.0&audience=x")" 401
+  check "jwt-bearer valid -> 200" eq "$(wif "$TOK" fr_ci)" 200
+  check "  ... the answer's fields" eq "$(j '(d["issued_token_type"], d["token_type"], d["expires_in"], d["chatgpt_account_id"], d["chatgpt_account_user_id"], d["user_id"], d["chatgpt_plan_type"])')" \
+    "('urn:ietf:params:oauth:token-type:access_token', 'Bearer', 3600, 'acct_fake_1', 'user-fake-1__acct_fake_1', 'user-fake-1', 'pro')"
+  check "  ... with workload_identity_context -> 200" eq "$(wif "$TOK" fr_ci --data-urlencode workload_identity_context=ctx)" 200
+  check "unknown rule -> 400 invalid_grant" eq "$(wif "$TOK" fr_nope) $(j 'd["error"]')" "400 invalid_grant"
+  check "rule whose sub does not match -> 403" eq "$(wif "$TOK" fr_pinned)" 403
+  BADSIG=$(python3 -c 'import sys; h,p,s=sys.argv[1].split("."); print(h+"."+p+"."+("A" if s[0]!="A" else "B")+s[1:])' "$TOK")
+  check "tampered signature -> 400" eq "$(wif "$BADSIG" fr_ci) $(j 'd["error_description"]')" "400 assertion rejected: the assertion's signature does not verify"
+  FORGED=$(python3 -c 'import base64,json,sys; h,p,s=sys.argv[1].split("."); c=json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4))); c["sub"]="root"
+print(h+"."+base64.urlsafe_b64encode(json.dumps(c).encode()).rstrip(b"=").decode()+"."+s)' "$TOK")
+  check "changed payload -> 400" eq "$(wif "$FORGED" fr_ci)" 400
+  NONE=$(python3 -c 'import base64,sys; h,p,s=sys.argv[1].split("."); print(base64.urlsafe_b64encode(b"{\"alg\":\"none\"}").rstrip(b"=").decode()+"."+p+".")' "$TOK")
+  check "alg none -> 400" eq "$(wif "$NONE" fr_ci) $(j 'd["error_description"]')" "400 assertion rejected: unsupported alg 'none' (only RS256)"
+  OTHER=$(idtoken https://elsewhere.example | python3 -c 'import json,sys; print(json.load(sys.stdin)["value"])')
+  check "wrong audience -> 400" eq "$(wif "$OTHER" fr_ci)" 400
+  check "JSON body -> 400" eq "$(req "$WIFU/oauth/token" -H 'Content-Type: application/json' -d "{\"grant_type\":\"$JB\"}")" 400
+  check "missing federation_rule_id -> 400" eq "$(req "$WIFU/oauth/token" --data-urlencode grant_type=$JB --data-urlencode "assertion=$TOK")" 400
+  check "whoami with a known at- token" eq "$(req "$WIFU/api/accounts/v1/user-auth-credential/whoami" -H 'Authorization: Bearer at-good') $(j '(d["email"], d["chatgpt_account_id"], d["chatgpt_account_is_fedramp"])')" \
+    "200 ('user@example.com', 'acct_fake_1', True)"
+  check "whoami with an unknown token -> 401" eq "$(req "$WIFU/api/accounts/v1/user-auth-credential/whoami" -H 'Authorization: Bearer at-bad')" 401
+  check "stats count jwt_bearer and whoami" eq "$(req "$WIFU/_fake/stats" >/dev/null; j '(d["grants"]["jwt_bearer"], d["grants"]["whoami"])')" "(9, 2)"
+  start wif2 fake_chatgpt_issuer.py --wif-issuer "$OIDC" --federation-rule fr_ci --scenario wif-other-account:1,wif-redirect:1
+  WIFU=$U
+  TOK=$(idtoken "$WIFU" | python3 -c 'import json,sys; print(json.load(sys.stdin)["value"])')
+  check "scenario wif-other-account" eq "$(wif "$TOK" fr_ci) $(j 'd["chatgpt_account_id"]')" "200 acct_fake_1-other"
+  check "scenario wif-redirect -> 307 to /leak" eq "$(curl --noproxy '*' -sS -o /dev/null -w '%{http_code} %{redirect_url}' "$WIFU/oauth/token" --data-urlencode grant_type=$JB --data-urlencode "assertion=$TOK" --data-urlencode federation_rule_id=fr_ci)" "307 $WIFU/leak"
+else
+  echo "skip (run npm ci in tests/peers/oidc first)"
+fi
+
 echo
 if [ "$FAIL" = 0 ]; then echo "selftest: all passed"; else echo "selftest: FAILURES"; fi
 exit "$FAIL"

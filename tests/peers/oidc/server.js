@@ -55,6 +55,14 @@ const ACCESS_TOKEN_FORMAT = (process.env.ACCESS_TOKEN_FORMAT || 'jwt').toLowerCa
 const ROUTE_STYLE = (process.env.ROUTES || 'default').toLowerCase();
 const PLAN_TYPE = process.env.PLAN_TYPE || 'plus';
 const ACCOUNT_ID = process.env.ACCOUNT_ID || 'acct-test-123';
+// Workload identity: a confidential client whose client_credentials tokens (RS256 JWTs signed
+// with this server's key, `aud` = the requested resource) play a CI job's OIDC token, handed
+// out as GitHub Actions does at /_actions/idtoken.
+const WORKLOAD_CLIENT_ID = process.env.WORKLOAD_CLIENT_ID || 'ci-workload';
+const WORKLOAD_CLIENT_SECRET = crypto.randomBytes(24).toString('hex');
+const WORKLOAD_TTL = intEnv('WORKLOAD_TTL', 300);
+const ACTIONS_REQUEST_TOKEN = process.env.ACTIONS_REQUEST_TOKEN || 'actions-request-token';
+const ACTIONS_DEFAULT_AUDIENCE = process.env.ACTIONS_DEFAULT_AUDIENCE || 'https://github.com/example-org';
 
 if (!['jwt', 'opaque'].includes(ACCESS_TOKEN_FORMAT)) {
   process.stderr.write('oidc peer: ACCESS_TOKEN_FORMAT must be jwt or opaque\n');
@@ -162,6 +170,23 @@ ${inner}
 
 // ---------------------------------------------------------------- provider
 
+// The resource server a workload token is minted for: any absolute URI is an audience, as a CI
+// platform lets the job choose one.
+function workloadResource(indicator) {
+  try {
+    new URL(indicator); // eslint-disable-line no-new
+  } catch {
+    throw new errors.InvalidTarget('the audience must be an absolute URI');
+  }
+  return {
+    scope: 'workload',
+    audience: indicator,
+    accessTokenTTL: WORKLOAD_TTL,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'RS256' } },
+  };
+}
+
 function buildProvider(issuer) {
   const jwk = { ...signingKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test-rs256' };
   const RESOURCE = `${issuer}/api`;
@@ -171,7 +196,8 @@ function buildProvider(issuer) {
       enabled: true,
       defaultResource: async (ctx, client, oneOf) => (oneOf ? oneOf[0] : RESOURCE),
       useGrantedResource: async () => true,
-      getResourceServerInfo: async (ctx, indicator) => {
+      getResourceServerInfo: async (ctx, indicator, client) => {
+        if (client?.clientId === WORKLOAD_CLIENT_ID) return workloadResource(indicator);
         if (indicator !== RESOURCE) throw new errors.InvalidTarget();
         return {
           scope: API_SCOPES,
@@ -200,6 +226,14 @@ function buildProvider(issuer) {
       redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'],
       grant_types: ['authorization_code', 'refresh_token', ...(DEVICE_FLOW ? [DEVICE_GRANT] : [])],
       response_types: ['code'],
+    }, {
+      client_id: WORKLOAD_CLIENT_ID,
+      client_secret: WORKLOAD_CLIENT_SECRET,
+      client_name: 'CI workload',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
     }],
     jwks: { keys: [jwk] },
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
@@ -235,7 +269,7 @@ function buildProvider(issuer) {
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      clientCredentials: { enabled: false },
+      clientCredentials: { enabled: ACCESS_TOKEN_FORMAT === 'jwt' },
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
@@ -472,6 +506,69 @@ function parseLoggedBody(buf, ctype) {
   return text;
 }
 
+// A workload token from this server's own token endpoint (client_credentials, one resource):
+// minted exactly as any client would get one.
+function mintWorkloadToken(audience) {
+  const body = querystring.stringify({ grant_type: 'client_credentials', resource: audience, scope: 'workload' });
+  const basic = Buffer.from(`${encodeURIComponent(WORKLOAD_CLIENT_ID)}:${encodeURIComponent(WORKLOAD_CLIENT_SECRET)}`).toString('base64');
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port: server.address().port,
+      path: ROUTES.token,
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Length': Buffer.byteLength(body),
+        Authorization: `Basic ${basic}`,
+      },
+      timeout: 10000,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        let json;
+        try { json = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { json = {}; }
+        resolve({ status: res.statusCode, json });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('token endpoint timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function sendJson(res, status, obj) {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(JSON.stringify(obj));
+}
+
+// GitHub Actions' ID token request (ACTIONS_ID_TOKEN_REQUEST_URL): the runner's URL already has
+// `?api-version=2.0`, the job appends `&audience=...` and sends the request token as Bearer.
+async function handleActionsIdToken(req, res, url) {
+  if (req.method !== 'GET') {
+    sendJson(res, 405, { message: 'method not allowed' });
+    return;
+  }
+  if (req.headers.authorization !== `Bearer ${ACTIONS_REQUEST_TOKEN}`) {
+    sendJson(res, 401, { message: 'Unauthorized: bad or missing request token' });
+    return;
+  }
+  if (url.searchParams.get('api-version') !== '2.0') {
+    sendJson(res, 400, { message: 'api-version=2.0 is required (was the query string replaced instead of extended?)' });
+    return;
+  }
+  const audience = url.searchParams.get('audience') || ACTIONS_DEFAULT_AUDIENCE;
+  const minted = await mintWorkloadToken(audience);
+  if (minted.status !== 200 || !minted.json.access_token) {
+    sendJson(res, 400, { message: `cannot mint a token: ${minted.json.error_description || minted.json.error || minted.status}` });
+    return;
+  }
+  sendJson(res, 200, { count: 1, value: minted.json.access_token });
+}
+
 async function handle(req, res) {
   const t = Date.now();
   const url = new URL(req.url, 'http://127.0.0.1');
@@ -514,6 +611,12 @@ async function handle(req, res) {
         res.end(JSON.stringify({ error: 'slow_down', error_description: 'polling too fast (test wrapper)' }));
         return;
       }
+    }
+
+    if (path === '/_actions/idtoken') {
+      entry.audience = url.searchParams.get('audience');
+      await handleActionsIdToken(req, res, url);
+      return;
     }
 
     const m = /^\/interaction\/([^/]+)(?:\/(login|confirm|abort))?\/?$/.exec(path);
