@@ -171,16 +171,57 @@ impl Session {
         run_cmd(cmd, stdin)
     }
 
-    /// `credtool.exe` (beside codex.exe) in the Wine prefix: what secret-tool is on Linux.
+    /// `credtool.exe` (beside codex.exe) in the Wine prefix: what secret-tool is on Linux. On a
+    /// loaded machine a Wine process now and then stalls while it starts, before it runs any of
+    /// its code; credtool only reads, so a run that has not ended within 20 s is killed and run
+    /// again (three times at most).
     fn credtool(&self, args: &[&str]) -> Run {
         let Runner::Wine { exe, .. } = runner() else {
             panic!("credtool is for the Windows binary");
         };
-        let mut cmd = Command::new("wine");
-        cmd.arg(exe.with_file_name("credtool.exe"))
-            .args(args)
-            .env("WINEDEBUG", "-all");
-        run_cmd(cmd, None)
+        for _ in 0..3 {
+            let mut child = Command::new("wine")
+                .arg(exe.with_file_name("credtool.exe"))
+                .args(args)
+                .env("WINEDEBUG", "-all")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start wine credtool.exe");
+            let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+                std::thread::spawn(move || {
+                    let mut text = String::new();
+                    if let Some(mut pipe) = pipe {
+                        let _ = pipe.read_to_string(&mut text);
+                    }
+                    text
+                })
+            };
+            let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+            let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break Some(status);
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            };
+            let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+            if let Some(status) = status {
+                return Run {
+                    code: status.code().unwrap_or(-1),
+                    stdout,
+                    stderr,
+                };
+            }
+        }
+        panic!("wine credtool.exe {args:?} did not end within 20 s, three times");
     }
 
     /// The secret stored under the reference's entry for `account`, as a reader other than
