@@ -116,6 +116,8 @@ impl<'de> Deserialize<'de> for AuthMode {
 pub const API_KEY_GIVES_UP: &str = "Cloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.";
 pub const CHATGPT_UNLOCKS: &str =
     "Your ChatGPT plan unlocks cloud tasks, fast mode and day-one access to the newest models.";
+/// A ChatGPT sign-in whose ID token names no plan: nothing is claimed about what it unlocks.
+pub const CHATGPT_PLAN_UNKNOWN: &str = "The sign-in names no ChatGPT plan (its ID token has none), so what it unlocks is not known: cloud tasks, fast mode and day-one access to the newest models depend on the plan.";
 
 /// What a stored document is good for.
 #[derive(Debug, Clone, PartialEq, Eq)]

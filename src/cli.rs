@@ -45,8 +45,12 @@ pub enum Command {
     /// Send one prompt to the model and stream the answer to stdout (for scripts and CI)
     #[command(after_help = EXEC_HELP)]
     Exec(ExecArgs),
-    /// Sign out of the active account (its refresh token is revoked), of one saved account, or
-    /// of all of them
+    /// Sign out of the active account: afterwards no account is active
+    ///
+    /// The active account's refresh token is revoked and its credentials are removed; afterwards
+    /// no account is active. Other saved accounts stay saved (`codex login status` lists them):
+    /// `codex login switch NAME` makes one active again. --account NAME signs out of one saved
+    /// account, --all out of every one.
     Logout(LogoutArgs),
     /// Check config, credentials, keyring, network, key and clock; say what to fix
     #[command(after_help = DOCTOR_HELP)]
@@ -166,7 +170,7 @@ pub struct LogoutArgs {
     #[arg(long, value_name = "NAME", value_parser = AccountName::parse_arg)]
     pub account: Option<AccountName>,
 
-    /// Sign out of every saved account and the active one
+    /// Sign out of the active account and remove every saved account too
     #[arg(long, conflicts_with = "account")]
     pub all: bool,
 }

@@ -41,19 +41,33 @@ pub fn id_claims(id_token: &str) -> IdClaims {
     }
 }
 
-/// The `exp` claim (seconds since the epoch), when the token is a JWT that has one.
+/// The `exp` claim in whole seconds since the epoch (a fraction cut off), for display.
 pub fn expires_at(token: &str) -> Option<i64> {
-    payload(token)?.get("exp")?.as_i64()
+    expires_at_ms(token).map(|ms| ms.div_euclid(1000))
 }
 
-/// The `iat` claim (else `nbf`), when the token is a JWT that has one: with `exp`, the
-/// token's lifetime.
-pub fn issued_at(token: &str) -> Option<i64> {
+/// The `exp` claim in milliseconds since the epoch, for decisions: RFC 7519 says the token is
+/// expired at `exp`, which may carry a fraction (`1765000000.5`).
+pub fn expires_at_ms(token: &str) -> Option<i64> {
+    numeric_date_ms(payload(token)?.get("exp")?)
+}
+
+/// The `iat` claim (else `nbf`) in milliseconds, when the token is a JWT that has one: with
+/// `exp`, the token's lifetime.
+pub fn issued_at_ms(token: &str) -> Option<i64> {
     let payload = payload(token)?;
-    payload
-        .get("iat")
-        .or_else(|| payload.get("nbf"))
-        .and_then(serde_json::Value::as_i64)
+    numeric_date_ms(payload.get("iat").or_else(|| payload.get("nbf"))?)
+}
+
+/// A NumericDate (RFC 7519 section 2): seconds since the epoch as a JSON number, an integer or
+/// not, in milliseconds (an absurd one saturates: still a date, long past or far ahead).
+/// Anything else (a string) counts as absent.
+fn numeric_date_ms(value: &Value) -> Option<i64> {
+    if let Some(secs) = value.as_i64() {
+        return Some(secs.saturating_mul(1000));
+    }
+    // `as` saturates, and JSON has no NaN or infinity.
+    value.as_f64().map(|secs| (secs * 1000.0).floor() as i64)
 }
 
 /// Seconds since the epoch as `2026-11-26T23:20:00Z`.
@@ -103,8 +117,25 @@ mod tests {
         assert_eq!(c.plan.as_deref(), Some("pro"));
         assert_eq!(c.account_id.as_deref(), Some("acct"));
         assert_eq!(expires_at(&t), Some(1_700_000_000));
+        assert_eq!(expires_at_ms(&t), Some(1_700_000_000_000));
         let t = jwt(r#"{"https://api.openai.com/profile":{"email":"p@q.r"}}"#);
         assert_eq!(id_claims(&t).email.as_deref(), Some("p@q.r"));
+    }
+
+    #[test]
+    fn numeric_dates_may_carry_fractions() {
+        let t = jwt(r#"{"exp":1765000000.5,"iat":1764999999.25}"#);
+        assert_eq!(expires_at_ms(&t), Some(1_765_000_000_500));
+        assert_eq!(expires_at(&t), Some(1_765_000_000));
+        assert_eq!(issued_at_ms(&t), Some(1_764_999_999_250));
+        let t = jwt(r#"{"exp":"1765000000","nbf":1e9}"#);
+        assert_eq!(expires_at_ms(&t), None);
+        assert_eq!(issued_at_ms(&t), Some(1_000_000_000_000));
+        assert_eq!(expires_at_ms(&jwt(r#"{"exp":1e300}"#)), Some(i64::MAX));
+        assert_eq!(
+            expires_at_ms(&jwt(r#"{"exp":-9223372036854775808}"#)),
+            Some(i64::MIN)
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod provider;
 pub mod report;
 pub mod secret;
+pub mod shield;
 pub mod store;
 pub mod token;
 pub mod untrusted;

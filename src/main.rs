@@ -32,8 +32,8 @@ fn main() -> ExitCode {
     }));
     let cli = match codex_auth::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        // Usage errors: clap's message on stderr, exit 2.
-        Err(e) if e.use_stderr() => e.exit(),
+        // Usage errors: clap's message on stderr, exit 2, with the values it quotes escaped.
+        Err(e) if e.use_stderr() => escape_quoted_values(e).exit(),
         // --help and --version: clap would swallow a failed write; a full disk is an error.
         Err(e) => {
             return match codex_auth::report::stdout_text(&e.render().to_string()) {
@@ -65,4 +65,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// clap quotes what it refused (`invalid value '…' for '--account <NAME>'`, an unknown argument,
+/// a suggestion built from it) as typed: an ESC there would drive the terminal. Every text in the
+/// error's context goes through the one escaping function before clap renders it.
+fn escape_quoted_values(mut error: clap::Error) -> clap::Error {
+    use clap::error::ContextValue;
+    use codex_auth::untrusted::{printable, terminal_safe};
+    let escaped: Vec<_> = error
+        .context()
+        .filter_map(|(kind, value)| {
+            let value = match value {
+                ContextValue::String(text) => ContextValue::String(printable(text).into_owned()),
+                ContextValue::Strings(texts) => {
+                    ContextValue::Strings(texts.iter().map(|t| printable(t).into_owned()).collect())
+                }
+                ContextValue::StyledStr(text) => {
+                    ContextValue::StyledStr(terminal_safe(&text.to_string()).into_owned().into())
+                }
+                ContextValue::StyledStrs(texts) => ContextValue::StyledStrs(
+                    texts
+                        .iter()
+                        .map(|t| terminal_safe(&t.to_string()).into_owned().into())
+                        .collect(),
+                ),
+                // Flags, counts and whatever a later clap adds: nothing typed by the user.
+                _ => return None,
+            };
+            Some((kind, value))
+        })
+        .collect();
+    for (kind, value) in escaped {
+        error.insert(kind, value);
+    }
+    error
 }

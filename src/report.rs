@@ -242,13 +242,17 @@ impl Progress {
     }
 
     fn spinner() -> Progress {
+        let stderr = console::Term::stderr();
+        if !stderr.is_term() {
+            return Progress::hidden();
+        }
         // A spinner and the message (the time left); without a style indicatif draws an empty
         // progress bar and never shows the message.
         let style = indicatif::ProgressStyle::with_template("{spinner} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
-        let bar =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
-                .with_style(style);
+        let target =
+            indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(EchoRoom(stderr)), 20);
+        let bar = indicatif::ProgressBar::with_draw_target(None, target).with_style(style);
         bar.enable_steady_tick(Duration::from_millis(120));
         Progress(bar)
     }
@@ -266,6 +270,56 @@ impl Progress {
 
     pub fn finish(&self) {
         self.0.finish_and_clear();
+    }
+}
+
+/// The terminal on stderr as the spinner sees it: two columns narrower than it is. indicatif pads
+/// each line to the full width and leaves the cursor in the last column, so the `^C` a terminal
+/// echoes at Ctrl-C would wrap onto a line of its own, and clearing the spinner would clear that
+/// line and leave the spinner's last frame above "Login cancelled". With room for the echo, it
+/// stays on the spinner's line and goes with it.
+#[derive(Debug)]
+struct EchoRoom(console::Term);
+
+impl indicatif::TermLike for EchoRoom {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(2).max(1)
+    }
+
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 

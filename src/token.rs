@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::auth::{AuthDotJson, TokenData};
@@ -16,12 +17,17 @@ use crate::config::Config;
 use crate::oauth::refresh::{RefreshReason, Refreshed};
 use crate::oauth::{self, AuthSettings, Endpoints, TokenFailure};
 use crate::secret::Secret;
+use crate::shield::Shield;
 use crate::store::{Store, StoreError, StoreLock};
 
 /// Refresh when the access token expires within this margin, or within half its lifetime when
 /// that is shorter: a token that lives 5 minutes or less (Keycloak's default) would otherwise be
 /// due the moment it arrives, and every command would spend a refresh.
-pub(crate) const EXPIRY_MARGIN_SECS: i64 = 5 * 60;
+const EXPIRY_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// The margin is never shorter than this: half the lifetime of a token that lives a second or
+/// two is next to nothing, and a token handed out a moment before its `exp` is refused by the
+/// time it is sent.
+const MIN_MARGIN_MS: i64 = 5 * 1000;
 /// Without an `exp` claim, refresh this long after `last_refresh`.
 const REFRESH_AFTER_SECS: i64 = 8 * 24 * 3600;
 /// Attempts of one refresh when the failure is transient (5xx, timeout, reset).
@@ -50,11 +56,15 @@ pub enum TokenError {
     #[error("{}", permanent_text(code, account.as_deref()))]
     Permanent {
         code: String,
-        /// The saved account it happened to, when one was named (`--account`).
+        /// The saved account the sign-in belongs to, when there is one.
         account: Option<String>,
     },
     #[error("refreshing the ChatGPT access token at `{url}` failed: {detail}")]
     Failed { url: String, detail: String },
+    #[error(
+        "the ChatGPT access token is expired even after a refresh (it expired at {exp}; this computer's clock says {now}): check this computer's clock (`codex doctor` compares it with a server's), then try again"
+    )]
+    ExpiredAfterRefresh { exp: String, now: String },
     #[error("the stored ChatGPT sign-in has no refresh token; run `codex login` again")]
     NoRefreshToken,
     /// The stored credential holds a line break, NUL or other control character: no header can
@@ -86,27 +96,41 @@ fn permanent_text(code: &str, account: Option<&str>) -> String {
     }
 }
 
-/// Whether the access token should be refreshed before use.
-pub fn refresh_due(doc: &AuthDotJson, now: i64) -> bool {
+/// Whether the access token should be refreshed before use. Compared in milliseconds: at `exp`
+/// a token is expired (RFC 7519), not a second later.
+pub fn refresh_due(doc: &AuthDotJson, now: DateTime<Utc>) -> bool {
     let Some(tokens) = &doc.tokens else {
         return false;
     };
-    let access = tokens.access_token.expose();
-    if let Some(exp) = crate::jwt::expires_at(access) {
-        let margin = match crate::jwt::issued_at(access) {
-            Some(iat) if iat < exp => EXPIRY_MARGIN_SECS.min(exp.saturating_sub(iat) / 2),
-            Some(_) | None => EXPIRY_MARGIN_SECS,
-        };
-        return exp.saturating_sub(now) < margin;
+    if let Some(soon) = expires_soon(tokens.access_token.expose(), now.timestamp_millis()) {
+        return soon;
     }
     match doc
         .last_refresh
         .as_deref()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
     {
-        Some(last) => now.saturating_sub(last.timestamp()) >= REFRESH_AFTER_SECS,
+        Some(last) => now.timestamp().saturating_sub(last.timestamp()) >= REFRESH_AFTER_SECS,
         None => true,
     }
+}
+
+/// Whether a JWT access token expires within the refresh margin at `now_ms` (milliseconds):
+/// within 5 minutes, or half its lifetime when that is shorter, but never less than 5 s. `None`
+/// when it has no `exp`. Shared by every token this program caches.
+pub fn expires_soon(token: &str, now_ms: i64) -> Option<bool> {
+    let exp = crate::jwt::expires_at_ms(token)?;
+    let margin = match crate::jwt::issued_at_ms(token) {
+        Some(iat) if iat < exp => EXPIRY_MARGIN_MS.min(exp.saturating_sub(iat) / 2),
+        Some(_) | None => EXPIRY_MARGIN_MS,
+    };
+    Some(exp.saturating_sub(now_ms) < margin.max(MIN_MARGIN_MS))
+}
+
+/// When the access token of `doc` has expired (its `exp` is now or past): that `exp`, in ms.
+fn expired(doc: &AuthDotJson, now: DateTime<Utc>) -> Option<i64> {
+    let exp = crate::jwt::expires_at_ms(doc.tokens.as_ref()?.access_token.expose())?;
+    (exp <= now.timestamp_millis()).then_some(exp)
 }
 
 /// The stored credentials, with a ChatGPT access token refreshed first if it is due.
@@ -116,17 +140,29 @@ pub async fn fresh(
     http: &crate::http::Lazy<'_>,
 ) -> Result<AuthDotJson, TokenError> {
     let doc = load_usable(store)?;
-    if !doc.is_chatgpt() || !refresh_due(&doc, chrono::Utc::now().timestamp()) {
+    // A read-only run (`codex doctor`) uses the tokens as they are: it never starts a refresh
+    // here, where its deadline could cut one short (its one `--refresh` goes its own way).
+    if config.read_only || !doc.is_chatgpt() || !refresh_due(&doc, Utc::now()) {
         return Ok(doc);
     }
-    refresh_under_lock(
+    let doc = refresh_under_lock(
         config,
         store,
         http.get()?,
         &doc,
         RefreshReason::ProactiveExpiry,
     )
-    .await
+    .await?;
+    // What a refresh left expired (the issuer's clock or ours is off, or this run refreshed
+    // already) is never handed out: the server would only refuse it.
+    let now = Utc::now();
+    match expired(&doc, now) {
+        Some(exp) if doc.is_chatgpt() => Err(TokenError::ExpiredAfterRefresh {
+            exp: crate::jwt::rfc3339(exp.div_euclid(1000)),
+            now: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }),
+        Some(_) | None => Ok(doc),
+    }
 }
 
 /// After the model API answered 401 to `used`: adopt tokens another process stored since, or
@@ -195,8 +231,8 @@ async fn refresh_under_lock(
         tracing::debug!("another process refreshed the tokens; using them");
         return Ok(current);
     }
-    let still_fresh = reason == RefreshReason::ProactiveExpiry
-        && !refresh_due(&current, chrono::Utc::now().timestamp());
+    let still_fresh =
+        reason == RefreshReason::ProactiveExpiry && !refresh_due(&current, Utc::now());
     // At most one refresh per command: a token minted in this run is used as it is.
     if still_fresh || REFRESHED_IN_THIS_RUN.load(Ordering::Relaxed) {
         return Ok(current);
@@ -208,19 +244,32 @@ async fn refresh_under_lock(
         return Err(TokenError::NoRefreshToken);
     }
     let settings = issuer_of(config, tokens);
-    let refreshed = match refresh_with_retries(http, &settings, &tokens.refresh_token, reason).await
+    let endpoints = Endpoints::resolve(http, &settings).await?;
+    // From the first request on, the issuer may rotate the refresh token: Ctrl-C and other
+    // signals wait until what it returns is saved (see `shield`). Callers await this to the end
+    // (no deadline or `select!` around it); its own waits are bounded: `REFRESH_ATTEMPTS`
+    // requests, each within the HTTP client's request timeout, and the store's save.
+    let shield = Shield::hold();
+    let refreshed = match refresh_with_retries(
+        http,
+        &settings,
+        &endpoints,
+        &tokens.refresh_token,
+        reason,
+    )
+    .await
     {
+        // Advice names the saved account the sign-in belongs to (named for this run, or the
+        // active one): `codex logout` would drop it from the saved accounts.
         Err(TokenError::Permanent { code, .. }) => {
-            store.refresh_refused(&lock, &current, &code);
-            return Err(TokenError::Permanent {
-                code,
-                account: store.account(),
-            });
+            let account = store.refresh_refused(&lock, &current, &code);
+            return Err(TokenError::Permanent { code, account });
         }
         other => other?,
     };
     let updated = merge(current, refreshed);
     store.save(&lock, &updated)?;
+    drop(shield);
     REFRESHED_IN_THIS_RUN.store(true, Ordering::Relaxed);
     tracing::debug!(reason = reason.as_str(), "refreshed and saved the tokens");
     Ok(updated)
@@ -276,25 +325,18 @@ fn classify(failure: TokenFailure) -> Failure {
 async fn refresh_with_retries(
     http: &reqwest::Client,
     settings: &AuthSettings,
+    endpoints: &Endpoints,
     refresh_token: &Secret<String>,
     reason: RefreshReason,
 ) -> Result<Refreshed, TokenError> {
-    let endpoints = Endpoints::resolve(http, settings).await?;
     let mut delay = Duration::from_millis(500);
     let mut attempt = 1;
     loop {
-        let failure = match oauth::refresh::refresh(
-            http,
-            settings,
-            &endpoints,
-            refresh_token,
-            reason,
-        )
-        .await
-        {
-            Ok(refreshed) => return Ok(refreshed),
-            Err(failure) => classify(failure),
-        };
+        let failure =
+            match oauth::refresh::refresh(http, settings, endpoints, refresh_token, reason).await {
+                Ok(refreshed) => return Ok(refreshed),
+                Err(failure) => classify(failure),
+            };
         match failure {
             Failure::Permanent(code) => {
                 return Err(TokenError::Permanent {
@@ -392,44 +434,62 @@ mod tests {
         )
     }
 
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    #[test]
+    fn at_exp_a_token_is_due_and_short_lives_get_a_floor() {
+        let exp = 1_000_000;
+        let one_second = doc_with(&jwt_iat_exp(exp - 1, exp), None);
+        let just_after = DateTime::from_timestamp(exp, 300_000_000).unwrap();
+        assert!(refresh_due(&one_second, just_after));
+        assert_eq!(expired(&one_second, just_after), Some(exp * 1000));
+        assert_eq!(expired(&one_second, at(exp - 1)), None);
+        // Half of 6 s is 3 s, less than the floor: due with 5 s left.
+        let six_seconds = doc_with(&jwt_iat_exp(exp - 6, exp), None);
+        assert!(refresh_due(&six_seconds, at(exp - 4)));
+        assert!(!refresh_due(&six_seconds, at(exp - 6)));
+    }
+
     #[test]
     fn short_lived_tokens_are_due_in_the_second_half_of_their_life() {
         let now = 1_000_000;
         // 2 minutes: due with less than 1 minute left.
         assert!(!refresh_due(
             &doc_with(&jwt_iat_exp(now, now + 120), None),
-            now
+            at(now)
         ));
         assert!(!refresh_due(
             &doc_with(&jwt_iat_exp(now - 59, now + 61), None),
-            now
+            at(now)
         ));
         assert!(refresh_due(
             &doc_with(&jwt_iat_exp(now - 61, now + 59), None),
-            now
+            at(now)
         ));
         // An hour: due with less than 5 minutes left, as before.
         assert!(!refresh_due(
             &doc_with(&jwt_iat_exp(now - 3000, now + 301), None),
-            now
+            at(now)
         ));
         assert!(refresh_due(
             &doc_with(&jwt_iat_exp(now - 3000, now + 299), None),
-            now
+            at(now)
         ));
         // A nonsense iat falls back to 5 minutes.
         assert!(refresh_due(
             &doc_with(&jwt_iat_exp(now + 500, now + 200), None),
-            now
+            at(now)
         ));
     }
 
     #[test]
     fn due_within_five_minutes_of_exp() {
         let now = 1_000_000;
-        assert!(refresh_due(&doc_with(&jwt_exp(now + 299), None), now));
-        assert!(!refresh_due(&doc_with(&jwt_exp(now + 301), None), now));
-        assert!(refresh_due(&doc_with(&jwt_exp(now - 10), None), now));
+        assert!(refresh_due(&doc_with(&jwt_exp(now + 299), None), at(now)));
+        assert!(!refresh_due(&doc_with(&jwt_exp(now + 301), None), at(now)));
+        assert!(refresh_due(&doc_with(&jwt_exp(now - 10), None), at(now)));
     }
 
     #[test]
@@ -440,9 +500,12 @@ mod tests {
             .timestamp();
         assert!(!refresh_due(
             &doc_with("opaque", Some(last)),
-            t + 8 * 86_400 - 1
+            at(t + 8 * 86_400 - 1)
         ));
-        assert!(refresh_due(&doc_with("opaque", Some(last)), t + 8 * 86_400));
+        assert!(refresh_due(
+            &doc_with("opaque", Some(last)),
+            at(t + 8 * 86_400)
+        ));
     }
 
     fn refused(status: Option<u16>, code: &str) -> TokenFailure {

@@ -291,3 +291,33 @@ fn no_secret_reaches_a_log_at_trace() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stderr.contains(PAT));
 }
+
+#[test]
+fn the_keyring_holds_the_references_compact_form() {
+    let session = common::keyring::Session::with_keyring();
+    let wif = Wif::start(&[], serde_json::Value::Null);
+    let config = std::fs::read_to_string(wif.env.home.join("config.toml")).unwrap();
+    wif.env.write_config(&format!(
+        "{config}cli_auth_credentials_store = \"keyring\"\n"
+    ));
+    let codex = |args: &[&str]| {
+        let mut cmd = session.codex(&wif.env, args);
+        cmd.env("CODEX_AUTH_ISSUER", &wif.issuer.url)
+            .env("CODEX_AUTH_PROTOCOL", "openai");
+        cmd
+    };
+    let login = common::run_cmd(
+        codex(&["login", "--with-access-token"]),
+        Some(format!("{PAT}\n").as_bytes()),
+    );
+    assert_eq!(login.code, 0, "{login:?}");
+    assert!(!wif.env.auth_path().exists(), "no plain-text copy");
+    assert_eq!(
+        session.lookup(&common::keyring::account(&wif.env)),
+        Some(format!(
+            r#"{{"OPENAI_API_KEY":null,"personal_access_token":"{PAT}"}}"#
+        ))
+    );
+    common::run_cmd(codex(&["exec", "hi"]), None).assert(0, "Hello from fake\n", "");
+    assert_eq!(wif.api_requests()[0].0, format!("Bearer {PAT}"));
+}

@@ -176,16 +176,17 @@ fn no_refresh_refused(oidc: &Peer) {
 const ALICE: &str = "ChatGPT alice@example.com (plus plan)";
 const BOB: &str = "ChatGPT bob@example.com (plus plan)";
 
-/// oidc-provider minting access tokens that are always due: 3 s left of a 603 s lifetime (`iat`
-/// 600 s back), within the 5-minute margin (a token that only lives 3 s would be due in the
+/// oidc-provider minting access tokens that are always due: 60 s left of a 660 s lifetime (`iat`
+/// 600 s back), within the 5-minute margin (a token that only lives 60 s would be due in the
 /// second half of its life only): every command that needs a token refreshes once, so every step
-/// below rotates a refresh token.
+/// below rotates a refresh token. A minute of life is room for a loaded machine: a token that is
+/// expired by the time it is saved is never handed out.
 fn rotating_issuer(env: &Env) -> Peer {
     Peer::oidc(
         env.dir.path(),
         &[
             ("ROTATE_REFRESH", "1"),
-            ("ACCESS_TTL", "3"),
+            ("ACCESS_TTL", "60"),
             ("ACCESS_IAT_OFFSET", "-600"),
         ],
     )
@@ -849,27 +850,45 @@ fn logout_of_the_active_one_of_another_and_of_all() {
         "there is no account named `work`. Saved accounts: personal. Add a new one with `codex login --account NAME`\n",
     );
 
-    // The active account: revoked and removed, and the next one becomes active.
+    // The active account: revoked and removed, and nothing is active afterwards (a person
+    // logging out of a shared machine is logged out); the others stay saved and are named.
     home.sign_in(&oidc, "alice", Some("work"));
     let work_token = refresh_token(&home.active());
-    home.run(&["logout"]).assert(
-        0,
-        "",
-        &format!("Successfully logged out\nAccount `personal` is now active: {BOB} (codex login switch NAME picks another)\n"),
-    );
+    let logged_out = "Successfully logged out\nNo account is active now. Still saved: personal. Use one again with `codex login switch NAME`; `codex logout --all` removes them too\n";
+    home.run(&["logout"]).assert(0, "", logged_out);
     assert_eq!(revoked(&oidc).last(), Some(&work_token));
-    assert_eq!(refresh_token(&home.active()), personal_token);
+    assert!(!home.env.auth_path().exists());
     assert!(!home.env.home.join("accounts/work.json").exists());
+    let status = home.run(&["login", "status"]);
+    assert_eq!(
+        (status.code, status.stderr.as_str()),
+        (
+            1,
+            &*format!(
+                "Not logged in\nSaved accounts (codex login switch NAME):\n  personal  {BOB}\n"
+            )
+        )
+    );
+    let not_logged_in = "Not logged in. Run `codex login` to sign in.\n";
+    home.run(&["login", "token"]).assert(1, "", not_logged_in);
+    let exec = home.run(&["exec", "hello"]);
+    assert_eq!(exec.code, 1, "{exec:?}");
+    assert!(
+        !exec.stderr.is_empty() && exec.stdout.is_empty(),
+        "{exec:?}"
+    );
+    // The way back.
+    home.switch("personal", BOB);
+    assert_eq!(refresh_token(&home.active()), personal_token);
     // `--account NAME` of the active one is the same as a plain logout.
     home.run_stdin(
         &["login", "--api-key", "-", "--account", "ci"],
         "sk-proj-ci-key-000067890",
     );
-    home.run(&["logout", "--account", "ci"]).assert(
-        0,
-        "",
-        &format!("Successfully logged out\nAccount `personal` is now active: {BOB} (codex login switch NAME picks another)\n"),
-    );
+    home.run(&["logout", "--account", "ci"])
+        .assert(0, "", logged_out);
+    assert!(!home.env.auth_path().exists());
+    home.switch("personal", BOB);
 
     // All of them.
     home.run_stdin(

@@ -202,13 +202,15 @@ fn symlinked_auth_json_is_updated_and_removed_at_its_target() {
     env.run(&["logout"]).assert(
         0,
         "",
-        "Successfully logged out\nAccount `apikey-00000` is now active: API key sk-old-k***00000 (codex login switch NAME picks another)\n",
+        "Successfully logged out\nNo account is active now. Still saved: apikey-00000. Use one again with `codex login switch NAME`; `codex logout --all` removes them too\n",
     );
     assert!(
         !target.exists(),
         "the key must not survive in the link's target"
     );
-    // The link went with it; the account kept from before is the active one now, in a file.
+    // The link went with it; the account kept from before stays saved, and nothing is active.
+    assert!(std::fs::symlink_metadata(env.auth_path()).is_err());
+    env.run(&["login", "switch", "apikey-00000"]);
     let meta = std::fs::symlink_metadata(env.auth_path()).unwrap();
     assert!(meta.file_type().is_file());
     assert_eq!(env.read_auth(), api_key_json("sk-old-key-0000000000"));
@@ -424,4 +426,25 @@ fn bad_command_lines_exit_2() {
     );
     let run = env.run(&["exec", "--model"]);
     assert_eq!(run.code, 2, "{run:?}");
+}
+
+/// A ChatGPT sign-in whose ID token names no plan (`chatgpt_plan_type: null`): status says what
+/// is known and claims nothing about what the plan unlocks.
+#[test]
+fn status_claims_nothing_for_an_unknown_plan() {
+    let env = Env::new();
+    let id = common::jwt(serde_json::json!({
+        "email": "nobody@example.com",
+        "https://api.openai.com/auth": {"chatgpt_plan_type": null}
+    }));
+    env.write_auth(
+        &serde_json::json!({"auth_mode": "chatgpt", "OPENAI_API_KEY": null, "tokens": {
+            "id_token": id, "access_token": "at", "refresh_token": "rt", "account_id": null}})
+        .to_string(),
+    );
+    env.run(&["login", "status"]).assert(
+        0,
+        "",
+        "Logged in using ChatGPT\n  Account: nobody@example.com\nThe sign-in names no ChatGPT plan (its ID token has none), so what it unlocks is not known: cloud tasks, fast mode and day-one access to the newest models depend on the plan.\n",
+    );
 }

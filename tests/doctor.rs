@@ -61,7 +61,8 @@ fn store_key(env: &Env, key: &str) {
 }
 
 /// The report with what changes between runs replaced: `(from, to)` pairs first, then
-/// timings (`in 12 ms`, `in 1.2 s`, `within 9 s`, `(in 59 min)`) and RFC 3339 times.
+/// timings and durations with their units (`in 12 ms`, `in 1.2 s`, `within 9 s`, `(in 59 min)`,
+/// `expired 60 s ago`: `[DURATION]`), and RFC 3339 times.
 fn normalized(text: &str, replacements: &[(&str, &str)]) -> String {
     let mut out = text.to_string();
     for (from, to) in replacements {
@@ -79,8 +80,13 @@ fn normalized(text: &str, replacements: &[(&str, &str)]) -> String {
             } else {
                 "within"
             };
-            let unit = rest[..len].rsplit(' ').next().unwrap_or("");
-            result.push_str(&format!("{word} [N] {unit}"));
+            // The unit too: a loaded machine turns `850 ms` into `1.2 s`.
+            result.push_str(&format!("{word} [DURATION]"));
+            rest = &rest[len..];
+        } else if let Some(len) =
+            timing_len(rest).filter(|&len| rest[len..].starts_with(" ago") && result.ends_with(' '))
+        {
+            result.push_str("[DURATION]");
             rest = &rest[len..];
         } else if let Some(len) = rfc3339_len(rest) {
             result.push_str("[TIME]");
@@ -103,7 +109,7 @@ fn timing_len(text: &str) -> Option<usize> {
     if digits == 0 {
         return None;
     }
-    ["ms", "s", "min"].iter().find_map(|unit| {
+    ["ms", "s", "min", "h", "days"].iter().find_map(|unit| {
         let after = &text[digits..];
         let tail = after.strip_prefix(' ')?.strip_prefix(unit)?;
         tail.chars()
@@ -113,15 +119,16 @@ fn timing_len(text: &str) -> Option<usize> {
     })
 }
 
-/// `2026-12-02T08:41:40Z` at the start of `text`: its length.
+/// `2026-12-02T08:41:40Z` or `2026-12-02T08:41:40.228Z` at the start of `text`: its length.
 fn rfc3339_len(text: &str) -> Option<usize> {
     let b = text.as_bytes();
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    let shape = (0..4).all(digit)
-        && b.get(4) == Some(&b'-')
-        && b.get(10) == Some(&b'T')
-        && b.get(19) == Some(&b'Z');
-    shape.then_some(20)
+    let shape = (0..4).all(digit) && b.get(4) == Some(&b'-') && b.get(10) == Some(&b'T');
+    let fraction = match b.get(19) {
+        Some(b'.') => (20..).take_while(|&i| digit(i)).count() + 1,
+        _ => 0,
+    };
+    (shape && b.get(19 + fraction) == Some(&b'Z')).then_some(20 + fraction)
 }
 
 fn port_of(url: &str) -> String {
@@ -164,8 +171,13 @@ fn https_api(env: &Env, ca: &Ca, extra: &[&str]) -> Peer {
     Peer::responses(&args)
 }
 
+/// The model API at `api`, and the issuer `codex login` would sign in at there too: doctor
+/// checks it whatever is stored, and the default (auth.openai.com) is not reachable here.
 fn api_config(env: &Env, api: &Peer) {
-    env.write_config(&format!("openai_base_url = \"{}/v1\"\n", api.url));
+    env.write_config(&format!(
+        "openai_base_url = \"{}/v1\"\n\n[auth]\nissuer = \"{}\"\n",
+        api.url, api.url
+    ));
 }
 
 /// `env` set up for the fake Responses API `api`, with `KEY` stored.
@@ -205,6 +217,18 @@ fn an_untrusted_ca_is_named_with_the_variable_that_fixes_it() {
         run.stdout.contains("export CODEX_CA_CERTIFICATE="),
         "{}",
         run.stdout
+    );
+    // Issue 19: the issuer is checked with an API key stored too; it does not fail the run
+    // (the key works without it), but a ChatGPT sign-in would.
+    let issuer_row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  ⚠ issuer: "))
+        .unwrap_or_else(|| panic!("no issuer row: {}", run.stdout));
+    assert!(
+        issuer_row.contains("was issued by `CN=Corp TLS Inspection CA`")
+            && issuer_row.ends_with("a ChatGPT sign-in (codex login) does"),
+        "{issuer_row}"
     );
     insta::assert_snapshot!(
         "untrusted_ca",
@@ -647,17 +671,18 @@ fn nothing_is_written_unless_refresh_is_asked() {
     let run = doctor(&env, &["--refresh"], &[]);
     assert_eq!(refreshes(&issuer), 1, "{run:?}");
     assert_ne!(env.read_auth(), before);
+    // Issue 19: every row describes the credentials as the refresh left them.
+    let access_row = run
+        .stdout
+        .lines()
+        .find(|l| l.contains(" access token: "))
+        .unwrap_or_else(|| panic!("no access token row: {}", run.stdout));
     assert!(
-        run.stdout
-            .contains("✓ refresh token: works: refreshed once and saved in "),
+        access_row.starts_with("  ✓ access token: expires ") && !access_row.contains("expired"),
         "{}",
         run.stdout
     );
-    assert!(
-        run.stdout.contains("✓ model API: the ChatGPT access token works: GET /backend-api/codex/models answered 200 OK"),
-        "{}",
-        run.stdout
-    );
+    assert_refreshed_and_used(&run);
     let placeholders = placeholders(
         &env,
         &[
@@ -675,6 +700,16 @@ fn nothing_is_written_unless_refresh_is_asked() {
         seen,
         "{run:?}"
     );
+}
+
+/// `--refresh` worked, and the model API took the new access token.
+fn assert_refreshed_and_used(run: &Run) {
+    for row in [
+        "✓ refresh token: works: refreshed once and saved in ",
+        "✓ model API: the ChatGPT access token works: GET /backend-api/codex/models answered 200 OK",
+    ] {
+        assert!(run.stdout.contains(row), "{}", run.stdout);
+    }
 }
 
 #[test]
@@ -882,6 +917,12 @@ fn a_refresh_token_that_no_longer_works_is_tried_once() {
         "{}",
         run.stdout
     );
+    // Issue 19: the access token row says what the refresh left, not "the next command refreshes it".
+    let text = normalized(&run.stdout, &[]);
+    assert!(
+        text.contains("  ⚠ access token: [TIME] (expired [DURATION] ago); last refreshed [TIME]; the refresh did not renew it (see the refresh token)\n"),
+        "{text}"
+    );
     assert!(
         run.stdout.contains("  - model API: not checked: the access token has expired and the refresh failed (see Credentials)\n"),
         "{}",
@@ -933,4 +974,142 @@ fn a_sign_in_made_outside_is_not_saved_as_an_account_by_doctor() {
         before,
         "login token saves an outside sign-in as an account"
     );
+}
+
+/// A loopback "proxy" that answers every request with `answer` and closes.
+fn answering_proxy(answer: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(answer.as_bytes());
+            });
+        }
+    });
+    port
+}
+
+/// No control character in the report, and in `--json` none in any decoded text either.
+fn assert_no_control(run: &Run) {
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "a control character reached {name}: {text:?}"
+        );
+    }
+}
+
+/// The same for a `--json` report, which must hold `escaped` (as JSON writes it) somewhere.
+fn assert_escaped_in_json(run: &Run, escaped: &str) {
+    assert_no_control(run);
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    for check in report["checks"].as_array().unwrap() {
+        for field in ["check", "found", "fix"] {
+            let text = check[field].as_str().unwrap_or_default();
+            assert!(
+                !text.chars().any(char::is_control),
+                "a control character in {field}: {text:?}"
+            );
+        }
+    }
+    assert!(run.stdout.contains(escaped), "{}", run.stdout);
+}
+
+#[test]
+fn a_hostile_proxy_answer_is_shown_escaped() {
+    let _ports = shared_ports();
+    let env = Env::new();
+    store_key(&env, KEY);
+    env.write_config(
+        "openai_base_url = \"https://api.example.invalid/v1\"\n\n[auth]\nissuer = \"https://auth.example.invalid\"\n",
+    );
+    // A reason phrase that would clear the screen and retitle the terminal.
+    let port = answering_proxy(
+        "HTTP/1.1 407 Login\x1b[2J\x1b]0;pwned\x07 please\r\nProxy-Authenticate: Basic realm=\"\x1b[31mcorp\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let proxy = format!("http://127.0.0.1:{port}");
+    let vars = [("HTTPS_PROXY", proxy.as_str())];
+
+    let run = doctor(&env, &[], &vars);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_no_control(&run);
+    assert!(
+        run.stdout
+            .contains("(407 Login\\u{1b}[2J\\u{1b}]0;pwned\\u{7} please)"),
+        "{}",
+        run.stdout
+    );
+    let placeholders = placeholders(&env, &[("PROXY", port)]);
+    insta::assert_snapshot!(
+        "hostile_proxy",
+        normalized(&run.stdout, &pairs(&placeholders))
+    );
+
+    let run = doctor(&env, &["--json"], &vars);
+    assert_escaped_in_json(&run, "407 Login\\\\u{1b}[2J");
+}
+
+#[test]
+fn claims_of_the_id_token_are_shown_escaped() {
+    let _ports = shared_ports();
+    let env = Env::new();
+    let mut auth: Value = serde_json::from_str(&chatgpt_auth("http://127.0.0.1:9", "x")).unwrap();
+    let claims = json!({"email": "eve\u{1b}[2J@example.com",
+        "https://api.openai.com/auth": {"chatgpt_plan_type": "plus\u{1b}]0;pwned\u{7}",
+            "chatgpt_account_id": "acct-doctor"},
+        "exp": now_secs() + 3600});
+    auth["tokens"]["id_token"] = json!(jwt(claims));
+    env.write_auth(&serde_json::to_string_pretty(&auth).unwrap());
+
+    let run = doctor(&env, &["--offline"], &[]);
+    assert_no_control(&run);
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.contains(" sign-in: "))
+        .unwrap_or_else(|| panic!("no sign-in row: {}", run.stdout));
+    let tmp = env.dir.path().display().to_string();
+    insta::assert_snapshot!("hostile_claims", normalized(row, &[(&tmp, "[TMP]")]));
+
+    let run = doctor(&env, &["--offline", "--json"], &[]);
+    assert_escaped_in_json(&run, "eve\\\\u{1b}[2J@example.com");
+}
+
+#[test]
+fn a_refresh_answered_after_the_runs_bound_is_still_saved() {
+    // The issuer rotates the refresh token but answers after doctor's ~10 s bound: the run
+    // waits for that answer and saves it, or the user would be signed out.
+    let _ports = shared_ports();
+    let env = Env::new();
+    let issuer = Peer::slow_refresh_issuer(env.dir.path(), "rt-seeded", 12_000);
+    let api = Peer::responses(&["--accept-jwt"]);
+    let mut auth: Value = serde_json::from_str(&chatgpt_auth(&issuer.url, "x")).unwrap();
+    auth["tokens"]["refresh_token"] = json!("rt-seeded");
+    auth["tokens"]["access_token"] = json!(jwt(json!({"exp": now_secs() - 60, "sub": "user"})));
+    env.write_auth(&serde_json::to_string_pretty(&auth).unwrap());
+    env.write_config(&format!(
+        "chatgpt_base_url = \"{}/backend-api/\"\n",
+        api.url
+    ));
+
+    let run = doctor(&env, &["--refresh"], &[]);
+    let saved: Value = serde_json::from_str(&env.read_auth()).unwrap();
+    let refresh = saved["tokens"]["refresh_token"].as_str().unwrap();
+    assert!(
+        refresh.starts_with("rt_"),
+        "the rotated refresh token was not saved ({refresh}): {run:?}"
+    );
+    // The checks after the refresh still ran in their own time.
+    assert_refreshed_and_used(&run);
 }

@@ -459,6 +459,24 @@ fn login_status_names_the_providers_credential_source() {
     ));
     t.run(&s.env, &["login", "token", "--provider", "local"]);
     t.run(&s.env, &["login", "token", "--provider", "nope"]);
+    // The other sources `login status` names, and an unknown key given with -c.
+    let config = std::fs::read_to_string(s.env.home.join("config.toml")).unwrap();
+    s.env.write_config(&format!(
+        "{config}\n[model_providers.gw]\nbase_url = \"http://127.0.0.1:9/v1\"\nenv_key = \"GW_KEY\"\n\n[model_providers.tok]\nbase_url = \"http://127.0.0.1:9/v1\"\nexperimental_bearer_token = \"canary-static-token\"\n"
+    ));
+    for id in ["local", "gw", "tok", "amazon-bedrock"] {
+        let choice = format!("model_provider=\"{id}\"");
+        t.run(&s.env, &["-c", &choice, "login", "status"]);
+    }
+    t.run(
+        &s.env,
+        &[
+            "-c",
+            "model_providers.azure.auth.retries=2",
+            "login",
+            "status",
+        ],
+    );
     insta::assert_snapshot!("auth_command_status", t.finish());
 }
 

@@ -256,13 +256,14 @@ fn a_link_to_a_device_is_never_replaced() {
         )),
         "{status:?}"
     );
+    // Logout cannot tell what is behind it: it fails, and names the file and the fix.
     let logout = bounded(&env.cmd(&["logout"]), None, 20);
     assert_eq!(
         (logout.code, logout.stderr.as_str()),
         (
-            0,
+            1,
             &*format!(
-                "Not logged in\nnote: `{auth}` is a link to `{shown}`, which is a character device, not a regular file; it was left in place\n"
+                "`{auth}` is a link to `{shown}`, which is a character device, not a regular file. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {auth}).\n"
             )
         )
     );
@@ -335,8 +336,10 @@ fn a_fifo_never_blocks_a_command() {
     assert_eq!(
         (logout.code, logout.stderr.as_str()),
         (
-            0,
-            &*format!("Not logged in\nnote: {named}; it was left in place\n")
+            1,
+            &*format!(
+                "{named}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {auth}).\n"
+            )
         )
     );
     assert!(is_fifo(&env.auth_path()));
@@ -916,4 +919,101 @@ fn aws_files_that_would_block_are_refused() {
             "{run:?}"
         );
     }
+}
+
+// ------------------------------------------------------------------ issue 19
+
+/// What clap refuses is quoted in its error: every such value is shown escaped, whichever flag
+/// or argument it came from.
+#[test]
+fn refused_command_line_values_are_shown_escaped() {
+    let hostile = "bad\u{1b}[31mred\u{7}";
+    let shown = "bad\\u{1b}[31mred\\u{7}";
+    let unknown_flag = format!("--{hostile}");
+    for args in [
+        vec!["login", "--account", hostile],
+        vec!["login", "token", "--account", hostile],
+        vec!["exec", "--account", hostile, "hello"],
+        vec!["logout", "--account", hostile],
+        vec!["login", "switch", hostile],
+        vec!["login", "--port", hostile],
+        vec!["login", "--timeout", hostile],
+        vec!["completion", hostile],
+        vec!["login", &unknown_flag],
+        vec![hostile],
+    ] {
+        let run = common::run_cmd(common::bare_cmd(&args), None);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            !run.stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: a control character reached the terminal: {:?}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(shown), "{args:?}: {run:?}");
+    }
+}
+
+/// An auth.json logout could not read (over the size cap here; devices and FIFOs above) may
+/// hold credentials another tool reads: logout fails, names it and the fix, and leaves it.
+#[test]
+fn logout_fails_over_an_auth_json_it_cannot_read() {
+    let env = Env::new();
+    let auth = env.auth_path().display().to_string();
+    sparse_file(&env.auth_path(), 9 << 20);
+    let expected = format!(
+        "`{auth}` is larger than 8 MiB, the most a credentials file may hold. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {auth}).\n"
+    );
+    for args in [&["logout"][..], &["logout", "--all"]] {
+        let run = bounded(&env.cmd(args), None, 20);
+        run.assert(1, "", &expected);
+        assert_eq!(std::fs::metadata(env.auth_path()).unwrap().len(), 9 << 20);
+    }
+}
+
+/// Moving an unparseable auth.json aside never replaces a file: a `.bak` name is free only when
+/// it does not exist (here its `stat` is made to fail with EACCES, through strace), and the
+/// rename refuses to replace.
+#[test]
+fn a_backup_never_replaces_a_file_it_could_not_look_at() {
+    let env = Env::new();
+    env.write_auth("{\"OPENAI_API_KEY\": \"sk-only-copy\"");
+    let bak = env.home.join("auth.json.bak");
+    std::fs::write(&bak, "an earlier backup").unwrap();
+    let trace = env.dir.path().join("strace.log");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .arg("-P")
+        .arg(&bak)
+        .args([
+            "-e",
+            "trace=statx,newfstatat,lstat,stat",
+            "-e",
+            "inject=statx,newfstatat,lstat,stat:error=EACCES",
+            BIN,
+            "login",
+            "--api-key",
+            "-",
+        ]);
+    for (key, value) in env.cmd(&[]).get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let run = common::run_cmd(cmd, Some(KEY.as_bytes()));
+    assert!(
+        std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .contains("(INJECTED)"),
+        "strace did not make the check of {} fail",
+        bak.display()
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read_to_string(&bak).unwrap(), "an earlier backup");
+    assert_eq!(
+        std::fs::read_to_string(env.home.join("auth.json.bak.1")).unwrap(),
+        "{\"OPENAI_API_KEY\": \"sk-only-copy\""
+    );
+    assert!(run.stderr.contains("auth.json.bak.1"), "{run:?}");
 }

@@ -521,14 +521,24 @@ fn switching_file_keyring_file_keeps_the_user_signed_in() {
         "API key configured - sk-proj-***56789\nCloud tasks, fast mode and day-one access to the newest models need a ChatGPT plan: codex logout, then codex login.\nActive account: apikey-56789\nOther accounts (codex login switch NAME):\n  apikey-98765  API key sk-proj-***98765\n",
     );
 
-    // Logout in file mode also clears a keyring copy; the other saved account (whose copy was
-    // saved in keyring mode) becomes the active one, in the file.
+    // Logout in file mode also clears a keyring copy; nothing is active afterwards, and the
+    // other saved account (whose copy was saved in keyring mode) comes back with a switch, in
+    // the file.
     session.store_as_reference(&account, &compact(second));
     session.run(&env, &["logout"]).assert(
         0,
         "",
-        "Successfully logged out\nAccount `apikey-98765` is now active: API key sk-proj-***98765 (codex login switch NAME picks another)\n",
+        "Successfully logged out\nNo account is active now. Still saved: apikey-98765. Use one again with `codex login switch NAME`; `codex logout --all` removes them too\n",
     );
+    assert!(!env.auth_path().exists());
+    assert_eq!(session.lookup(&account), None);
+    session
+        .run(&env, &["login", "switch", "apikey-98765"])
+        .assert(
+            0,
+            "",
+            "Switched to account `apikey-98765`: API key sk-proj-***98765\n",
+        );
     assert_eq!(env.read_auth(), api_key_json(second));
     assert_eq!(session.lookup(&account), None);
     session

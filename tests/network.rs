@@ -423,7 +423,7 @@ fn proxy_credentials_come_from_the_url_and_never_show() {
     assert_failed(
         &run,
         &format!(
-            "request to {}/oauth/token failed: the proxy {bare} (from HTTPS_PROXY) requires a user name and password (407 Proxy Authentication Required); put them in the URL: HTTPS_PROXY=http://USER:PASSWORD@127.0.0.1:{}",
+            "request to {}/oauth/token failed: the proxy {bare} (from HTTPS_PROXY) requires a user name and password (407 Proxy Authentication Required); put them in the URL: HTTPS_PROXY=http://USER:PASSWORD@127.0.0.1:{}, or add `127.0.0.1` to NO_PROXY to connect directly",
             issuer.peer.url, proxy.port
         ),
     );
@@ -438,7 +438,7 @@ fn proxy_credentials_come_from_the_url_and_never_show() {
         &issuer,
         vars,
         &format!(
-            "request to {}/oauth/token failed: the proxy {bare} (from HTTPS_PROXY) refused the user name and password in HTTPS_PROXY (401 Unauthorized); check them",
+            "request to {}/oauth/token failed: the proxy {bare} (from HTTPS_PROXY) refused the user name and password in HTTPS_PROXY (401 Unauthorized); check them (percent-encode special characters: `@` is `%40`), or add `127.0.0.1` to NO_PROXY to connect directly",
             issuer.peer.url
         ),
         wrong,
@@ -507,21 +507,28 @@ fn all_proxy_can_be_socks5_with_credentials() {
     );
 }
 
+/// A private CA in `dir/ca.pem` and a certificate of it for 127.0.0.1 and localhost: the
+/// arguments that make a fake serve HTTPS with it.
+fn serve_with_a_private_ca(dir: &Path) -> Vec<String> {
+    let ca = Ca::new("codex test CA");
+    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+    let (cert, key) = ca.server(dir, "server", &["127.0.0.1", "localhost"], false);
+    vec![
+        "--tls-cert".into(),
+        cert.display().to_string(),
+        "--tls-key".into(),
+        key.display().to_string(),
+    ]
+}
+
 /// Refresh, revoke and exec use the same client as sign-in: the CA bundle and the proxy apply to
 /// every request of the program, not only to the login.
 #[test]
 fn refresh_exec_and_revoke_use_the_ca_bundle_and_the_proxy_too() {
     let env = Env::new();
     let dir = env.dir.path();
-    let ca = Ca::new("codex test CA");
-    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
-    let (cert, key) = ca.server(dir, "server", &["127.0.0.1", "localhost"], false);
-    let tls = [
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ];
+    let tls = serve_with_a_private_ca(dir);
+    let tls: Vec<&str> = tls.iter().map(String::as_str).collect();
     let mut issuer_args = tls.to_vec();
     issuer_args.extend(["--seed-refresh-token", "rt-net-1"]);
     let issuer = Peer::fake_issuer(dir, &issuer_args);
@@ -590,4 +597,50 @@ fn refresh_exec_and_revoke_use_the_ca_bundle_and_the_proxy_too() {
         proxy.connects_to(issuer.port()) > before,
         "the revoke went through the proxy"
     );
+}
+
+/// A proxy that refuses the login (tinyproxy answers 407 without credentials and 401 for wrong
+/// ones, in HTTP/1.0) answers the same every time: `codex exec` does not retry it, and says at
+/// once what to set. The proxy sees one tunnel request for the model request, and one more by
+/// which `codex` learns the status (hyper-util does not report an HTTP/1.0 answer's status).
+#[test]
+fn exec_does_not_retry_a_proxy_that_refuses_the_login() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let tls = serve_with_a_private_ca(dir);
+    let model = Peer::fake_responses(dir, &tls.iter().map(String::as_str).collect::<Vec<_>>());
+    let proxy = ProxyServer::tinyproxy(dir, model.port(), Some(("alice", "proxy-canary-Pw10")));
+    env.write_config(&format!("openai_base_url = \"{}/v1\"\n", model.url));
+    let bare = format!("http://127.0.0.1:{}", proxy.port);
+    let wrong = format!("http://alice:wrong-canary-Pw11@127.0.0.1:{}", proxy.port);
+    let mut seen = 0;
+    for (proxy_url, refusal) in [
+        (
+            &bare,
+            format!(
+                "the proxy {bare} (from HTTPS_PROXY) requires a user name and password (407 Proxy Authentication Required); put them in the URL: HTTPS_PROXY=http://USER:PASSWORD@127.0.0.1:{}, or add `127.0.0.1` to NO_PROXY to connect directly",
+                proxy.port
+            ),
+        ),
+        (
+            &wrong,
+            format!(
+                "the proxy {bare} (from HTTPS_PROXY) refused the user name and password in HTTPS_PROXY (401 Unauthorized); check them (percent-encode special characters: `@` is `%40`), or add `127.0.0.1` to NO_PROXY to connect directly"
+            ),
+        ),
+    ] {
+        let mut cmd = env.cmd(&["exec", "hello"]);
+        cmd.env("HTTPS_PROXY", proxy_url)
+            .env("CODEX_API_KEY", "sk-net-test-0000000000")
+            .env("CODEX_CA_CERTIFICATE", dir.join("ca.pem"));
+        let run = common::run_cmd(cmd, None);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains(&refusal), "{run:?}");
+        assert!(!run.stderr.contains("retr"), "retried: {run:?}");
+        assert_no_canary(&run, "wrong-canary-Pw11");
+        let now = proxy.connects_to(model.port());
+        assert_eq!(now - seen, 2, "tunnel requests the proxy saw: {run:?}");
+        seen = now;
+    }
+    assert!(model.requests().is_empty());
 }

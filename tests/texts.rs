@@ -110,6 +110,10 @@ fn device_sign_in_with_chatgpt_on_a_terminal_and_ctrl_c() {
     let code = line_after(&waiting, "2. Enter this one-time code");
     screen.keys("C-c");
     let done = screen.wait_for("[exit ");
+    assert!(
+        !done.contains("Waiting for the code to be entered"),
+        "the spinner's last frame stayed above the message:\n{done}"
+    );
     let mut redactions = vec![(code, "[USER_CODE]".to_string())];
     redactions.push((fake.url.clone(), "[ISSUER]".to_string()));
     insta::assert_snapshot!(
@@ -189,6 +193,13 @@ fn usage_errors_exit_2() {
     ] {
         bare(&mut t, args);
     }
+    // A refused value is quoted escaped (the title says what the shell passed).
+    let mut cmd = common::bare_cmd(&["login", "--account", "bad\u{1b}[31mred"]);
+    cmd.env("COLUMNS", "100");
+    t.push_titled(
+        "codex login --account $'bad\\e[31mred'",
+        &common::run_cmd(cmd, None),
+    );
     insta::assert_snapshot!(t.finish());
 }
 

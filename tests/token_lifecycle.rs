@@ -103,10 +103,11 @@ fn thirty_two_processes_refresh_once() {
 #[test]
 fn short_lived_access_tokens_refresh_once_per_command() {
     let env = Env::new();
-    // Tokens that are always due: 3 s left of a 603 s lifetime (`iat` 600 s back).
+    // Tokens that are always due: 60 s left of a 660 s lifetime (`iat` 600 s back); a minute of
+    // life leaves room for a loaded machine (an expired token is never handed out).
     let oidc = Peer::oidc(
         env.dir.path(),
-        &[("ACCESS_TTL", "3"), ("ACCESS_IAT_OFFSET", "-600")],
+        &[("ACCESS_TTL", "60"), ("ACCESS_IAT_OFFSET", "-600")],
     );
     sign_in_with_oidc(&env, &oidc);
     for round in 1..=3 {
@@ -133,9 +134,11 @@ fn a_reused_refresh_token_is_a_permanent_failure() {
     let run = env.run(&["login", "token"]);
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "");
+    // The sign-in is saved account `alice@example.com` (every sign-in is one): the advice
+    // keeps it, where `codex logout` would drop it from the saved accounts.
     assert_eq!(
         run.stderr,
-        "your ChatGPT sign-in can no longer be refreshed (invalid_grant): it expired or was revoked. Run `codex logout` and then `codex login`\n"
+        "the ChatGPT sign-in of account `alice@example.com` can no longer be refreshed (invalid_grant): it expired or was revoked. Sign in to it again with `codex login --account alice@example.com`\n"
     );
     assert_eq!(
         refresh_grants(&oidc),
@@ -507,4 +510,105 @@ fn a_silent_revocation_endpoint_delays_logout_by_at_most_its_bound() {
         "warning: could not revoke the sign-in at the issuer (no answer within 10 s); the local credentials are removed anyway\nSuccessfully logged out\n"
     );
     assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn ctrl_c_during_a_refresh_waits_until_the_rotated_token_is_saved() {
+    // Issue 19: once the refresh request is out, the issuer may have spent `rt-1`; a Ctrl-C then
+    // must not end the process before the new refresh token is saved.
+    for args in [&["login", "token"][..], &["exec", "hello"]] {
+        let env = Env::new();
+        let issuer = Peer::slow_refresh_issuer(env.dir.path(), "rt-1", 3000);
+        env.write_auth(&fake_chatgpt_doc(&issuer.url, "rt-1"));
+        let running = Background::spawn(env.cmd(args));
+        for _ in 0..600 {
+            if refresh_grants(&issuer) == 1 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(refresh_grants(&issuer), 1, "{args:?}: no refresh was sent");
+        common::interrupt(running.pid());
+        let run = running.finish(60);
+        let refresh = stored(&env)["tokens"]["refresh_token"].clone();
+        assert!(
+            refresh.as_str().is_some_and(|t| t.starts_with("rt_")),
+            "{args:?}: the rotated refresh token was lost (auth.json holds {refresh}): {run:?}"
+        );
+        // Ctrl-C still ends the command, once the save is done: nothing printed, the signal
+        // as its end.
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (-1, ""),
+            "{args:?}: {run:?}"
+        );
+    }
+}
+
+/// Replaces the stored access token by a JWT with these claims; returns it.
+fn store_access_token(env: &Env, claims: Value) -> String {
+    let mut doc = stored(env);
+    let token = jwt(claims);
+    doc["tokens"]["access_token"] = Value::String(token.clone());
+    env.write_auth(&serde_json::to_string_pretty(&doc).unwrap());
+    token
+}
+
+/// RFC 7519's NumericDate may carry a fraction: such an `exp` is the expiry, not "no expiry"
+/// (which would fall back to 8 days after `last_refresh`, and hand out a dead token).
+#[test]
+fn a_fractional_exp_is_read_as_the_expiry() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[]);
+    sign_in_with_oidc(&env, &oidc);
+    let exp = (now_secs() - 3600) as f64 + 0.5;
+    let expired = store_access_token(&env, json!({"exp": exp, "sub": "alice"}));
+
+    let status = env.run(&["login", "status"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(
+        status.stderr.contains("  Access token expires: ") && status.stderr.contains(" min ago)\n"),
+        "{status:?}"
+    );
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(run.stdout.trim(), expired);
+    assert_eq!(refresh_grants(&oidc), 1);
+    assert_eq!(
+        run.stdout.trim(),
+        stored(&env)["tokens"]["access_token"].as_str().unwrap()
+    );
+}
+
+/// A token that lives a few seconds: half its lifetime would leave it in use until its last
+/// second (and an integer half of one second is nothing at all). The window has a floor of a few
+/// seconds, so `login token` refreshes rather than print a token that is dead on arrival.
+#[test]
+fn a_token_about_to_expire_is_refreshed_before_it_is_handed_out() {
+    let env = Env::new();
+    let oidc = Peer::oidc(env.dir.path(), &[]);
+    sign_in_with_oidc(&env, &oidc);
+    let now = now_secs();
+    let short = store_access_token(
+        &env,
+        json!({"iat": now - 1, "exp": now + 4, "sub": "alice"}),
+    );
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(run.stdout.trim(), short);
+    assert_eq!(refresh_grants(&oidc), 1);
+
+    // At its `exp` a token is expired (RFC 7519), to the millisecond: never printed.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as f64;
+    let dead = store_access_token(
+        &env,
+        json!({"iat": now_ms / 1000.0 - 1.0, "exp": now_ms / 1000.0, "sub": "alice"}),
+    );
+    let run = env.run(&["login", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(run.stdout.trim(), dead);
+    assert_eq!(refresh_grants(&oidc), 2);
 }

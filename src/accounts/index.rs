@@ -142,6 +142,7 @@ impl Index {
                         path.display(),
                         path.display()
                     ),
+                    seen: crate::store::Seen::Unread,
                 });
             }
         };
@@ -161,7 +162,10 @@ impl Index {
             return Err(malformed(
                 1,
                 1,
-                format!("`{}` is not a valid account name", bad.escape_debug()),
+                format!(
+                    "`{}` is not a valid account name",
+                    crate::untrusted::printable(bad)
+                ),
             ));
         }
         Ok(index)
@@ -279,15 +283,6 @@ impl Index {
         entry.refresh_refused = refused;
         entry.extra = extra;
         self.accounts.insert(name.to_string(), entry);
-    }
-
-    /// The first account in name order whose refresh was not refused, else the first one.
-    pub fn next_in_line(&self) -> Option<AccountName> {
-        self.accounts
-            .iter()
-            .find(|(_, e)| e.refresh_refused.is_none())
-            .or_else(|| self.accounts.iter().next())
-            .and_then(|(name, _)| AccountName::parse(name).ok())
     }
 }
 

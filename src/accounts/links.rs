@@ -31,13 +31,19 @@ impl Linked for Mirror {
         None
     }
 
-    fn account(&self) -> Option<String> {
-        None
-    }
-
-    fn refresh_refused(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson, code: &str) {
-        if let Err(err) = Accounts::over(own).mark_refused(lock, None, doc, code) {
-            tracing::debug!(%err, "could not record the refused refresh");
+    fn refresh_refused(
+        &self,
+        own: &Store,
+        lock: &StoreLock,
+        doc: &AuthDotJson,
+        code: &str,
+    ) -> Option<String> {
+        match Accounts::over(own).mark_refused(lock, None, doc, code) {
+            Ok(name) => name.map(|n| n.to_string()),
+            Err(err) => {
+                tracing::debug!(%err, "could not record the refused refresh");
+                None
+            }
         }
     }
 }
@@ -106,13 +112,16 @@ impl Linked for Selected {
         found
     }
 
-    fn account(&self) -> Option<String> {
-        Some(self.name.to_string())
-    }
-
-    fn refresh_refused(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson, code: &str) {
+    fn refresh_refused(
+        &self,
+        own: &Store,
+        lock: &StoreLock,
+        doc: &AuthDotJson,
+        code: &str,
+    ) -> Option<String> {
         if let Err(err) = Accounts::over(own).mark_refused(lock, Some(&self.name), doc, code) {
             tracing::debug!(%err, "could not record the refused refresh");
         }
+        Some(self.name.to_string())
     }
 }

@@ -316,30 +316,31 @@ impl<'s> Accounts<'s> {
     }
 
     /// Records that the issuer refused the refresh token of `doc` (account `name`, or whichever
-    /// account holds `doc`), for `login status`.
+    /// account holds `doc`), for `login status`. Returns the account it was recorded for.
     pub fn mark_refused(
         &self,
         lock: &StoreLock,
         name: Option<&AccountName>,
         doc: &AuthDotJson,
         code: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<AccountName>, StoreError> {
         let mut index = self.index()?;
         let Some(name) = name.cloned().or_else(|| index.owner(doc)) else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(token) = identity::refresh_digest(doc) else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(entry) = index.accounts.get_mut(name.as_str()) else {
-            return Ok(());
+            return Ok(None);
         };
         entry.refresh_refused = Some(index::Refused {
             code: code.to_string(),
             token,
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
-        self.save_index(lock, &index)
+        self.save_index(lock, &index)?;
+        Ok(Some(name))
     }
 
     /// Removes account `name`'s copy from every store and from `index` (saved by the caller).
@@ -354,32 +355,6 @@ impl<'s> Accounts<'s> {
             .remove_everywhere(lock, FileRemoval::Remove)?;
         index.accounts.remove(name.as_str());
         Ok(removal)
-    }
-
-    /// After the active account was logged out: the next saved account (in name order, one
-    /// that still refreshes first) becomes the active one.
-    pub fn activate_next(
-        &self,
-        lock: &StoreLock,
-        index: &Index,
-    ) -> Result<Option<(AccountName, Entry)>, StoreError> {
-        let mut candidates: Vec<AccountName> = index.next_in_line().into_iter().collect();
-        candidates.extend(
-            index
-                .names()
-                .iter()
-                .filter_map(|n| AccountName::parse(n).ok()),
-        );
-        for name in candidates {
-            if let Some(doc) = self.copy(&name).load_own().ok().flatten() {
-                self.active.save_own(lock, &doc)?;
-                let Some(entry) = index.get(&name).cloned() else {
-                    continue;
-                };
-                return Ok(Some((name, entry)));
-            }
-        }
-        Ok(None)
     }
 
     /// Whether the active credentials are not what their account holds (read without the lock:

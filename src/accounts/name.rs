@@ -29,7 +29,7 @@ pub enum NameError {
 impl AccountName {
     pub fn parse(text: &str) -> Result<AccountName, NameError> {
         // Quoted with escapes, so a control character in a rejected name shows as `\n`, `\u{1b}`.
-        let shown = || format!("`{}`", text.escape_debug());
+        let shown = || format!("`{}`", crate::untrusted::printable(text));
         if text.is_empty() {
             return Err(NameError::Empty);
         }

@@ -1,9 +1,13 @@
 //! `codex logout`: revokes the refresh token (best effort), then removes the credentials from
 //! every store it can reach (auth.json and the OS keyring, whatever `cli_auth_credentials_store`
-//! says) and names a store it could not reach. A file it cannot parse is left in place and named,
-//! never deleted unseen; so is anything that is not a credentials file (a link to `/dev/null` or
-//! to someone's `package.json`, a FIFO): we only delete what we wrote. With saved accounts: the
-//! active account goes, and the next one becomes active; `--account NAME` removes one saved
+//! says) and names a store it could not reach. A file it cannot read (unparseable, over the size
+//! cap, a device, a FIFO) is left in place and named, and logout fails: it may still hold
+//! credentials that the reference CLI reads. A file that is not a credentials document (a link to
+//! someone's `package.json`) is left in place with a note: we only delete what we wrote.
+//!
+//! With saved accounts: the active account goes and nothing is active afterwards (a person
+//! logging out of a shared machine expects to be logged out); the others stay saved and are
+//! named, with the way back (`codex login switch NAME`); `--account NAME` removes one saved
 //! account, `--all` every one.
 
 use std::process::ExitCode;
@@ -16,7 +20,7 @@ use crate::cli::LogoutArgs;
 use crate::config::{Config, StoreMode};
 use crate::report::Reporter;
 use crate::store::keyring::KeyringError;
-use crate::store::{self, FileRemoval, StoreError};
+use crate::store::{self, FileRemoval, Seen, StoreError};
 
 /// What to sign out of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,10 +66,7 @@ fn log_out_active(
         return Ok(ExitCode::SUCCESS);
     }
     let lock = accounts.active().lock()?;
-    let FileState {
-        unparseable,
-        not_ours,
-    } = file_state(accounts)?;
+    let FileState { unread, not_ours } = file_state(accounts)?;
     let doc = store.load_for_logout();
     // A broken index must not stop a logout; it is left as it is.
     let mut index = match accounts.index() {
@@ -80,34 +81,27 @@ fn log_out_active(
     if let Some(doc) = &doc {
         revoke_best_effort(config, doc, None, out);
     }
-    let file = match unparseable {
+    let file = match unread {
         Some(_) => FileRemoval::Keep,
         None => FileRemoval::Remove,
     };
     let removal = store.remove_everywhere(&lock, file)?;
-    if let Some(err) = unparseable {
+    if let Some(problem) = unread {
         if removal.removed {
             out.line(&format!(
                 "Removed the credentials from {}.",
                 store.keyring().describe()
             ));
         }
-        out.line(&format!(
-            "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
-            store.file().location()
-        ));
+        out.line(&left_in_place(&problem, accounts));
         return Ok(ExitCode::FAILURE);
     }
     let mut unreachable = removal.keyring_unreachable;
-    let mut next = None;
     if let Some(index) = index.as_mut() {
         let before = index.clone();
         if let Some(name) = doc.as_ref().and_then(|d| index.owner(d)) {
             let gone = accounts.forget(&lock, index, &name)?;
             unreachable = unreachable.or(gone.keyring_unreachable);
-        }
-        if removal.removed {
-            next = accounts.activate_next(&lock, index)?;
         }
         if *index != before {
             accounts.save_index(&lock, index)?;
@@ -122,10 +116,11 @@ fn log_out_active(
     if let Some(problem) = not_ours {
         out.line(&format!("note: {problem}; it was left in place"));
     }
-    if let Some((name, entry)) = next {
+    let others = index.map(|i| i.names()).unwrap_or_default();
+    if removal.removed && !others.is_empty() {
         out.line(&format!(
-            "Account `{name}` is now active: {} (codex login switch NAME picks another)",
-            entry.summary()
+            "No account is active now. Still saved: {}. Use one again with `codex login switch NAME`; `codex logout --all` removes them too",
+            others.join(", ")
         ));
     }
     Ok(report_keyring(accounts, config, unreachable, out))
@@ -170,10 +165,7 @@ fn log_out_all(
     out: &Reporter,
 ) -> Result<ExitCode, AccountError> {
     let lock = accounts.active().lock()?;
-    let FileState {
-        unparseable,
-        not_ours,
-    } = file_state(accounts)?;
+    let FileState { unread, not_ours } = file_state(accounts)?;
     // A broken index is left alone, and so are the accounts it would list.
     let (mut index, broken_index) = match accounts.index() {
         Ok(index) => (Some(index), None),
@@ -206,7 +198,7 @@ fn log_out_all(
         }
         accounts.save_index(&lock, index)?;
     }
-    let file = match unparseable {
+    let file = match unread {
         Some(_) => FileRemoval::Keep,
         None => FileRemoval::Remove,
     };
@@ -218,7 +210,7 @@ fn log_out_all(
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    match (unparseable.is_some(), removal.removed, names.is_empty()) {
+    match (unread.is_some(), removal.removed, names.is_empty()) {
         // Said below: auth.json is still there.
         (true, _, true) => {}
         (true, _, false) => out.line(&format!("Logged out of every saved account ({list})")),
@@ -232,11 +224,8 @@ fn log_out_all(
         out.line(&format!("note: {problem}; it was left in place"));
     }
     let mut failed = false;
-    if let Some(err) = unparseable {
-        out.line(&format!(
-            "{err}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
-            accounts.active().file().location()
-        ));
+    if let Some(problem) = unread {
+        out.line(&left_in_place(&problem, accounts));
         failed = true;
     }
     if let Some(err) = broken_index {
@@ -252,9 +241,11 @@ fn log_out_all(
 /// What auth.json is to a logout, besides credentials or nothing.
 #[derive(Default)]
 struct FileState {
-    /// It cannot be parsed: logout leaves it where it is, names it, and fails.
-    unparseable: Option<StoreError>,
-    /// It is not ours (a link to a device or another document, a FIFO): left alone, and said.
+    /// It could not be read (it does not parse, is over the size cap, is a device or a FIFO):
+    /// it may still hold credentials, so logout leaves it where it is, names it, and fails.
+    unread: Option<String>,
+    /// It was read and is no credentials document (a link to someone's `package.json`): left
+    /// alone, and said.
     not_ours: Option<String>,
 }
 
@@ -262,15 +253,35 @@ fn file_state(accounts: &Accounts) -> Result<FileState, StoreError> {
     match accounts.active().file().load() {
         Ok(_) => Ok(FileState::default()),
         Err(err @ StoreError::Malformed { .. }) => Ok(FileState {
-            unparseable: Some(err),
+            unread: Some(err.to_string()),
             not_ours: None,
         }),
-        Err(StoreError::NotOurs { problem, .. }) => Ok(FileState {
-            unparseable: None,
+        Err(StoreError::NotOurs {
+            problem,
+            seen: Seen::Unread,
+            ..
+        }) => Ok(FileState {
+            unread: Some(problem),
+            not_ours: None,
+        }),
+        Err(StoreError::NotOurs {
+            problem,
+            seen: Seen::NoCredentials,
+            ..
+        }) => Ok(FileState {
+            unread: None,
             not_ours: Some(problem),
         }),
         Err(other) => Err(other),
     }
+}
+
+/// Why logout failed over an auth.json it could not read, and what to do.
+fn left_in_place(problem: &str, accounts: &Accounts) -> String {
+    format!(
+        "{problem}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
+        accounts.active().file().location()
+    )
 }
 
 /// The exit code, after saying what could not be checked in the keyring. No keyring running at

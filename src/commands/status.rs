@@ -9,7 +9,9 @@ use serde_json::json;
 
 use crate::Error;
 use crate::accounts::{self, AccountName, Index};
-use crate::auth::{API_KEY_GIVES_UP, AuthDotJson, CHATGPT_UNLOCKS, Usability};
+use crate::auth::{
+    API_KEY_GIVES_UP, AuthDotJson, CHATGPT_PLAN_UNKNOWN, CHATGPT_UNLOCKS, Usability,
+};
 use crate::config::{Config, StoreMode};
 use crate::jwt::{describe_time, rfc3339};
 use crate::notice::Notify;
@@ -157,7 +159,8 @@ pub fn run(config: &Config, options: StatusOptions) -> Result<ExitCode, Error> {
     }
     let plan_line = match mode {
         Some("apikey") => Some(API_KEY_GIVES_UP.to_string()),
-        Some("chatgpt") => Some(CHATGPT_UNLOCKS.to_string()),
+        Some("chatgpt") if details.plan_known => Some(CHATGPT_UNLOCKS.to_string()),
+        Some("chatgpt") => Some(CHATGPT_PLAN_UNKNOWN.to_string()),
         _ => None,
     };
     let provider_line = provider_line(config);
@@ -504,6 +507,11 @@ fn personal_access_token(
 ) -> Found {
     let token = crate::secret::Secret::new(token.trim().to_string());
     let shown = source.to_string();
+    // For programs: where the token came from, as a fixed word.
+    let from = match &source {
+        crate::credential::access_token::TokenSource::Env => crate::credential::access_token::ENV,
+        crate::credential::access_token::TokenSource::Stored(_) => "store",
+    };
     let checked = crate::http::runtime().block_on(crate::credential::access_token::check(
         config, token, source,
     ));
@@ -524,7 +532,7 @@ fn personal_access_token(
                     ("account_id", json!(owner.chatgpt_account_id)),
                     ("user_id", json!(owner.chatgpt_user_id)),
                     ("fedramp", json!(owner.chatgpt_account_is_fedramp)),
-                    ("token_source", json!(shown)),
+                    ("token_source", json!(from)),
                 ],
             }
         }
@@ -541,6 +549,8 @@ fn personal_access_token(
 #[derive(Default)]
 struct Details {
     lines: Vec<String>,
+    /// The ID token names the ChatGPT plan (else nothing is claimed about what it unlocks).
+    plan_known: bool,
     fields: Vec<(&'static str, serde_json::Value)>,
 }
 
@@ -550,6 +560,7 @@ fn chatgpt_details(doc: &crate::auth::AuthDotJson) -> Details {
         return d;
     };
     let claims = crate::jwt::id_claims(tokens.id_token.expose());
+    d.plan_known = claims.plan.is_some();
     // Claims are the issuer's text: shown with control characters escaped (JSON escapes them).
     let email = claims.email.as_deref().map(crate::untrusted::printable);
     let plan = claims.plan.as_deref().map(crate::untrusted::printable);

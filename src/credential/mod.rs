@@ -20,7 +20,8 @@
 //!    the compiler lead: `apply`, `described`, `secrets` here, the 401 texts in
 //!    `exec/failure.rs` and `doctor/key.rs`, the key row in `doctor/`;
 //! 3. one line in `resolve.rs` where the source is asked, and one arm in its
-//!    `after_unauthorized` dispatch;
+//!    `after_unauthorized` and `refused` dispatches (what it cached is dropped when a 401
+//!    stands);
 //! 4. its errors as variants of `CredentialError`, each naming the source and the fix.
 
 pub mod access_token;

@@ -282,12 +282,10 @@ impl Session {
     /// minus min(120 s, half its lifetime).
     pub async fn token(&self) -> Result<WorkloadToken, WorkloadError> {
         let mut state = self.state.lock().await;
-        if let Some((token, obtained)) = &state.current {
-            let lifetime = Duration::from_secs(token.expires_in);
-            let margin = Duration::from_secs(120).min(lifetime / 2);
-            if obtained.elapsed() < lifetime - margin {
-                return Ok(token.clone());
-            }
+        if let Some((token, obtained)) = &state.current
+            && !renewal_due(obtained.elapsed(), token.expires_in)
+        {
+            return Ok(token.clone());
         }
         self.exchange(&mut state).await
     }
@@ -352,6 +350,14 @@ impl Session {
             } => actions_token(&self.http, request_url, request_token, audience).await,
         }
     }
+}
+
+/// A token `age` old, valid `expires_in` seconds, is renewed at expiry minus min(120 s, half
+/// its lifetime) (PROTOCOL.md).
+fn renewal_due(age: Duration, expires_in: u64) -> bool {
+    let lifetime = Duration::from_secs(expires_in);
+    let margin = Duration::from_secs(120).min(lifetime / 2);
+    age >= lifetime - margin
 }
 
 /// Worth another try: no answer, 408, 429 or a server error.
@@ -472,6 +478,17 @@ mod tests {
         assert!(!is_jwt("not a jwt"));
         assert!(!is_jwt("a.b.c"));
         assert!(!is_jwt("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\n.x"));
+    }
+
+    #[test]
+    fn tokens_are_renewed_before_they_end() {
+        let s = Duration::from_secs;
+        assert!(!renewal_due(s(0), 3600));
+        assert!(!renewal_due(s(3479), 3600));
+        assert!(renewal_due(s(3480), 3600), "120 s before the end");
+        assert!(!renewal_due(s(59), 120));
+        assert!(renewal_due(s(60), 120), "half of a short lifetime");
+        assert!(renewal_due(Duration::from_millis(500), 1));
     }
 
     #[test]

@@ -48,8 +48,19 @@ impl Stored {
     }
 }
 
+/// Where the run stands with the one refresh `--refresh` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Not asked for: the rows say how to ask.
+    NotAsked,
+    /// Asked for and not tried yet: its own row reports on the refresh token.
+    Asked,
+    /// Tried: the rows describe what the store holds after it, and its row says how it went.
+    Tried,
+}
+
 /// Reads the stored credentials (blocking: the file, and the keyring with its bounded wait).
-pub fn check(config: &Config, sources: &Sources, refresh: bool) -> Stored {
+pub fn check(config: &Config, sources: &Sources, refresh: Refresh) -> Stored {
     // What the store would say while loading (auto's plain-text fallback) is in the rows below.
     let store = Store::new(config, Arc::new(crate::notice::Silent));
     let loaded = store.load();
@@ -124,7 +135,7 @@ fn not_signed_in(config: &Config) -> Row {
     }
 }
 
-fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: bool, rows: &mut Vec<Row>) {
+fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: Refresh, rows: &mut Vec<Row>) {
     match doc.usability() {
         Usability::ApiKey { masked } => rows.push(
             Row::ok(
@@ -137,9 +148,12 @@ fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: bool, rows: &mut Vec<Ro
         Usability::ChatGpt => {
             let tokens = doc.tokens.clone().unwrap_or_default();
             let claims = crate::jwt::id_claims(tokens.id_token.expose());
-            let account = match (&claims.email, &claims.plan) {
+            // Claims are the issuer's text: shown with control characters escaped.
+            let email = claims.email.as_deref().map(crate::untrusted::printable);
+            let plan = claims.plan.as_deref().map(crate::untrusted::printable);
+            let account = match (email, plan) {
                 (Some(email), Some(plan)) => format!("{email} (ChatGPT {plan} plan)"),
-                (Some(email), None) => email.clone(),
+                (Some(email), None) => email.into_owned(),
                 (None, _) => "account unknown (no email in the ID token)".to_string(),
             };
             rows.push(
@@ -150,7 +164,7 @@ fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: bool, rows: &mut Vec<Ro
                 )
                 .fix(crate::auth::CHATGPT_UNLOCKS),
             );
-            rows.push(access_token_row(doc));
+            rows.push(access_token_row(doc, refresh));
             rows.extend(refresh_token_row(doc, refresh));
         }
         Usability::PersonalAccessToken => rows.push(Row::ok(
@@ -177,7 +191,7 @@ fn sign_in_rows(doc: &AuthDotJson, place: &str, refresh: bool, rows: &mut Vec<Ro
     }
 }
 
-fn access_token_row(doc: &AuthDotJson) -> Row {
+fn access_token_row(doc: &AuthDotJson, refresh: Refresh) -> Row {
     let tokens = doc.tokens.clone().unwrap_or_default();
     let last = doc
         .last_refresh
@@ -186,15 +200,25 @@ fn access_token_row(doc: &AuthDotJson) -> Row {
         .unwrap_or_default();
     let now = chrono::Utc::now().timestamp();
     match crate::jwt::expires_at(tokens.access_token.expose()) {
-        Some(exp) if exp <= now => Row::warn(
-            Group::Credentials,
-            "access token",
-            format!(
-                "{}{last}; the next command that needs it refreshes it first",
-                crate::jwt::describe_time(exp)
+        Some(exp) if exp <= now => match refresh {
+            Refresh::NotAsked | Refresh::Asked => Row::warn(
+                Group::Credentials,
+                "access token",
+                format!(
+                    "{}{last}; the next command that needs it refreshes it first",
+                    crate::jwt::describe_time(exp)
+                ),
+            )
+            .fix("codex doctor --refresh (tests the refresh now)"),
+            Refresh::Tried => Row::warn(
+                Group::Credentials,
+                "access token",
+                format!(
+                    "{}{last}; the refresh did not renew it (see the refresh token)",
+                    crate::jwt::describe_time(exp)
+                ),
             ),
-        )
-        .fix("codex doctor --refresh (tests the refresh now)"),
+        },
         Some(exp) => Row::ok(
             Group::Credentials,
             "access token",
@@ -208,7 +232,7 @@ fn access_token_row(doc: &AuthDotJson) -> Row {
     }
 }
 
-fn refresh_token_row(doc: &AuthDotJson, refresh: bool) -> Option<Row> {
+fn refresh_token_row(doc: &AuthDotJson, refresh: Refresh) -> Option<Row> {
     let tokens = doc.tokens.as_ref()?;
     if tokens.refresh_token.expose().is_empty() {
         return Some(
@@ -220,8 +244,9 @@ fn refresh_token_row(doc: &AuthDotJson, refresh: bool) -> Option<Row> {
             .fix("codex login"),
         );
     }
-    if refresh {
-        return None; // the refresh itself reports
+    match refresh {
+        Refresh::NotAsked => {}
+        Refresh::Asked | Refresh::Tried => return None, // the refresh itself reports
     }
     Some(
         Row::skip(
@@ -277,7 +302,19 @@ fn forced_login_row(config: &Config, doc: Option<&AuthDotJson>) -> Option<Row> {
     })
 }
 
+/// Windows keeps who may read a file in its ACL, which this does not read: no made-up pass.
+#[cfg(not(unix))]
+fn permissions_row(config: &Config) -> Option<Row> {
+    std::fs::metadata(config.auth_file()).ok()?;
+    Some(Row::skip(
+        Group::Credentials,
+        "file permissions",
+        "not checked on this system (its access lists are not read)",
+    ))
+}
+
 /// auth.json 0600 and CODEX_HOME 0700, both owned by this user.
+#[cfg(unix)]
 fn permissions_row(config: &Config) -> Option<Row> {
     let path = config.auth_file();
     let meta = std::fs::metadata(&path).ok()?;
@@ -337,11 +374,6 @@ fn file_mode(meta: &std::fs::Metadata) -> u32 {
     meta.permissions().mode() & 0o777
 }
 
-#[cfg(not(unix))]
-fn file_mode(_meta: &std::fs::Metadata) -> u32 {
-    0o600
-}
-
 /// `(file owner, this user)` when they differ.
 #[cfg(unix)]
 fn foreign_owner(meta: &std::fs::Metadata) -> Option<(u32, u32)> {
@@ -349,11 +381,6 @@ fn foreign_owner(meta: &std::fs::Metadata) -> Option<(u32, u32)> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     (meta.uid() != me).then_some((meta.uid(), me))
-}
-
-#[cfg(not(unix))]
-fn foreign_owner(_meta: &std::fs::Metadata) -> Option<(u32, u32)> {
-    None
 }
 
 /// `CODEX_API_KEY` and `OPENAI_API_KEY`: set or not, never their values.

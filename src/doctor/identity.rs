@@ -84,7 +84,8 @@ fn token_file_row(path: &std::path::Path) -> Row {
             .join(", "),
         Some(_) | None => "none".to_string(),
     };
-    let exp = claims.get("exp").and_then(serde_json::Value::as_i64);
+    // A NumericDate, fractions included (RFC 7519).
+    let exp = crate::jwt::expires_at(token.expose());
     let found = format!(
         "`{shown}`: a regular file of {size} bytes holding a JWT; iss {}, aud {}, sub {}, {} (read, not verified: the issuer verifies it)",
         text("iss"),

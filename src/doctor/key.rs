@@ -305,15 +305,24 @@ fn unauthorized(endpoint: &Endpoint, what: &str, said: &str) -> Row {
 }
 
 /// `--refresh`: the one refresh, under the store lock and saved as any command would save it.
-pub async fn refresh(
-    config: &Config,
-    doc: &AuthDotJson,
-    client: &reqwest::Client,
-) -> (Row, Option<AuthDotJson>) {
+/// Not under the run's deadline: once the request is sent the issuer may have rotated the
+/// refresh token, and cutting the wait short would lose the new one (see `token`); the
+/// refresh's own waits are bounded.
+pub async fn refresh(config: &Config, doc: &AuthDotJson) -> Row {
     let name = "refresh token";
+    let client = match crate::http::client(&config.network) {
+        Ok(client) => client,
+        Err(_) => {
+            return Row::skip(
+                Group::Credentials,
+                name,
+                "not tried: the network settings are unusable (see Network)",
+            );
+        }
+    };
     let notices = Arc::new(Collected::default());
     let store = Store::new(config, notices.clone());
-    let refreshed = crate::token::recover_from_unauthorized(config, &store, client, doc).await;
+    let refreshed = crate::token::recover_from_unauthorized(config, &store, &client, doc).await;
     let said = notices.joined();
     match refreshed {
         Ok(fresh) => {
@@ -328,33 +337,35 @@ pub async fn refresh(
                     )
                 })
                 .unwrap_or_default();
-            (
-                Row::ok(
-                    Group::Credentials,
-                    name,
-                    format!(
-                        "works: refreshed once and saved in {}{expires}{said}",
-                        store.location()
-                    ),
+            Row::ok(
+                Group::Credentials,
+                name,
+                format!(
+                    "works: refreshed once and saved in {}{expires}{said}",
+                    store.location()
                 ),
-                Some(fresh),
             )
         }
         Err(e) => {
             use crate::token::TokenError as E;
             let fix = match &e {
-                E::Permanent { .. } | E::NoRefreshToken | E::Unsendable { .. } => {
+                // Signing in again under its name keeps the saved account.
+                E::Permanent {
+                    account: Some(name),
+                    ..
+                } => Some(format!("codex login --account {name}")),
+                E::Permanent { account: None, .. } | E::NoRefreshToken | E::Unsendable { .. } => {
                     Some("codex logout, then codex login".to_string())
                 }
                 E::Failed { .. } => Some("see the issuer's row under Network".to_string()),
+                E::ExpiredAfterRefresh { .. } => {
+                    Some("check this computer's clock (see the Clock row)".to_string())
+                }
                 E::NotLoggedIn | E::Unusable { .. } | E::OAuth(_) | E::Store(_) | E::Http(_) => {
                     None
                 }
             };
-            (
-                Row::fail(Group::Credentials, name, format!("{e}{said}")).fix_opt(fix),
-                None,
-            )
+            Row::fail(Group::Credentials, name, format!("{e}{said}")).fix_opt(fix)
         }
     }
 }

@@ -164,7 +164,7 @@ pub fn failed(rows: &[Row]) -> bool {
 }
 
 async fn collect(overrides: &[String], options: &Options, progress: &Checking) -> Vec<Row> {
-    let deadline = Instant::now() + RUN_BOUND;
+    let mut deadline = Instant::now() + RUN_BOUND;
     let signin = {
         let pending = progress.begin("callback ports");
         tokio::task::spawn_blocking(move || {
@@ -181,17 +181,35 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
     {
         // Nothing is written unless `--refresh` allows the one refresh.
         config.read_only = !options.refresh;
-        let stored = {
-            let _pending = progress.begin("credentials");
-            let (copy, sources, refresh) = (config.clone(), sources.clone(), options.refresh);
-            let reading =
-                tokio::task::spawn_blocking(move || credentials::check(&copy, &sources, refresh));
-            match tokio::time::timeout(LOCAL_BOUND, reading).await {
-                Ok(Ok(stored)) => stored,
-                Ok(Err(_)) | Err(_) => credentials::Stored::unanswered(&config, LOCAL_BOUND),
-            }
+        let asked = if options.refresh {
+            credentials::Refresh::Asked
+        } else {
+            credentials::Refresh::NotAsked
         };
+        let mut stored = read_stored(&config, &sources, asked, progress).await;
+        let mut refreshed = None;
+        if options.refresh
+            && !options.offline
+            && let Some(doc) = stored.doc.as_ref().filter(|_| stored.is_chatgpt())
+        {
+            let started = Instant::now();
+            let row = {
+                let _pending = progress.begin("the refresh");
+                key::refresh(&config, doc).await
+            };
+            // The refresh is never cut short (see `key::refresh`): the checks after it keep
+            // their own time.
+            deadline += started.elapsed();
+            // Every row describes the credentials as the refresh left them.
+            stored = read_stored(&config, &sources, credentials::Refresh::Tried, progress).await;
+            refreshed = Some(row);
+        }
+        // That was the one write `--refresh` allows: the checks below (under the deadline) only
+        // read, so none of them can start a refresh the deadline would cut short.
+        config.read_only = true;
         rows.extend(stored.rows.iter().cloned());
+        let refresh_tried = refreshed.is_some();
+        rows.extend(refreshed);
         rows.extend(identity::local(&config));
         let remote = remote::Remote {
             config: &config,
@@ -200,6 +218,7 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
             options,
             progress,
             deadline,
+            refresh_tried,
         };
         rows.extend(remote.check().await);
         if !options.offline && identity::selected() {
@@ -224,6 +243,22 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
         )),
     }
     rows
+}
+
+/// The stored credentials, read on a blocking thread within `LOCAL_BOUND`.
+async fn read_stored(
+    config: &crate::config::Config,
+    sources: &config::Sources,
+    refresh: credentials::Refresh,
+    progress: &Checking,
+) -> credentials::Stored {
+    let _pending = progress.begin("credentials");
+    let (copy, sources) = (config.clone(), sources.clone());
+    let reading = tokio::task::spawn_blocking(move || credentials::check(&copy, &sources, refresh));
+    match tokio::time::timeout(LOCAL_BOUND, reading).await {
+        Ok(Ok(stored)) => stored,
+        Ok(Err(_)) | Err(_) => credentials::Stored::unanswered(config, LOCAL_BOUND),
+    }
 }
 
 /// `1.2 s`, `850 ms`.

@@ -471,7 +471,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         .ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidData, "the answer is not HTTP")
         })?;
-    let reason = parts.next().unwrap_or_default().trim().to_string();
+    // The proxy's or server's own words: shown escaped.
+    let reason = crate::untrusted::printable(parts.next().unwrap_or_default().trim()).into_owned();
     let date = lines.find_map(|line| {
         let (name, value) = line.split_once(':')?;
         name.trim()

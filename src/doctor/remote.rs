@@ -1,8 +1,8 @@
 //! The checks that need the network, run together under one deadline: the network settings,
-//! each endpoint this configuration actually uses (the issuer of a ChatGPT sign-in, the model
-//! API), the key, the clock; and, with `--refresh` only, the one refresh. Which credential and
-//! URL are used is decided by `provider`, as for `codex exec`; nothing here writes, except that
-//! refresh.
+//! each endpoint this configuration actually uses (the issuer of a ChatGPT sign-in, or the one
+//! `codex login` would sign in at; the model API), the key, the clock. Which credential and URL
+//! are used is decided by `provider`, as for `codex exec`; nothing here writes (the one refresh
+//! of `--refresh` runs before, see `key::refresh`).
 
 use std::sync::Arc;
 
@@ -29,6 +29,8 @@ pub struct Remote<'a> {
     pub options: &'a Options,
     pub progress: &'a Checking,
     pub deadline: Instant,
+    /// The one refresh `--refresh` allows was tried (its row is already in the report).
+    pub refresh_tried: bool,
 }
 
 impl Remote<'_> {
@@ -71,27 +73,8 @@ impl Remote<'_> {
         };
         rows.push(settings_row(&config.network, &routes));
 
-        let mut doc = self.stored.doc.clone();
-        // Set when the one refresh was tried: no second one may follow in this run.
-        let mut refresh_tried = false;
-        if self.options.refresh && self.stored.is_chatgpt() {
-            refresh_tried = true;
-            let _pending = self.progress.begin("the refresh");
-            let current = doc.clone().unwrap_or_default();
-            match tokio::time::timeout_at(self.deadline, key::refresh(config, &current, &client))
-                .await
-            {
-                Ok((row, fresh)) => {
-                    rows.push(row);
-                    doc = fresh.or(doc);
-                }
-                Err(_) => rows.push(Row::fail(
-                    Group::Credentials,
-                    "refresh token",
-                    "the refresh did not finish in time; if the issuer answered after all, the tokens it sent were not saved",
-                ).fix("codex login status shows whether the sign-in still works; otherwise codex login")),
-            }
-        }
+        let doc = self.stored.doc.clone();
+        let refresh_tried = self.refresh_tried;
 
         let uses_sign_in =
             provider.requires_openai_auth && provider::env_value(CODEX_API_KEY_ENV).is_none();
@@ -103,7 +86,7 @@ impl Remote<'_> {
         let needs_refresh = chatgpt
             && doc
                 .as_ref()
-                .is_some_and(|d| crate::token::refresh_due(d, chrono::Utc::now().timestamp()));
+                .is_some_and(|d| crate::token::refresh_due(d, chrono::Utc::now()));
 
         let cx = Context {
             net: &config.network,
@@ -223,6 +206,18 @@ impl Remote<'_> {
         for outcome in [&model_outcome, &issuer_outcome].into_iter().flatten() {
             dates.extend(outcome.date.clone());
         }
+        // A stored API key works without the issuer: it matters for a later ChatGPT sign-in.
+        let issuer_outcome = issuer_outcome.map(|outcome| network::Outcome {
+            row: match doc.as_ref().map(AuthDotJson::usability) {
+                Some(
+                    Usability::ApiKey { .. }
+                    | Usability::AgentIdentity
+                    | Usability::PersonalAccessToken,
+                ) => needed_later(outcome.row),
+                Some(Usability::ChatGpt | Usability::Unusable { .. }) | None => outcome.row,
+            },
+            ..outcome
+        });
         for outcome in [issuer_outcome, model_outcome].into_iter().flatten() {
             rows.push(outcome.row);
         }
@@ -354,8 +349,21 @@ fn settings_row(net: &NetworkSettings, routes: &ProxyRoutes) -> Row {
     Row::ok(Group::Network, "settings", parts.join("; "))
 }
 
+/// An issuer failure while the stored credentials do not need it: a warning, since a ChatGPT
+/// sign-in (`codex login`, the way to the plan's features) is what would fail.
+fn needed_later(mut row: Row) -> Row {
+    if row.status == super::Status::Fail {
+        row.status = super::Status::Warn;
+        row.found.push_str(
+            "; the stored credentials do not need it, a ChatGPT sign-in (codex login) does",
+        );
+    }
+    row
+}
+
 /// The issuer, when this configuration uses it: the one that minted a stored ChatGPT sign-in
-/// (its refreshes go there), or the configured one when no one is signed in yet.
+/// (its refreshes go there), else the configured one (where `codex login` signs in, whatever
+/// is stored now).
 fn issuer_target(
     config: &Config,
     provider: &Provider,
@@ -373,11 +381,17 @@ fn issuer_target(
             ),
             None => (config.auth.clone(), "the configured issuer".to_string()),
         },
-        None => (
+        Some((
+            _,
+            Usability::ApiKey { .. }
+            | Usability::AgentIdentity
+            | Usability::PersonalAccessToken
+            | Usability::Unusable { .. },
+        ))
+        | None => (
             config.auth.clone(),
             "the issuer `codex login` signs in at".to_string(),
         ),
-        Some(_) => return None,
     };
     let text = match settings.protocol {
         Protocol::Oidc => format!("{}/.well-known/openid-configuration", settings.issuer),

@@ -1,7 +1,11 @@
 //! The report as text (rows grouped by section, each with its fix) or as one JSON object. Only
-//! rendered here; `commands::doctor` prints it.
+//! rendered here; `commands::doctor` prints it. Rows quote what servers, proxies, files and
+//! tokens said, so every text of a row is shown through `untrusted::printable` here, in both
+//! forms: the one place no row can get past on its way to stdout.
 
 use serde_json::json;
+
+use crate::untrusted::printable;
 
 use super::{Group, Options, Row, Status};
 
@@ -31,11 +35,11 @@ pub fn text(rows: &[Row]) -> String {
             out.push_str(&format!(
                 "  {} {}: {}\n",
                 mark(row.status),
-                row.name,
-                row.found
+                printable(&row.name),
+                printable(&row.found)
             ));
             if let Some(fix) = &row.fix {
-                out.push_str(&format!("      → {fix}\n"));
+                out.push_str(&format!("      → {}\n", printable(fix)));
             }
         }
     }
@@ -64,10 +68,10 @@ pub fn json(rows: &[Row], options: &Options) -> serde_json::Value {
         .map(|r| {
             json!({
                 "group": r.group.id(),
-                "check": r.name,
+                "check": printable(&r.name),
                 "status": r.status.as_str(),
-                "found": r.found,
-                "fix": r.fix,
+                "found": printable(&r.found),
+                "fix": r.fix.as_deref().map(printable),
             })
         })
         .collect();

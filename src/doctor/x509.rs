@@ -1,6 +1,12 @@
 //! Just enough X.509 to tell a person about a certificate: its subject and issuer names and its
-//! validity dates, read from the DER bytes a server presented. Nothing here is used to decide
-//! trust (rustls/webpki do that); a certificate this cannot read is simply described as such.
+//! validity dates, read from the DER bytes a server presented (decoded by `x509-cert`). Nothing
+//! here is used to decide trust (rustls/webpki do that); a certificate this cannot read is simply
+//! described as such.
+
+use x509_cert::der::asn1::{Any, ObjectIdentifier};
+use x509_cert::der::{Tag, Tagged};
+use x509_cert::name::Name;
+use x509_cert::time::Time;
 
 /// What a certificate says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,115 +28,47 @@ impl CertInfo {
     }
 }
 
-/// One DER element: tag, contents, and the whole encoding.
-struct Element<'a> {
-    tag: u8,
-    contents: &'a [u8],
-    whole: &'a [u8],
-}
-
-/// Reads the element at the start of `input`; returns it and what follows.
-fn element(input: &[u8]) -> Option<(Element<'_>, &[u8])> {
-    let tag = *input.first()?;
-    if tag & 0x1f == 0x1f {
-        return None; // multi-byte tags do not occur in the parts read here
-    }
-    let first = *input.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
-        }
-        let bytes = input.get(2..2 + count)?;
-        let len = bytes
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, 2 + count)
-    };
-    let end = header.checked_add(len)?;
-    let whole = input.get(..end)?;
-    Some((
-        Element {
-            tag,
-            contents: &whole[header..],
-            whole,
-        },
-        &input[end..],
-    ))
-}
-
-const SEQUENCE: u8 = 0x30;
-const SET: u8 = 0x31;
-const OID: u8 = 0x06;
-const VERSION: u8 = 0xa0;
-const UTC_TIME: u8 = 0x17;
-const GENERALIZED_TIME: u8 = 0x18;
-
-/// Reads a DER certificate; `None` when it is not one.
+/// Reads a DER certificate (with `x509-cert`); `None` when it is not one.
 pub fn parse(der: &[u8]) -> Option<CertInfo> {
-    let (cert, _) = element(der)?;
-    let (tbs, _) = element(cert.contents).filter(|(e, _)| e.tag == SEQUENCE)?;
-    let mut rest = tbs.contents;
-    let (first, after) = element(rest)?;
-    if first.tag == VERSION {
-        rest = after;
-    }
-    let (_serial, rest) = element(rest)?;
-    let (_algorithm, rest) = element(rest)?;
-    let (issuer, rest) = element(rest).filter(|(e, _)| e.tag == SEQUENCE)?;
-    let (validity, rest) = element(rest).filter(|(e, _)| e.tag == SEQUENCE)?;
-    let (subject, _) = element(rest).filter(|(e, _)| e.tag == SEQUENCE)?;
-    let (not_before, after) = element(validity.contents)?;
-    let (not_after, _) = element(after)?;
+    use x509_cert::der::{Decode, Encode};
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    let tbs = &cert.tbs_certificate;
+    let seconds = |t: Time| i64::try_from(t.to_unix_duration().as_secs()).ok();
     Some(CertInfo {
-        subject: name(subject.contents),
-        issuer: name(issuer.contents),
-        subject_der: subject.whole.to_vec(),
-        issuer_der: issuer.whole.to_vec(),
-        not_before: time(&not_before),
-        not_after: time(&not_after),
+        subject: name(&tbs.subject),
+        issuer: name(&tbs.issuer),
+        subject_der: tbs.subject.to_der().ok()?,
+        issuer_der: tbs.issuer.to_der().ok()?,
+        not_before: seconds(tbs.validity.not_before),
+        not_after: seconds(tbs.validity.not_after),
     })
 }
 
-/// The attributes people recognise, by the DER contents of their object identifier.
-const ATTRIBUTES: &[(&[u8], &str)] = &[
-    (&[0x55, 0x04, 0x03], "CN"),
-    (&[0x55, 0x04, 0x0b], "OU"),
-    (&[0x55, 0x04, 0x0a], "O"),
-    (&[0x55, 0x04, 0x07], "L"),
-    (&[0x55, 0x04, 0x08], "ST"),
-    (&[0x55, 0x04, 0x06], "C"),
+/// The attributes people recognise, by object identifier.
+const ATTRIBUTES: &[(ObjectIdentifier, &str)] = &[
+    (ObjectIdentifier::new_unwrap("2.5.4.3"), "CN"),
+    (ObjectIdentifier::new_unwrap("2.5.4.11"), "OU"),
+    (ObjectIdentifier::new_unwrap("2.5.4.10"), "O"),
+    (ObjectIdentifier::new_unwrap("2.5.4.7"), "L"),
+    (ObjectIdentifier::new_unwrap("2.5.4.8"), "ST"),
+    (ObjectIdentifier::new_unwrap("2.5.4.6"), "C"),
     (
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01],
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1"),
         "emailAddress",
     ),
 ];
 
-/// `CN=a, O=b` from the contents of a Name (a SEQUENCE of SETs of (OID, value) SEQUENCEs).
-fn name(mut rdns: &[u8]) -> String {
-    let mut parts = Vec::new();
-    while let Some((rdn, rest)) = element(rdns) {
-        rdns = rest;
-        if rdn.tag != SET {
-            continue;
-        }
-        let mut attributes = rdn.contents;
-        while let Some((attribute, rest)) = element(attributes) {
-            attributes = rest;
-            let Some((oid, after)) = element(attribute.contents).filter(|(e, _)| e.tag == OID)
-            else {
-                continue;
-            };
-            let Some((value, _)) = element(after) else {
-                continue;
-            };
-            if let Some((_, label)) = ATTRIBUTES.iter().find(|(id, _)| *id == oid.contents) {
-                parts.push(format!("{label}={}", text(&value)));
-            }
-        }
-    }
+/// `CN=a, O=b`, in the certificate's order (not RFC 4514's reversed one), known attributes only.
+fn name(name: &Name) -> String {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .filter_map(|attribute| {
+            let (_, label) = ATTRIBUTES.iter().find(|(id, _)| *id == attribute.oid)?;
+            Some(format!("{label}={}", text(&attribute.value)))
+        })
+        .collect();
     if parts.is_empty() {
         "(an empty name)".to_string()
     } else {
@@ -140,43 +78,19 @@ fn name(mut rdns: &[u8]) -> String {
 
 /// A directory string as text (control characters escaped: a server chose it): BMPString is
 /// UTF-16, the others are read as UTF-8.
-fn text(value: &Element<'_>) -> String {
-    crate::untrusted::printable(&raw_text(value)).into_owned()
-}
-
-fn raw_text(value: &Element<'_>) -> String {
-    const BMP_STRING: u8 = 0x1e;
-    if value.tag == BMP_STRING {
-        let units: Vec<u16> = value
-            .contents
-            .chunks_exact(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
-    }
-    String::from_utf8_lossy(value.contents).into_owned()
-}
-
-/// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`), as seconds since the epoch.
-fn time(value: &Element<'_>) -> Option<i64> {
-    let text = std::str::from_utf8(value.contents).ok()?;
-    let digits = text.strip_suffix('Z')?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let full = match value.tag {
-        UTC_TIME if digits.len() == 12 => {
-            let year: i32 = digits[..2].parse().ok()?;
-            // RFC 5280: 50-99 are 19xx, 00-49 are 20xx.
-            let century = if year >= 50 { "19" } else { "20" };
-            format!("{century}{digits}")
+fn text(value: &Any) -> String {
+    let raw = match value.tag() {
+        Tag::BmpString => {
+            let units: Vec<u16> = value
+                .value()
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
         }
-        GENERALIZED_TIME if digits.len() == 14 => digits.to_string(),
-        _ => return None,
+        _ => String::from_utf8_lossy(value.value()).into_owned(),
     };
-    chrono::NaiveDateTime::parse_from_str(&full, "%Y%m%d%H%M%S")
-        .ok()
-        .map(|t| t.and_utc().timestamp())
+    crate::untrusted::printable(&raw).into_owned()
 }
 
 #[cfg(test)]
@@ -221,6 +135,16 @@ mod tests {
         assert_eq!(leaf.not_before, Some(1_577_836_800));
         // 2051 is written as a GeneralizedTime.
         assert_eq!(leaf.not_after, Some(2_571_696_000));
+    }
+
+    #[test]
+    fn names_a_server_chose_are_escaped() {
+        let (cert, _) = ca("Evil\u{1b}]0;pwned\u{7}\u{1b}[2J CA");
+        let info = parse(cert.der()).unwrap();
+        assert_eq!(
+            info.subject,
+            "CN=Evil\\u{1b}]0;pwned\\u{7}\\u{1b}[2J CA, O=Example Corp"
+        );
     }
 
     #[test]

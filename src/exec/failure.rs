@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::credential::{Credential, CredentialError, Endpoint, KeySource};
-use crate::http;
 use crate::provider::{self, Kind};
 
 /// The longest `Retry-After` honoured; a longer one fails at once and says how long.
@@ -27,6 +26,8 @@ pub(super) enum Failure {
     },
     Transport {
         err: reqwest::Error,
+        /// `http::describe` of `err`, made when it happened (describing may ask a proxy).
+        text: String,
         retries: u64,
         out_of_budget: bool,
     },
@@ -79,6 +80,7 @@ impl Failure {
             ),
             Failure::Transport {
                 err,
+                text,
                 retries,
                 out_of_budget,
             } => match endpoint.provider.kind {
@@ -87,8 +89,7 @@ impl Failure {
                 }
                 Kind::Oss(_) | Kind::OpenAi | Kind::Azure | Kind::AmazonBedrock | Kind::Custom => {
                     format!(
-                        "cannot reach {name}: {}{}",
-                        http::describe(err),
+                        "cannot reach {name}: {text}{}",
                         after(*retries, *out_of_budget)
                     )
                 }

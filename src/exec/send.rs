@@ -1,5 +1,6 @@
 //! Sending the request: the retry loop (`request_max_retries`) over 5xx, 429 (after
-//! `Retry-After`), timeouts and transport errors, with exponential backoff.
+//! `Retry-After`), timeouts and transport errors, with exponential backoff. A proxy that refuses
+//! the login is not asked again: its answer cannot change.
 
 use std::time::Duration;
 
@@ -83,18 +84,19 @@ pub(super) async fn send(
             Ok(Err(err)) => {
                 let local_refused =
                     matches!(endpoint.provider.kind, Kind::Oss(_)) && err.is_connect();
+                // Described once per attempt: describing may ask the proxy why it refused.
+                let diagnosis = http::diagnose(&err);
+                let final_answer = local_refused || diagnosis.again == http::Again::SameAnswer;
                 let over_budget = waited + backoff(retries) > RETRY_WAIT_BUDGET;
-                if local_refused || retries >= max || over_budget {
+                if final_answer || retries >= max || over_budget {
                     return Err(Failure::Transport {
                         err,
+                        text: diagnosis.text,
                         retries,
-                        out_of_budget: !local_refused && retries < max,
+                        out_of_budget: !final_answer && retries < max,
                     });
                 }
-                (
-                    format!("{}; retrying", http::describe(&err)),
-                    backoff(retries),
-                )
+                (format!("{}; retrying", diagnosis.text), backoff(retries))
             }
             Err(_) => {
                 let over_budget = waited + backoff(retries) > RETRY_WAIT_BUDGET;

@@ -16,6 +16,29 @@ pub(super) enum Failure {
 /// for an unknown certificate authority, the fix; a proxy problem names the proxy (never its
 /// password).
 pub fn describe(err: &reqwest::Error) -> String {
+    diagnose(err).text
+}
+
+/// A failed request in words (see `describe`), and whether the same request could get another
+/// answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    pub text: String,
+    pub again: Again,
+}
+
+/// Whether sending the same request again could get another answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// A timeout, a reset, a server that was down: worth another attempt.
+    MayWork,
+    /// A proxy refused the login (407, or 401/403 from the proxy): it answers the same until
+    /// the settings change, so retrying only knocks on its door again (and may lock the account).
+    SameAnswer,
+}
+
+/// `describe`, with the verdict on another attempt. A proxy is asked at most once why it refused.
+pub fn diagnose(err: &reqwest::Error) -> Diagnosis {
     let failure = if err.is_timeout() {
         Failure::Timeout
     } else if err.is_connect() {
@@ -40,7 +63,7 @@ pub(super) fn explain(
     url: Option<&Url>,
     proxy: Option<&Proxy>,
     ca_bundle: Option<&FromEnv<PathBuf>>,
-) -> String {
+) -> Diagnosis {
     let target = url
         .map(|u| {
             let mut u = u.clone();
@@ -52,19 +75,23 @@ pub(super) fn explain(
     let host = url
         .map(host_and_port)
         .unwrap_or_else(|| "the server".into());
-    let what = if let Some(tls) = find_rustls_error(err) {
-        tls_problem(tls, &host, ca_bundle)
+    let (what, again) = if let Some(tls) = find_rustls_error(err) {
+        (tls_problem(tls, &host, ca_bundle), Again::MayWork)
     } else if let Some(proxy) = proxy {
         proxy_problem(err, failure, proxy, url, &host)
     } else {
-        match failure {
+        let what = match failure {
             Failure::Timeout => "timed out".to_string(),
             Failure::Connect => format!("could not connect: {}", innermost(err)),
             Failure::Body => format!("the response could not be read: {}", innermost(err)),
             Failure::Other => innermost(err),
-        }
+        };
+        (what, Again::MayWork)
     };
-    format!("request{target} failed: {what}")
+    Diagnosis {
+        text: format!("request{target} failed: {what}"),
+        again,
+    }
 }
 
 pub(super) fn host_and_port(url: &Url) -> String {
@@ -137,28 +164,45 @@ pub(super) fn proxy_problem(
     proxy: &Proxy,
     url: Option<&Url>,
     host: &str,
-) -> String {
+) -> (String, Again) {
     let name = format!("{} (from {})", proxy.shown(), proxy.variable);
     let variable = proxy.variable;
+    let direct = url.and_then(Url::host_str).unwrap_or(host);
     // hyper-util's tunnel errors are not public types; their texts are what is left to match.
     let said = |text: &str| chain(err).any(|e| e.to_string().contains(text));
     const STATUS_407: &str = "407 Proxy Authentication Required";
     if said("proxy authorization required") {
-        return refused_login(proxy, &name, STATUS_407);
+        return (
+            refused_login(proxy, &name, STATUS_407, direct),
+            Again::SameAnswer,
+        );
     }
     if said("tunnel error: unsuccessful") {
         return match url.and_then(|u| ask_proxy(proxy, u)) {
             // Some proxies (tinyproxy) answer wrong credentials with a 401.
-            Some((status @ (401 | 407), reason)) => {
-                refused_login(proxy, &name, &format!("{status} {reason}"))
-            }
-            Some((status, reason)) if status != 200 => format!(
-                "the proxy {name} refused to open a connection to `{host}` ({status} {reason})"
+            Some((status @ (401 | 407), reason)) => (
+                refused_login(proxy, &name, &format!("{status} {reason}"), direct),
+                Again::SameAnswer,
             ),
-            _ => format!("the proxy {name} would not open a connection to `{host}`"),
+            Some((403, reason)) => (
+                format!(
+                    "the proxy {name} refused to open a connection to `{host}` (403 {reason}); ask its administrators to allow it, or add `{direct}` to NO_PROXY to connect directly"
+                ),
+                Again::SameAnswer,
+            ),
+            Some((status, reason)) if status != 200 => (
+                format!(
+                    "the proxy {name} refused to open a connection to `{host}` ({status} {reason})"
+                ),
+                Again::MayWork,
+            ),
+            _ => (
+                format!("the proxy {name} would not open a connection to `{host}`"),
+                Again::MayWork,
+            ),
         };
     }
-    match failure {
+    let what = match failure {
         Failure::Timeout => format!("timed out (through the proxy {name})"),
         Failure::Connect if innermost_io(err).is_some() => format!(
             "could not connect to the proxy {name}: {}; check {variable}, or add `{}` to NO_PROXY to connect directly",
@@ -174,21 +218,23 @@ pub(super) fn proxy_problem(
             innermost(err)
         ),
         Failure::Other => format!("{} (through the proxy {name})", innermost(err)),
-    }
+    };
+    (what, Again::MayWork)
 }
 
-/// A proxy wants a (different) login: it answered `status`, a 407 or a 401.
-pub(super) fn refused_login(proxy: &Proxy, name: &str, status: &str) -> String {
+/// A proxy wants a (different) login: it answered `status`, a 407 or a 401. `direct` is the host
+/// that NO_PROXY would let through without it.
+pub(super) fn refused_login(proxy: &Proxy, name: &str, status: &str, direct: &str) -> String {
     let variable = proxy.variable;
     if proxy.has_credentials() {
         return format!(
-            "the proxy {name} refused the user name and password in {variable} ({status}); check them"
+            "the proxy {name} refused the user name and password in {variable} ({status}); check them (percent-encode special characters: `@` is `%40`), or add `{direct}` to NO_PROXY to connect directly"
         );
     }
     let shown = proxy.shown();
     let (scheme, address) = shown.split_once("://").unwrap_or(("http", &shown));
     format!(
-        "the proxy {name} requires a user name and password ({status}); put them in the URL: {variable}={scheme}://USER:PASSWORD@{address}"
+        "the proxy {name} requires a user name and password ({status}); put them in the URL: {variable}={scheme}://USER:PASSWORD@{address}, or add `{direct}` to NO_PROXY to connect directly"
     )
 }
 

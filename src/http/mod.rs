@@ -153,7 +153,7 @@ mod roots;
 mod settings;
 
 use describe::*;
-pub use describe::{describe, innermost, presented_name};
+pub use describe::{Again, Diagnosis, describe, diagnose, innermost, presented_name};
 pub use proxy::{Proxy, ProxyRoutes};
 use roots::*;
 pub use roots::{add_bundle, parse_bundle};
@@ -533,7 +533,7 @@ mod tests {
         );
         let err = Said("client error (Connect)", Some(io));
         let url = Url::parse("https://auth.corp.example:8443/oauth/token?code=SECRET").unwrap();
-        explain(&err, Failure::Connect, Some(&url), None, bundle)
+        explain(&err, Failure::Connect, Some(&url), None, bundle).text
     }
 
     #[test]
@@ -568,8 +568,8 @@ mod tests {
         let refused = Said("tunnel error: proxy authorization required", None);
         let proxy = with.for_url(&url);
         assert_eq!(
-            explain(&refused, Failure::Connect, Some(&url), proxy, None),
-            "request to https://auth.openai.com/oauth/token failed: the proxy http://127.0.0.1:3128 (from HTTPS_PROXY) refused the user name and password in HTTPS_PROXY (407 Proxy Authentication Required); check them"
+            explain(&refused, Failure::Connect, Some(&url), proxy, None).text,
+            "request to https://auth.openai.com/oauth/token failed: the proxy http://127.0.0.1:3128 (from HTTPS_PROXY) refused the user name and password in HTTPS_PROXY (407 Proxy Authentication Required); check them (percent-encode special characters: `@` is `%40`), or add `auth.openai.com` to NO_PROXY to connect directly"
         );
         assert_eq!(
             explain(
@@ -578,16 +578,26 @@ mod tests {
                 Some(&url),
                 without.for_url(&url),
                 None
-            ),
-            "request to https://auth.openai.com/oauth/token failed: the proxy http://127.0.0.1:3128 (from HTTPS_PROXY) requires a user name and password (407 Proxy Authentication Required); put them in the URL: HTTPS_PROXY=http://USER:PASSWORD@127.0.0.1:3128"
+            )
+            .text,
+            "request to https://auth.openai.com/oauth/token failed: the proxy http://127.0.0.1:3128 (from HTTPS_PROXY) requires a user name and password (407 Proxy Authentication Required); put them in the URL: HTTPS_PROXY=http://USER:PASSWORD@127.0.0.1:3128, or add `auth.openai.com` to NO_PROXY to connect directly"
         );
         let down = Said(
             "tunnel error: failed to create underlying connection",
             Some(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
         );
         assert_eq!(
-            explain(&down, Failure::Connect, Some(&url), proxy, None),
+            explain(&down, Failure::Connect, Some(&url), proxy, None).text,
             "request to https://auth.openai.com/oauth/token failed: could not connect to the proxy http://127.0.0.1:3128 (from HTTPS_PROXY): connection refused; check HTTPS_PROXY, or add `auth.openai.com` to NO_PROXY to connect directly"
+        );
+        // A refused login gets the same answer every time; a proxy that is down may come back.
+        assert_eq!(
+            explain(&refused, Failure::Connect, Some(&url), proxy, None).again,
+            describe::Again::SameAnswer
+        );
+        assert_eq!(
+            explain(&down, Failure::Connect, Some(&url), proxy, None).again,
+            describe::Again::MayWork
         );
     }
 }

@@ -74,16 +74,17 @@ impl Store {
         self
     }
 
-    /// The saved account this store was opened for, if one was named.
-    pub fn account(&self) -> Option<String> {
-        self.linked.as_ref().and_then(|l| l.account())
-    }
-
-    /// Records that the issuer refused the refresh token of `doc` for good (for `login status`).
-    pub fn refresh_refused(&self, lock: &StoreLock, doc: &AuthDotJson, code: &str) {
-        if let Some(linked) = &self.linked {
-            linked.refresh_refused(self, lock, doc, code);
-        }
+    /// Records that the issuer refused the refresh token of `doc` for good (for `login status`);
+    /// returns the saved account it belongs to, if any.
+    pub fn refresh_refused(
+        &self,
+        lock: &StoreLock,
+        doc: &AuthDotJson,
+        code: &str,
+    ) -> Option<String> {
+        self.linked
+            .as_ref()
+            .and_then(|linked| linked.refresh_refused(self, lock, doc, code))
     }
 
     /// Takes the cross-process lock of this CODEX_HOME (see `lock.rs`).
@@ -149,7 +150,8 @@ impl Store {
     fn unavailable(&self, cause: KeyringError) -> StoreError {
         StoreError::KeyringUnavailable {
             cause,
-            config: self.file.path().with_file_name("config.toml"),
+            // CODEX_HOME's config.toml, also when a saved account's copy (in accounts/) failed first.
+            config: self.file.codex_home().join("config.toml"),
         }
     }
 
@@ -166,7 +168,8 @@ impl Store {
         if let Some(cause) = self.keyring_down.borrow().as_ref() {
             self.notify.notify(Notice::warning(format!(
                 "warning: the OS keyring is not available ({cause}), so credentials are stored in plain text in {}",
-                self.file.path().display()
+                // auth.json, also when a saved account's copy is the first file written.
+                self.file.codex_home().join("auth.json").display()
             )));
         }
     }

@@ -19,13 +19,15 @@ use std::fs::Metadata;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{StoreError, StoreLock};
+use super::{Seen, StoreError, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::Config;
 use crate::fsutil::{self, ReadError};
 use crate::notice::Notice;
 
 const TEMP_PREFIX: &str = ".auth.json.tmp.";
+/// How many `.bak` names a backup tries before it gives up.
+const MAX_BACKUPS: u32 = 1000;
 /// The keys of which a credentials document has at least one.
 const CREDENTIAL_KEYS: [&str; 3] = ["auth_mode", "OPENAI_API_KEY", "tokens"];
 
@@ -135,10 +137,11 @@ impl FileStore {
         }
     }
 
-    fn not_ours(&self, target: &Path, clause: &str, remedy: String) -> StoreError {
+    fn not_ours(&self, target: &Path, clause: &str, remedy: String, seen: Seen) -> StoreError {
         StoreError::NotOurs {
             problem: self.describe(target, clause),
             remedy,
+            seen,
         }
     }
 
@@ -157,7 +160,12 @@ impl FileStore {
             Err(ReadError::NotFound) => return Ok(None),
             Err(ReadError::Io(e)) => return Err(StoreError::io("read", &self.path, e)),
             Err(e @ (ReadError::NotRegular(_) | ReadError::TooLarge(_))) => {
-                return Err(self.not_ours(&target, &e.to_string(), self.keep_it_or_remove_it()));
+                return Err(self.not_ours(
+                    &target,
+                    &e.to_string(),
+                    self.keep_it_or_remove_it(),
+                    Seen::Unread,
+                ));
             }
         };
         tracing::trace!(path = %self.path.display(), bytes = bytes.len(), "read credentials");
@@ -174,8 +182,14 @@ impl FileStore {
     /// CODEX_HOME is not parsed here: an unparseable one is the caller's to back up.)
     fn ours(&self) -> Result<Option<PathBuf>, StoreError> {
         let target = self.target()?;
-        let refused =
-            |e: ReadError| self.not_ours(&target, &e.to_string(), self.keep_it_or_remove_it());
+        let refused = |e: ReadError| {
+            self.not_ours(
+                &target,
+                &e.to_string(),
+                self.keep_it_or_remove_it(),
+                Seen::Unread,
+            )
+        };
         let (file, meta) = match fsutil::open_regular(&self.path) {
             Ok(opened) => opened,
             Err(ReadError::NotFound) => return Ok(None),
@@ -201,6 +215,7 @@ impl FileStore {
                     "codex does not overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
                     self.path.display()
                 ),
+                Seen::Unread,
             ));
         }
         if !is_credentials_document(&bytes) {
@@ -217,6 +232,7 @@ impl FileStore {
                 "codex neither reads nor overwrites it: point the link at your credentials file, or remove the link (rm {}) and sign in again",
                 self.path.display()
             ),
+            Seen::NoCredentials,
         )
     }
 
@@ -233,19 +249,47 @@ impl FileStore {
                     "codex does not move or overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
                     self.path.display()
                 ),
+                Seen::Unread,
             ));
         }
         // An earlier backup is never overwritten: the next free `.bak`, `.bak.1`, `.bak.2`, ...
-        let backup = (0..)
-            .map(|n| match n {
+        // A name is free only when it does not exist (one that cannot be looked at may be
+        // taken: it is skipped), and the rename itself refuses to replace, so a backup made
+        // meanwhile by another program survives too.
+        let mut unchecked = None;
+        for n in 0..MAX_BACKUPS {
+            let backup = match n {
                 0 => PathBuf::from(format!("{}.bak", target.display())),
                 n => PathBuf::from(format!("{}.bak.{n}", target.display())),
-            })
-            .find(|p| std::fs::symlink_metadata(p).is_err())
-            .expect("some backup name is free");
-        std::fs::rename(&target, &backup).map_err(|e| StoreError::io("move aside", &target, e))?;
-        set_private(&backup)?;
-        Ok(backup)
+            };
+            match std::fs::symlink_metadata(&backup) {
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::debug!(path = %backup.display(), %e, "cannot check a backup name; skipped");
+                    unchecked = Some((backup, e));
+                    continue;
+                }
+            }
+            match rename_no_replace(&target, &backup) {
+                Ok(()) => {
+                    set_private(&backup)?;
+                    return Ok(backup);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(StoreError::io("move aside", &target, e)),
+            }
+        }
+        Err(match unchecked {
+            Some((backup, e)) => StoreError::io("check the backup name", backup, e),
+            None => StoreError::io(
+                "move aside",
+                &target,
+                std::io::Error::other(format!(
+                    "{MAX_BACKUPS} backups of it exist already; remove the old `.bak` files"
+                )),
+            ),
+        })
     }
 
     /// Removes temp files left by a writer that died mid-write: they may hold a secret. Only
@@ -375,6 +419,42 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .and_then(|()| file.sync_all())
         .map_err(|e| StoreError::io("write", path, e))?;
     set_private(path)
+}
+
+/// Renames `from` to `to` unless `to` exists (then `AlreadyExists`, and nothing changed): one
+/// atomic `renameat2(RENAME_NOREPLACE)` on Linux; elsewhere, and on filesystems without that
+/// flag, a hard link (which never replaces) and the removal of the old name.
+fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = |p: &Path| {
+            std::ffi::CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+        };
+        let (old, new) = (c_path(from)?, c_path(to)?);
+        // SAFETY: two NUL-terminated paths that live through the call.
+        let done = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                old.as_ptr(),
+                libc::AT_FDCWD,
+                new.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if done == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            // The filesystem (or a kernel before 3.15) does not know the flag.
+            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => {}
+            _ => return Err(err),
+        }
+    }
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
 }
 
 fn set_private(path: &Path) -> Result<(), StoreError> {

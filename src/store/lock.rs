@@ -51,6 +51,7 @@ impl StoreLock {
                     "it is the lock file of the credentials: remove it (rm {}) and codex makes a new one",
                     path.display()
                 ),
+                seen: super::Seen::Unread,
             },
         })?;
         tracing::trace!(path = %path.display(), "waiting for the credentials lock");

@@ -72,7 +72,21 @@ pub enum StoreError {
     /// FIFO, a file too large to hold credentials, someone else's document. It is neither read
     /// nor replaced nor removed; `problem` says what it is, `remedy` what to do.
     #[error("{problem}; {remedy}")]
-    NotOurs { problem: String, remedy: String },
+    NotOurs {
+        problem: String,
+        remedy: String,
+        seen: Seen,
+    },
+}
+
+/// What is known of the content of a file that is not ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// It was read and holds no credentials (someone's `package.json` behind a link).
+    NoCredentials,
+    /// It was not read (a device, a FIFO, over the cap, unparseable behind a link): it may
+    /// hold credentials that another tool reads.
+    Unread,
 }
 
 impl StoreError {
@@ -95,11 +109,16 @@ pub trait Linked {
     fn save(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson) -> Result<(), StoreError>;
     /// Where the last `load` found the credentials, when not in the store's own place.
     fn elsewhere(&self) -> Option<(StoreKind, String)>;
-    /// The saved account named for this run, if any.
-    fn account(&self) -> Option<String>;
     /// The issuer refused the refresh token of `doc` for good (`code`): best effort, recorded
-    /// for `login status`.
-    fn refresh_refused(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson, code: &str);
+    /// for `login status`. Returns the saved account the sign-in belongs to, if any, so the
+    /// advice can name it.
+    fn refresh_refused(
+        &self,
+        own: &Store,
+        lock: &StoreLock,
+        doc: &AuthDotJson,
+        code: &str,
+    ) -> Option<String>;
 }
 
 /// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is

@@ -339,6 +339,21 @@ impl Peer {
         Peer::python_fake("fake_chatgpt_issuer.py", dir, args)
     }
 
+    /// The fake OpenAI issuer knowing the refresh token `seed`, answering the first refresh
+    /// only after `delay_ms` (rotating the token as usual): a slow issuer.
+    pub fn slow_refresh_issuer(dir: &Path, seed: &str, delay_ms: u64) -> Peer {
+        let script = dir.join(format!("slow-refresh-{}.json", unique()));
+        std::fs::write(
+            &script,
+            serde_json::json!([{"path": "/oauth/token",
+                "match": {"grant_type": "refresh_token"}, "delay_ms": delay_ms}])
+            .to_string(),
+        )
+        .unwrap();
+        let script = script.to_str().unwrap();
+        Peer::fake_issuer(dir, &["--seed-refresh-token", seed, "--script", script])
+    }
+
     /// The fake Responses API (tests/peers/fakes/fake_responses_api.py).
     pub fn fake_responses(dir: &Path, args: &[&str]) -> Peer {
         Peer::python_fake("fake_responses_api.py", dir, args)

@@ -98,17 +98,9 @@ fn usable(cached: &Cached, auth: &AuthCommand, now_ms: i64) -> bool {
     {
         return false;
     }
-    let token = cached.token.expose();
-    let Some(exp) = crate::jwt::expires_at(token) else {
-        return true;
-    };
     // As for ChatGPT tokens: a token that lives less than twice the margin is kept for half
-    // its life, not thrown away the moment it arrives.
-    let margin = match crate::jwt::issued_at(token) {
-        Some(iat) if exp > iat => crate::token::EXPIRY_MARGIN_SECS.min((exp - iat) / 2),
-        Some(_) | None => crate::token::EXPIRY_MARGIN_SECS,
-    };
-    exp - now_ms / 1000 > margin
+    // its life (not thrown away the moment it arrives), compared to the millisecond.
+    crate::token::expires_soon(cached.token.expose(), now_ms).is_none_or(|soon| !soon)
 }
 
 /// Now, in Unix milliseconds.
