@@ -140,8 +140,7 @@ fn is_fifo(path: &Path) -> bool {
 }
 
 /// A sparse file of `size` bytes (no disk space used).
-#[cfg(unix)]
-fn sparse_file(path: &Path, size: u64) {
+fn sparse_file(path: &std::path::Path, size: u64) {
     std::fs::File::create(path).unwrap().set_len(size).unwrap();
 }
 
