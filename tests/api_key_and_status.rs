@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Env, READING, SAVED, api_key_json, bare_cmd, mode_of, run_cmd, set_mode};
+use common::runner::{runner, windows};
+use common::{Env, READING, SAVED, api_key_json, bare_cmd, mode_of, run_cmd, set_mode, shown};
 
 const NOTE: &str = "note: a key given on the command line is visible in shell history and to `ps`; prefer `--api-key -` and pipe it in (printenv OPENAI_API_KEY | codex login --api-key -)\n";
 const KEY: &str = "sk-proj-canary-0123456789";
@@ -93,24 +94,42 @@ fn loose_permissions_are_tightened_on_save() {
     assert_eq!(mode_of(&env.home.join("accounts/apikey-00000.json")), 0o600);
 }
 
+/// Without CODEX_HOME: `~/.codex` on Linux, the profile folder's `.codex` on Windows.
 #[test]
 fn default_codex_home_is_created_private() {
     let env = Env::new();
-    let mut cmd = env.cmd(&["login", "--api-key", "-"]);
-    cmd.env_remove("CODEX_HOME");
-    run_cmd(cmd, Some(KEY.as_bytes())).assert(0, "", &format!("{READING}{SAVED}"));
-    let home = env.dir.path().join(".codex");
-    assert_eq!(mode_of(&home), 0o700);
+    let home = runner().profile(env.dir.path()).join(".codex");
+    // The Wine prefix's profile folder is shared: this test's runs start from nothing.
+    let _ = std::fs::remove_dir_all(&home);
+    let default = |args: &[&str]| {
+        let mut cmd = env.cmd(args);
+        cmd.env_remove("CODEX_HOME");
+        cmd
+    };
+    run_cmd(default(&["login", "--api-key", "-"]), Some(KEY.as_bytes())).assert(
+        0,
+        "",
+        &format!("{READING}{SAVED}"),
+    );
+    if !windows() {
+        assert_eq!(mode_of(&home), 0o700);
+    }
     assert_eq!(
         std::fs::read_to_string(home.join("auth.json")).unwrap(),
         api_key_json(KEY)
     );
+    run_cmd(default(&["login", "token"]), None).assert(0, &format!("{KEY}\n"), "");
+    run_cmd(default(&["logout"]), None).assert(0, "", "Successfully logged out\n");
+    assert!(!home.join("auth.json").exists());
+    if windows() {
+        std::fs::remove_dir_all(&home).unwrap();
+    }
 }
 
 #[test]
 fn logout_over_malformed_auth_json_keeps_it_and_says_so() {
     let env = Env::new();
-    let path = env.auth_path().display().to_string();
+    let path = shown(&env.auth_path());
     let broken = "{\"OPENAI_API_KEY\": \"sk-precious\"";
     env.write_auth(broken);
     env.run(&["logout"]).assert(
@@ -124,7 +143,7 @@ fn logout_over_malformed_auth_json_keeps_it_and_says_so() {
 #[test]
 fn login_over_malformed_auth_json_keeps_a_backup() {
     let env = Env::new();
-    let path = env.auth_path().display().to_string();
+    let path = shown(&env.auth_path());
     let broken = "{\"OPENAI_API_KEY\": \"sk-precious\"";
     env.write_auth(broken);
     env.run_stdin(&["login", "--api-key", "-"], KEY.as_bytes()).assert(
@@ -135,7 +154,9 @@ fn login_over_malformed_auth_json_keeps_a_backup() {
     assert_eq!(env.read_auth(), api_key_json(KEY));
     let backup = env.home.join("auth.json.bak");
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), broken);
-    assert_eq!(mode_of(&backup), 0o600);
+    if !windows() {
+        assert_eq!(mode_of(&backup), 0o600);
+    }
 }
 
 #[test]
@@ -160,6 +181,7 @@ fn logout_with_missing_default_home_does_not_create_it() {
 }
 
 #[test]
+#[cfg(unix)] // a link needs no privilege on Unix only
 fn symlinked_auth_json_is_updated_and_removed_at_its_target() {
     let env = Env::new();
     let target = env.dir.path().join("elsewhere.json");
@@ -225,6 +247,7 @@ fn unknown_config_keys_are_fine_and_overrides_apply() {
 
 /// Runs the binary as `nobody` so that file permissions apply (the tests run as root).
 #[test]
+#[cfg(unix)]
 fn unwritable_codex_home_is_an_error_naming_it() {
     if unsafe_euid() != 0 {
         return; // As a normal user the chmod below is enough, but the copy trick needs root.
@@ -252,6 +275,7 @@ fn unwritable_codex_home_is_an_error_naming_it() {
     );
 }
 
+#[cfg(unix)]
 fn unsafe_euid() -> u32 {
     use std::os::unix::fs::MetadataExt;
     // The owner of a file we just created is our effective uid.

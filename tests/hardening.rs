@@ -5,6 +5,7 @@
 mod common;
 
 use std::io::{Read, Write};
+#[cfg(unix)] // the hostile files of these tests are Unix files
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -53,6 +54,7 @@ fn assert_no_panic(run: &Run) {
 /// A character device of our own that behaves like /dev/null (made with mknod as root): the
 /// test never points the binary at the machine's real /dev/null, which a regression would
 /// rename. Without mknod (not root), /dev/null itself is safe: its directory is not writable.
+#[cfg(unix)]
 fn null_device(dir: &Path) -> PathBuf {
     let path = dir.join("null-device");
     let made = Command::new("mknod")
@@ -74,31 +76,36 @@ fn null_device(dir: &Path) -> PathBuf {
     PathBuf::from("/dev/null")
 }
 
+#[cfg(unix)]
 fn is_char_device(path: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
     std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device())
 }
 
+#[cfg(unix)]
 fn mkfifo(path: &Path) {
     let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
     assert!(ok, "mkfifo {}", path.display());
 }
 
+#[cfg(unix)]
 fn is_fifo(path: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
 /// A sparse file of `size` bytes (no disk space used).
-fn sparse_file(path: &Path, size: u64) {
+fn sparse_file(path: &std::path::Path, size: u64) {
     std::fs::File::create(path).unwrap().set_len(size).unwrap();
 }
 
+#[cfg(unix)]
 fn full_mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
+#[cfg(unix)]
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -111,6 +118,7 @@ fn entries(dir: &Path) -> Vec<String> {
 // ------------------------------------------------------------------ item 2: logout
 
 #[test]
+#[cfg(unix)] // links, devices, FIFOs and modes are Unix files
 fn logout_leaves_a_linked_file_that_holds_no_credentials() {
     let env = Env::new();
     let package = env.dir.path().join("package.json");
@@ -155,6 +163,7 @@ fn logout_leaves_a_linked_file_that_holds_no_credentials() {
 // ------------------------------------------------------------------ item 3: devices
 
 #[test]
+#[cfg(unix)] // links, devices, FIFOs and modes are Unix files
 fn a_link_to_a_device_is_never_replaced() {
     let env = Env::new();
     let device = null_device(env.dir.path());
@@ -218,6 +227,7 @@ fn a_link_to_a_device_is_never_replaced() {
 // ------------------------------------------------------------------ item 4: directory modes
 
 #[test]
+#[cfg(unix)] // links, devices, FIFOs and modes are Unix files
 fn directories_we_did_not_create_keep_their_modes() {
     // A shared directory such as /tmp (1777): used, warned about, never chmodded.
     let env = Env::new();
@@ -260,6 +270,7 @@ fn directories_we_did_not_create_keep_their_modes() {
 // ------------------------------------------------------------------ item 5: FIFOs
 
 #[test]
+#[cfg(unix)] // links, devices, FIFOs and modes are Unix files
 fn a_fifo_never_blocks_a_command() {
     let env = Env::new();
     mkfifo(&env.auth_path());
@@ -323,6 +334,7 @@ fn a_fifo_never_blocks_a_command() {
 }
 
 #[test]
+#[cfg(unix)] // links, devices, FIFOs and modes are Unix files
 fn a_fifo_as_a_ca_bundle_or_in_a_certificate_directory_never_blocks() {
     let fake = Peer::responses(&[]);
     let env = Env::new();
@@ -358,6 +370,7 @@ fn a_fifo_as_a_ca_bundle_or_in_a_certificate_directory_never_blocks() {
 // ------------------------------------------------------------------ item 6: bounded reads
 
 #[test]
+#[cfg(unix)] // links, devices, FIFOs and modes are Unix files
 fn reads_are_capped_and_devices_refused() {
     let env = Env::new();
     let auth = env.auth_path().display().to_string();
@@ -837,6 +850,7 @@ fn endless_answers_are_cut_off() {
 }
 
 #[test]
+#[cfg(unix)] // links, devices, FIFOs and modes are Unix files
 fn aws_files_that_would_block_are_refused() {
     let env = Env::new();
     env.write_config(

@@ -5,6 +5,7 @@
 pub mod keyring;
 pub mod mcp;
 pub mod proxy;
+pub mod runner;
 pub mod screen;
 pub mod tls;
 pub mod transcript;
@@ -14,6 +15,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// The binary cargo built for this machine. The tests run `runner::runner()`'s, which is this
+/// one unless `CODEX_TEST_RUNNER` says otherwise.
 pub const BIN: &str = env!("CARGO_BIN_EXE_codex");
 
 /// What an API-key sign-in from standard input says first, and last when it worked (for the
@@ -123,8 +126,13 @@ impl Env {
 
     /// A `codex` command with a clean environment and this CODEX_HOME.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = bare_cmd(args);
-        cmd.env("CODEX_HOME", &self.home);
+        self.cmd_with(runner::runner(), args)
+    }
+
+    /// The same with a given runner: `&Runner::Native` is the Linux binary whatever the switch.
+    pub fn cmd_with(&self, runner: &runner::Runner, args: &[&str]) -> Command {
+        let mut cmd = bare_cmd_with(runner, args);
+        cmd.env("CODEX_HOME", runner.path(&self.home));
         cmd.env("HOME", self.dir.path());
         cmd
     }
@@ -138,8 +146,17 @@ impl Env {
     }
 }
 
+/// A path as the binary under test names it (in arguments, and in what it prints).
+pub fn shown(path: &Path) -> String {
+    runner::runner().path(path)
+}
+
 pub fn bare_cmd(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
+    bare_cmd_with(runner::runner(), args)
+}
+
+fn bare_cmd_with(runner: &runner::Runner, args: &[&str]) -> Command {
+    let mut cmd = runner.command();
     cmd.args(args);
     for var in SCRUBBED {
         cmd.env_remove(var);
@@ -235,15 +252,31 @@ pub fn run_within(mut cmd: Command, stdin: Option<&[u8]>, stdout: Stdio, secs: u
     }
 }
 
+/// A file's Unix permission bits. The tests run on Unix, also when the binary under test is the
+/// Windows one (then the bits are Wine's, not a Windows ACL: see `runner::windows`).
+#[cfg(unix)]
 pub fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+#[cfg(not(unix))]
+pub fn mode_of(path: &Path) -> u32 {
+    panic!(
+        "{}: Unix permission bits are checked on Unix only (scripts/test, or scripts/test-wine for the Windows binary)",
+        path.display()
+    )
+}
+
+#[cfg(unix)]
 pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+/// Elsewhere a test's files keep the ACL they inherit.
+#[cfg(not(unix))]
+pub fn set_mode(_path: &Path, _mode: u32) {}
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
