@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = doc.mode();
     let _ = doc.is_chatgpt();
     let _ = doc.usability();
-    let _ = codex_auth::token::refresh_due(&doc, 1_700_000_000);
+    let _ = codex_auth::token::refresh_due(
+        &doc,
+        (std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)).into(),
+    );
     if let Some(tokens) = &doc.tokens {
         let _ = codex_auth::jwt::id_claims(tokens.id_token.expose());
         let _ = codex_auth::jwt::expires_at(tokens.access_token.expose());

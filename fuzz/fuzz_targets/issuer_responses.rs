@@ -43,6 +43,7 @@ fn settings() -> AuthSettings {
         protocol: Protocol::Oidc,
         scopes: None,
         protocol_was_defaulted: false,
+        authapi: None,
     }
 }
 
