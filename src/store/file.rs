@@ -418,13 +418,36 @@ pub fn replace_atomically_named(
             .unwrap_or(0)
     ));
     let result = write_synced(&temp, bytes).and_then(|()| {
-        std::fs::rename(&temp, target).map_err(|e| StoreError::io("replace", target, e))
+        rename_over(&temp, target).map_err(|e| StoreError::io("replace", target, e))
     });
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
     result?;
     sync_dir(dir)
+}
+
+/// Renames `temp` over `target`. Windows refuses to replace a file that another process has
+/// open without delete sharing (a reader of the same document, under Wine too): that refusal is
+/// brief, so the rename is tried again for up to 2 s before the error stands.
+fn rename_over(temp: &Path, target: &Path) -> std::io::Result<()> {
+    #[cfg(windows)]
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            match std::fs::rename(temp, target) {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::PermissionDenied
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+    #[cfg(not(windows))]
+    std::fs::rename(temp, target)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
