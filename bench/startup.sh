@@ -20,24 +20,7 @@ bins=("$bin")
 api="$work/api" chatgpt="$work/chatgpt"
 mkdir -m 700 "$api" "$chatgpt"
 printf 'sk-bench-0123456789abcdef' | CODEX_HOME="$api" "$bin" login --api-key - 2>/dev/null
-signed_in() {
-  python3 - "$1" >"$chatgpt/auth.json" <<'PY'
-import base64, json, sys, time
-user = sys.argv[1]
-def jwt(c):
-    e = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
-    return e({"alg": "RS256", "typ": "JWT"}) + "." + e(c) + "." + "s" * 342
-auth = {"chatgpt_plan_type": "plus", "chatgpt_user_id": "user-" + user, "chatgpt_account_id": "acct-" + user}
-now = int(time.time())
-print(json.dumps({"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "tokens": {
-    "id_token": jwt({"email": user + "@example.com", "sub": user, "https://api.openai.com/auth": auth, "exp": now + 86400}),
-    "access_token": jwt({"exp": now + 86400, "sub": user, "https://api.openai.com/auth": auth, "scp": ["openid"] * 20}),
-    "refresh_token": "rt-" + user + "-" + "r" * 40,
-    "oauth_provenance": {"issuer": "https://auth.openai.com", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann"},
-    "account_id": "acct-" + user}, "last_refresh": "2026-01-01T00:00:00.000Z"}, indent=2))
-PY
-  chmod 600 "$chatgpt/auth.json"
-}
+signed_in() { chatgpt_sign_in "$1" "$chatgpt"; }
 export CODEX_HOME="$chatgpt"
 signed_in alice; "$bin" login switch x >/dev/null 2>&1 || true
 signed_in bob; "$bin" login switch alice@example.com 2>/dev/null

@@ -9,24 +9,7 @@ unset RUST_LOG CODEX_ACCOUNT
 
 # Two ChatGPT sign-ins of realistic size (JWTs of ~1 KB), saved as accounts under their emails:
 # each is written as auth.json (as a sign-in would) and taken in as an account by the next command.
-signed_in() {
-  python3 - "$1" >"$home/auth.json" <<'PY'
-import base64, json, sys, time
-user = sys.argv[1]
-def jwt(c):
-    e = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
-    return e({"alg": "RS256", "typ": "JWT"}) + "." + e(c) + "." + "s" * 342
-auth = {"chatgpt_plan_type": "plus", "chatgpt_user_id": "user-" + user, "chatgpt_account_id": "acct-" + user}
-now = int(time.time())
-print(json.dumps({"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "tokens": {
-    "id_token": jwt({"email": user + "@example.com", "sub": user, "https://api.openai.com/auth": auth, "exp": now + 3600}),
-    "access_token": jwt({"exp": now + 3600, "sub": user, "https://api.openai.com/auth": auth, "scp": ["openid"] * 20}),
-    "refresh_token": "rt-" + user + "-" + "r" * 40,
-    "oauth_provenance": {"issuer": "https://auth.openai.com", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann"},
-    "account_id": "acct-" + user}, "last_refresh": "2026-01-01T00:00:00.000Z"}, indent=2))
-PY
-  chmod 600 "$home/auth.json"
-}
+signed_in() { chatgpt_sign_in "$1" "$home"; }
 signed_in alice; "$bin" login switch x 2>/dev/null || true
 signed_in bob;   "$bin" login switch alice@example.com 2>/dev/null
 "$bin" login switch bob@example.com 2>/dev/null
