@@ -137,7 +137,7 @@ fn log_out_account(
     let Some(entry) = index.get(name).cloned() else {
         return Err(accounts.unknown(&index, name));
     };
-    let active = accounts.active().load_own().ok().flatten();
+    let active = accounts.active().load().ok().flatten();
     if active
         .is_some_and(|doc| crate::accounts::identity::of(&doc).as_deref() == Some(&entry.identity))
     {

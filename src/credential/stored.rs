@@ -1,6 +1,6 @@
 //! OpenAI auth: `CODEX_API_KEY` for one run, else the stored sign-in (an API key, or ChatGPT
-//! tokens refreshed first when they are about to expire), read through the accounts' `Linked`
-//! store so a refresh also reaches the saved account's copy. After a 401 a ChatGPT sign-in
+//! tokens refreshed first when they are about to expire), read through the accounts' `Session`
+//! so a refresh also reaches the saved account's copy. After a 401 a ChatGPT sign-in
 //! adopts tokens another process stored meanwhile, or refreshes once.
 
 use std::sync::Arc;

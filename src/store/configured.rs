@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::file::FileStore;
 use super::keyring::{KeyringError, KeyringStore};
-use super::{Linked, StoreError, StoreKind, StoreLock};
+use super::{StoreError, StoreKind, StoreLock};
 use crate::auth::AuthDotJson;
 use crate::config::{Config, StoreMode};
 use crate::notice::{Notice, Notify};
@@ -26,8 +26,6 @@ pub struct Store {
     keyring_down: Rc<RefCell<Option<KeyringError>>>,
     warned: Rc<Cell<bool>>,
     notify: Arc<dyn Notify>,
-    /// Saved accounts this store also serves (see `Linked`); `None`: just its own place.
-    linked: Option<Box<dyn Linked>>,
 }
 
 /// What `remove_everywhere` did.
@@ -49,7 +47,6 @@ impl Store {
             keyring_down: Rc::new(RefCell::new(None)),
             warned: Rc::new(Cell::new(false)),
             notify,
-            linked: None,
         }
     }
 
@@ -64,27 +61,7 @@ impl Store {
             keyring_down: Rc::clone(&self.keyring_down),
             warned: Rc::clone(&self.warned),
             notify: self.notify.clone(),
-            linked: None,
         }
-    }
-
-    /// This store, also serving saved accounts as `linked` says.
-    pub fn linked(mut self, linked: Box<dyn Linked>) -> Store {
-        self.linked = Some(linked);
-        self
-    }
-
-    /// Records that the issuer refused the refresh token of `doc` for good (for `login status`);
-    /// returns the saved account it belongs to, if any.
-    pub fn refresh_refused(
-        &self,
-        lock: &StoreLock,
-        doc: &AuthDotJson,
-        code: &str,
-    ) -> Option<String> {
-        self.linked
-            .as_ref()
-            .and_then(|linked| linked.refresh_refused(self, lock, doc, code))
     }
 
     /// Takes the cross-process lock of this CODEX_HOME (see `lock.rs`).
@@ -276,50 +253,18 @@ pub enum FileRemoval {
 impl Store {
     /// Where the credentials were found, else where they would be saved.
     pub fn kind(&self) -> StoreKind {
-        match self.linked.as_ref().and_then(|l| l.elsewhere()) {
-            Some((kind, _)) => kind,
-            None => self.own_kind(),
-        }
-    }
-
-    pub fn location(&self) -> String {
-        match self.linked.as_ref().and_then(|l| l.elsewhere()) {
-            Some((_, location)) => location,
-            None => self.own_location(),
-        }
-    }
-
-    /// `kind` of this store's own place.
-    pub fn own_kind(&self) -> StoreKind {
         self.found.get().unwrap_or_else(|| self.target())
     }
 
-    /// `location` of this store's own place.
-    pub fn own_location(&self) -> String {
-        match self.own_kind() {
+    pub fn location(&self) -> String {
+        match self.kind() {
             StoreKind::File => self.file.location(),
             StoreKind::Keyring => self.keyring.describe(),
         }
     }
 
-    /// The credentials this store serves: its own place's, or what `Linked` makes of them.
+    /// Reads this store's place (its file and keyring entry, by the mode's policy).
     pub fn load(&self) -> Result<Option<AuthDotJson>, StoreError> {
-        match &self.linked {
-            Some(linked) => linked.load(self),
-            None => self.load_own(),
-        }
-    }
-
-    /// Saves where the credentials belong: its own place, and what `Linked` adds.
-    pub fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
-        match &self.linked {
-            Some(linked) => linked.save(self, lock, auth),
-            None => self.save_own(lock, auth),
-        }
-    }
-
-    /// Reads this store's own place (auth.json and the keyring entry, by the mode's policy).
-    pub fn load_own(&self) -> Result<Option<AuthDotJson>, StoreError> {
         self.found.set(None);
         match self.mode {
             StoreMode::File => {
@@ -367,8 +312,8 @@ impl Store {
         }
     }
 
-    /// Writes this store's own place, by the mode's policy.
-    pub fn save_own(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
+    /// Writes this store's place, by the mode's policy.
+    pub fn save(&self, lock: &StoreLock, auth: &AuthDotJson) -> Result<(), StoreError> {
         let to_keyring = match self.mode {
             StoreMode::File => false,
             StoreMode::Keyring => true,

@@ -15,7 +15,6 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::auth::AuthDotJson;
 use crate::config::Config;
 use crate::notice::Notify;
 pub use configured::{FileRemoval, Removal, Store};
@@ -105,28 +104,6 @@ impl StoreError {
             source,
         }
     }
-}
-
-/// Saved accounts beside the active credentials (see `accounts`): what a store opened for them
-/// does on top of reading and writing its own place. Declared here so that `Store` stays the one
-/// store type of the program; `accounts` implements it.
-pub trait Linked {
-    /// The credentials the store serves; `own.load_own()` reads its own place.
-    fn load(&self, own: &Store) -> Result<Option<AuthDotJson>, StoreError>;
-    /// Saves `doc` where it belongs; `own.save_own()` writes the store's own place.
-    fn save(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson) -> Result<(), StoreError>;
-    /// Where the last `load` found the credentials, when not in the store's own place.
-    fn elsewhere(&self) -> Option<(StoreKind, String)>;
-    /// The issuer refused the refresh token of `doc` for good (`code`): best effort, recorded
-    /// for `login status`. Returns the saved account the sign-in belongs to, if any, so the
-    /// advice can name it.
-    fn refresh_refused(
-        &self,
-        own: &Store,
-        lock: &StoreLock,
-        doc: &AuthDotJson,
-        code: &str,
-    ) -> Option<String>;
 }
 
 /// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is
