@@ -62,15 +62,6 @@ impl Session {
         }
     }
 
-    /// The active store (the one the reference CLI reads), for its lock and notices.
-    pub fn store(&self) -> &Store {
-        &self.active
-    }
-
-    pub fn lock(&self) -> Result<StoreLock, StoreError> {
-        self.active.lock()
-    }
-
     pub fn notifier(&self) -> std::sync::Arc<dyn Notify> {
         self.active.notifier()
     }
@@ -127,13 +118,6 @@ impl Session {
     }
 
     /// Where the credentials were found, else where they would be saved.
-    pub fn kind(&self) -> StoreKind {
-        match self.found_in_copy() {
-            Some((kind, _)) => kind,
-            None => self.active.kind(),
-        }
-    }
-
     pub fn location(&self) -> String {
         match self.found_in_copy() {
             Some((_, location)) => location,
