@@ -279,8 +279,8 @@ fn file_state(accounts: &Accounts) -> Result<FileState, StoreError> {
 /// Why logout failed over an auth.json it could not read, and what to do.
 fn left_in_place(problem: &str, accounts: &Accounts) -> String {
     format!(
-        "{problem}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
-        accounts.active().file().location()
+        "{problem}. It was left in place because it may still hold credentials: fix it, or remove it yourself ({}).",
+        crate::fsutil::remove_command(accounts.active().file().path())
     )
 }
 

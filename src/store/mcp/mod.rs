@@ -151,8 +151,8 @@ impl McpStore {
                 return Err(StoreError::NotOurs {
                     problem: format!("`{}` {e}", path.display()),
                     remedy: format!(
-                        "MCP credentials are kept only in a regular file: remove it (rm {}) and sign in again, or set mcp_oauth_credentials_store = \"keyring\"",
-                        path.display()
+                        "MCP credentials are kept only in a regular file: remove it ({}) and sign in again, or set mcp_oauth_credentials_store = \"keyring\"",
+                        crate::fsutil::remove_command(&path)
                     ),
                     // A device, a FIFO or a file over the cap: never read, so it may hold tokens.
                     seen: super::Seen::Unread,
