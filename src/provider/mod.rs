@@ -135,7 +135,13 @@ pub fn select(config: &Config, oss: bool) -> Result<Provider, ProviderError> {
             .clone()
             .unwrap_or_else(|| "openai".to_string())
     };
-    let user = models.providers.get(&id);
+    by_id(config, &id)
+}
+
+/// The provider `id` (a built-in, or a `[model_providers.<id>]` table), as `select` makes it.
+pub fn by_id(config: &Config, id: &str) -> Result<Provider, ProviderError> {
+    let id = id.to_string();
+    let user = config.models.providers.get(&id);
     let builtin_kind = match id.as_str() {
         "openai" => Some(Kind::OpenAi),
         "ollama" => Some(Kind::Oss(OssProvider::Ollama)),
