@@ -95,6 +95,11 @@ pub enum ProviderError {
         "model_provider = \"{id}\" is neither a built-in provider ({builtins}) nor defined in config.toml; add a [model_providers.{id}] table with a base_url"
     )]
     Unknown { id: String, builtins: String },
+    /// As `Unknown`, for a provider named on the command line (`login token --provider`).
+    #[error(
+        "--provider {id} is neither a built-in provider ({builtins}) nor defined in config.toml; name one of those, or add a [model_providers.{id}] table with a base_url"
+    )]
+    UnknownFlag { id: String, builtins: String },
     #[error(
         "[model_providers.{id}] has no base_url; add one, for example base_url = \"https://example.com/v1\""
     )]
