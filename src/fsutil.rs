@@ -279,13 +279,12 @@ pub fn remove_command(path: &Path) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod remove_command_tests {
     use super::remove_command;
     use std::path::Path;
 
     #[test]
-    #[cfg(unix)]
     fn quotes_only_what_a_shell_would_split_or_expand() {
         assert_eq!(
             remove_command(Path::new("/h/.codex/auth.json")),
