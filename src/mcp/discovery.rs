@@ -110,7 +110,8 @@ fn well_known(base: &Url, name: &str) -> Url {
     url
 }
 
-fn same(a: &str, b: &str) -> bool {
+/// The same issuer (RFC 8414 compares them exactly; a trailing slash is forgiven).
+pub fn same(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 

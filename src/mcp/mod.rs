@@ -55,6 +55,14 @@ pub enum McpError {
     Registration { url: String, detail: String },
     #[error("the sign-in to MCP server '{name}' failed: {detail}")]
     Denied { name: String, detail: String },
+    #[error("the authorization server `{issuer}` refused the scopes `{scopes}` {from} ({detail}); {fix}")]
+    ScopesRefused {
+        issuer: String,
+        scopes: String,
+        from: String,
+        detail: String,
+        fix: String,
+    },
     #[error(
         "the callback came from issuer `{got}`, not `{expected}` (RFC 9207); the sign-in was refused. Run `codex mcp login {name}` again"
     )]
@@ -75,6 +83,14 @@ pub enum McpError {
         "the stored tokens of MCP server '{name}' {why}; run `codex mcp login {name}` to sign in again"
     )]
     SignInAgain { name: String, why: String },
+    #[error(
+        "MCP server '{name}' now names the authorization server `{current}`, not `{stored}`, which issued its tokens; they were not refreshed (a refresh token is only ever sent to its issuer). Run `codex mcp login {name}` to sign in at `{current}`"
+    )]
+    IssuerChanged {
+        name: String,
+        stored: String,
+        current: String,
+    },
     #[error(transparent)]
     Store(#[from] McpStoreError),
     #[error(transparent)]
