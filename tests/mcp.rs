@@ -19,9 +19,15 @@ struct Peers {
 }
 
 fn peers(oidc_env: &[(&str, &str)], quirk: Option<&str>) -> Peers {
+    let env: Vec<(&str, &str)> = quirk.map(|q| ("QUIRK", q)).into_iter().collect();
+    peers_with(oidc_env, &env)
+}
+
+/// `peers`, the MCP server with `server_env` (tests/peers/mcp/README.md).
+fn peers_with(oidc_env: &[(&str, &str)], server_env: &[(&str, &str)]) -> Peers {
     let dir = tempfile::tempdir().unwrap();
     let oidc = mcp::auth_server(dir.path(), oidc_env);
-    let server = mcp::server(dir.path(), &oidc, quirk);
+    let server = mcp::server_with(dir.path(), &oidc, server_env, 0);
     Peers {
         oidc,
         server,
@@ -482,18 +488,7 @@ fn texts_of_an_mcp_sign_in_and_its_failures() {
         );
         assert_eq!(run.code, 1, "{run:?}");
     }
-    let mut text = t.finish();
-    for (pattern, with) in [
-        (r"callback(/|%2F)[A-Za-z0-9_-]{12}", "callback$1[ID]"),
-        (r"client_id=[A-Za-z0-9_-]+", "client_id=[CLIENT]"),
-        (r"expires in \d+ (s|min)", "expires in [SPAN]"),
-    ] {
-        text = regex_lite::Regex::new(pattern)
-            .unwrap()
-            .replace_all(&text, with)
-            .into_owned();
-    }
-    insta::assert_snapshot!(text);
+    insta::assert_snapshot!(redacted(t.finish()));
 }
 
 #[test]
@@ -702,5 +697,229 @@ fn texts_of_an_mcp_device_sign_in() {
     t.redact(q.oidc.url.clone(), "[ISSUER]");
     mcp::config(&env, "", &[("docs", &q.server.url)]);
     t.run(&env, &["mcp", "login", "docs", "--device-auth"]);
+    insta::assert_snapshot!(t.finish());
+}
+
+/// An MCP server that advertises `mcp:tools mcp:admin`, before an authorization server that
+/// lets registered clients ask only for `openid offline_access mcp:tools` and gives a request
+/// without scopes `mcp:tools` (RFC 6749 section 3.3's default).
+fn scope_refusing_peers() -> Peers {
+    peers_with(
+        &[
+            ("CLIENT_SCOPE", "openid offline_access mcp:tools"),
+            ("DEFAULT_SCOPE", "mcp:tools"),
+        ],
+        &[("SCOPES", "mcp:tools mcp:admin")],
+    )
+}
+
+#[test]
+fn refused_advertised_scopes_are_asked_again_without_scopes() {
+    let env = Env::new();
+    let p = scope_refusing_peers();
+    docs_in_file_mode(&env, &p);
+    let (login, url) = start_login(&env);
+    assert!(url.contains("scope=mcp%3Atools+mcp%3Aadmin"), "{url}");
+    let callback = callback_url(&url);
+    assert!(callback.contains("error=invalid_scope"), "{callback}");
+    // The browser is sent straight on to the request without scopes.
+    let (status, location, _) = http_get(&callback);
+    assert_eq!(status, 303);
+    let again = location.expect("a Location");
+    assert!(!again.contains("scope="), "{again}");
+    let note = login.next_event();
+    assert_eq!(note["event"], "note", "{note}");
+    assert!(
+        note["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the scopes advertised for 'docs' (mcp:tools mcp:admin offline_access)"),
+        "{note}"
+    );
+    let shown = login.next_event();
+    assert_eq!(shown["event"], "authorize_url", "{shown}");
+    assert_eq!(shown["url"].as_str(), Some(again.as_str()));
+    agent_ok(&["authorize", &again]);
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "{run:?}");
+    let entry = &credentials(&env)[&store_key("docs", &p.server.url)];
+    // What the server granted by default.
+    assert_eq!(entry["scopes"], serde_json::json!(["mcp:tools"]), "{entry}");
+    let answer = prove(&p.server.url, &token(&env, "docs")).expect("the token works");
+    assert_eq!(answer["whoami"]["sub"], "alice");
+}
+
+#[test]
+fn device_sign_in_asks_again_without_refused_advertised_scopes() {
+    let env = Env::new();
+    let p = scope_refusing_peers();
+    docs_in_file_mode(&env, &p);
+    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
+    let note = login.next_event();
+    assert_eq!(note["event"], "note", "{note}");
+    let event = login.next_event();
+    assert_eq!(event["event"], "device_code", "{event}");
+    agent_ok(&[
+        "device",
+        event["verification_uri"].as_str().unwrap(),
+        event["user_code"].as_str().unwrap(),
+    ]);
+    let run = login.finish(60);
+    assert_eq!(run.code, 0, "{run:?}");
+    let asked: Vec<serde_json::Value> = p
+        .oidc
+        .requests()
+        .into_iter()
+        .filter(|r| r["endpoint"] == "device_authorization")
+        .collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert_eq!(asked[0]["status"], 400);
+    assert_eq!(asked[0]["body"]["scope"], "mcp:tools mcp:admin offline_access");
+    assert_eq!(asked[1]["status"], 200);
+    assert!(asked[1]["body"].get("scope").is_none(), "{asked:?}");
+    prove(&p.server.url, &token(&env, "docs")).expect("the token works");
+}
+
+/// `codex mcp login docs --no-browser` + `extra`, the test playing the user at each authorize
+/// URL it shows (`urls` of them); returns the run.
+fn login_by_hand(env: &Env, extra: &[&str], urls: usize) -> common::Run {
+    let mut args = vec!["mcp", "login", "docs", "--no-browser", "--timeout", "30"];
+    args.extend_from_slice(extra);
+    let login = Background::spawn(env.cmd(&args));
+    for n in 1..=urls {
+        wait_for_lines(&login, "&resource=", n);
+        let shown = login.stderr();
+        let url = shown
+            .lines()
+            .filter(|l| l.starts_with("http"))
+            .nth(n - 1)
+            .unwrap()
+            .to_string();
+        agent_ok(&["authorize", &url]);
+    }
+    login.finish(30)
+}
+
+/// Waits until stderr holds `needle` `count` times.
+fn wait_for_lines(login: &Background, needle: &str, count: usize) {
+    for _ in 0..1500 {
+        if login.stderr().matches(needle).count() >= count {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("not {count} times {needle}: {}", login.stderr());
+}
+
+#[test]
+fn texts_of_refused_scopes() {
+    let env = Env::new();
+    let p = scope_refusing_peers();
+    docs_in_file_mode(&env, &p);
+    let mut t = Transcript::of(&env);
+    t.redact(p.oidc.url.clone(), "[ISSUER]");
+    t.redact(p.server.url.clone(), "[MCP]");
+
+    let run = login_by_hand(&env, &[], 2);
+    assert_eq!(run.code, 0, "{run:?}");
+    t.push(&["mcp", "login", "docs", "--no-browser"], &run);
+    t.run(&env, &["mcp", "logout", "docs"]);
+
+    let run = login_by_hand(&env, &["--scopes", "mcp:tools,mcp:admin"], 1);
+    assert_eq!(run.code, 1, "{run:?}");
+    t.push(
+        &["mcp", "login", "docs", "--no-browser", "--scopes", "mcp:tools,mcp:admin"],
+        &run,
+    );
+
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let path = env.home.join("config.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{config}scopes = [\"mcp:admin\"]\n")).unwrap();
+    let run = login_by_hand(&env, &[], 1);
+    assert_eq!(run.code, 1, "{run:?}");
+    t.note("# scopes = [\"mcp:admin\"] in [mcp_servers.docs]");
+    t.push(&["mcp", "login", "docs", "--no-browser"], &run);
+    assert!(field_names(&credentials(&env)).is_empty());
+    insta::assert_snapshot!(redacted(t.finish()));
+}
+
+/// A transcript with what changes from run to run replaced.
+fn redacted(mut text: String) -> String {
+    for (pattern, with) in [
+        (r"callback(/|%2F)[A-Za-z0-9_-]{12}", "callback$1[ID]"),
+        (r"client_id=[A-Za-z0-9_-]+", "client_id=[CLIENT]"),
+        (r"expires in \d+ (s|min)", "expires in [SPAN]"),
+    ] {
+        text = regex_lite::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, with)
+            .into_owned();
+    }
+    text
+}
+
+#[test]
+fn a_server_that_names_another_authorization_server_forces_a_new_login() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    // Tokens due at once (20 s < the 30 s margin).
+    let old = mcp::auth_server(dir.path(), &[("ACCESS_TTL", "20")]);
+    let server = mcp::server(dir.path(), &old, None);
+    let url = server.url.clone();
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &url)],
+    );
+    logged_in(&env, None, "docs");
+    let stored = std::fs::read_to_string(env.home.join(".credentials.json")).unwrap();
+    let mut t = Transcript::of(&env);
+    t.redact(old.url.clone(), "[OLD ISSUER]");
+    t.redact(url.clone(), "[MCP]");
+
+    // The same server, restarted on its port, now trusts another authorization server.
+    let port = url::Url::parse(&url).unwrap().port().unwrap();
+    drop(server);
+    let new = mcp::auth_server(dir.path(), &[]);
+    let _moved = mcp::server_with(dir.path(), &new, &[], port);
+    t.redact(new.url.clone(), "[NEW ISSUER]");
+    let run = t.run(&env, &["mcp", "token", "docs"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(run.stderr.contains(&new.url) && run.stderr.contains(&old.url), "{run:?}");
+    assert!(run.stderr.contains("codex mcp login docs"), "{run:?}");
+    // The refresh token went nowhere: not to the new issuer, nor (needlessly) to the old.
+    for issuer in [&old, &new] {
+        let sent = issuer
+            .requests()
+            .into_iter()
+            .any(|r| r["grant_type"] == "refresh_token");
+        assert!(!sent, "{:?}", issuer.requests());
+    }
+    assert_eq!(
+        std::fs::read_to_string(env.home.join(".credentials.json")).unwrap(),
+        stored
+    );
+
+    // Tokens stored without their issuer cannot be refreshed anywhere.
+    let key = store_key("docs", &url);
+    let mut doc = credentials(&env);
+    doc[&key].as_object_mut().unwrap().remove("issuer");
+    std::fs::write(env.home.join(".credentials.json"), doc.to_string()).unwrap();
+    let run = t.run(&env, &["mcp", "token", "docs"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        !new
+            .requests()
+            .into_iter()
+            .any(|r| r["grant_type"] == "refresh_token"),
+        "{:?}",
+        new.requests()
+    );
     insta::assert_snapshot!(t.finish());
 }

@@ -55,7 +55,7 @@ pub enum McpError {
     Registration { url: String, detail: String },
     #[error("the sign-in to MCP server '{name}' failed: {detail}")]
     Denied { name: String, detail: String },
-    #[error("the authorization server `{issuer}` refused the scopes `{scopes}` {from} ({detail}); {fix}")]
+    #[error("the authorization server `{issuer}` refused the scopes `{scopes}` {from}: {detail}; {fix}")]
     ScopesRefused {
         issuer: String,
         scopes: String,

@@ -6,7 +6,7 @@
 //
 // env: ISSUER (required: the oidc peer's URL), PORT (0 = free), LOG_FILE (one JSON line per
 // request), QUIRK (issuer-mismatch | redirect-off-origin | bad-metadata |
-// resource-metadata:<kind>, see README.md), SCOPES, REQUIRED_SCOPES.
+// resource-metadata:<kind>, see README.md), SCOPES.
 // Prints `READY http://127.0.0.1:<port>/mcp` once it accepts connections.
 
 import * as fs from 'node:fs';
@@ -31,11 +31,9 @@ const PORT = Number(process.env.PORT || 0);
 const LOG_FILE = process.env.LOG_FILE || '';
 const QUIRK = process.env.QUIRK || '';
 const SCOPE = 'mcp:tools';
-// SCOPES: the scopes the resource metadata advertises; REQUIRED_SCOPES: those a token must carry
-// (empty: any token meant for this server). Both default to mcp:tools.
-const listEnv = (name) => (process.env[name] ?? SCOPE).split(' ').filter(Boolean);
-const SCOPES = listEnv('SCOPES');
-const REQUIRED_SCOPES = listEnv('REQUIRED_SCOPES');
+// SCOPES: the scopes the resource metadata advertises (default mcp:tools, the one a token must
+// carry).
+const SCOPES = (process.env.SCOPES ?? SCOPE).split(' ').filter(Boolean);
 
 function logLine(obj) {
   if (!LOG_FILE) return;
@@ -137,7 +135,7 @@ function setUp(origin, mcpUrl) {
 
   const auth = requireBearerAuth({
     verifier,
-    requiredScopes: REQUIRED_SCOPES,
+    requiredScopes: [SCOPE],
     resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(mcpUrl),
     expectedResource: mcpUrl,
   });

@@ -64,6 +64,11 @@ const MCP_RESOURCE_RE = /^http:\/\/127\.0\.0\.1:[0-9]{1,5}\/mcp$/;
 // CLIENT_SCOPE (with MCP=1): the scopes a dynamically registered client that names none may ask
 // for (`scope` client metadata); asking for another known scope is refused with invalid_scope.
 const CLIENT_SCOPE = process.env.CLIENT_SCOPE || '';
+// DEFAULT_SCOPE (with MCP=1): what an authorization or device authorization request for an MCP
+// resource that names no scope is given (RFC 6749 section 3.3's pre-defined default value).
+const DEFAULT_SCOPE = process.env.DEFAULT_SCOPE || '';
+// A scope this server knows but that no MCP client is meant to get (for CLIENT_SCOPE tests).
+const MCP_ADMIN_SCOPE = 'mcp:admin';
 // MALFORMED=<answer>:<kind> (with MCP=1): one answer comes out malformed, as from a broken
 // server or proxy. answer: metadata (RFC 8414 metadata at /.well-known/oauth-authorization-server)
 // | registration | token (the authorization code exchange); kind: not-json | wrong-types |
@@ -263,7 +268,7 @@ function buildProvider(issuer) {
     routes: ROUTES,
     responseTypes: ['code'],
     // MCP clients (the reference CLI) register with the resource's scope as client metadata.
-    scopes: ['openid', 'profile', 'email', 'offline_access', ...(MCP ? [MCP_SCOPE] : [])],
+    scopes: ['openid', 'profile', 'email', 'offline_access', ...(MCP ? [MCP_SCOPE, MCP_ADMIN_SCOPE] : [])],
     claims: {
       openid: ['sub', AUTH_CLAIM],
       email: ['email', 'email_verified', PROFILE_CLAIM],
@@ -619,6 +624,12 @@ async function handleActionsIdToken(req, res, url) {
   sendJson(res, 200, { count: 1, value: minted.json.access_token });
 }
 
+// A request for an MCP resource without a scope, when DEFAULT_SCOPE is set.
+function defaultScopeWanted(params) {
+  return Boolean(MCP && DEFAULT_SCOPE && params && typeof params === 'object' && !params.scope
+    && MCP_RESOURCE_RE.test(String(params.resource || '')));
+}
+
 async function handle(req, res) {
   const t = Date.now();
   const url = new URL(req.url, 'http://127.0.0.1');
@@ -651,6 +662,10 @@ async function handle(req, res) {
       entry.body = body;
       // oidc-provider reads an already consumed body from req.body.
       req.body = buf;
+      if (endpoint === 'device_authorization' && ctype === 'application/x-www-form-urlencoded'
+        && defaultScopeWanted(body)) {
+        req.body = Buffer.from(querystring.stringify({ ...body, scope: DEFAULT_SCOPE }));
+      }
 
       if (endpoint === 'token' && entry.grant_type === DEVICE_GRANT && slowDownLeft > 0) {
         slowDownLeft -= 1;
@@ -667,6 +682,12 @@ async function handle(req, res) {
       entry.audience = url.searchParams.get('audience');
       await handleActionsIdToken(req, res, url);
       return;
+    }
+
+    if (path === ROUTES.authorization && req.method === 'GET'
+      && defaultScopeWanted(Object.fromEntries(url.searchParams))) {
+      url.searchParams.set('scope', DEFAULT_SCOPE);
+      req.url = `${path}?${url.searchParams}`;
     }
 
     const m = /^\/interaction\/([^/]+)(?:\/(login|confirm|abort))?\/?$/.exec(path);
