@@ -923,3 +923,88 @@ fn a_server_that_names_another_authorization_server_forces_a_new_login() {
     );
     insta::assert_snapshot!(t.finish());
 }
+
+/// The ways an answer comes out malformed (the peers' `MALFORMED` and `resource-metadata:`
+/// quirks): not JSON (a proxy's error page), a field of the wrong type, a required field
+/// missing, more than the 1 MiB any answer is read to.
+const MALFORMED: [&str; 4] = ["not-json", "wrong-types", "missing", "oversized"];
+
+/// What a failed sign-in must leave as it was: another server's tokens and the ChatGPT
+/// credentials.
+fn other_credentials(env: &Env) -> (String, String) {
+    let entry = r#"{"wiki|0123456789abcdef":{"server_name":"wiki","server_url":"http://127.0.0.1:9/mcp","issuer":"http://127.0.0.1:9","client_id":"wiki-client","access_token":"wiki-access","expires_at":4102444800000,"refresh_token":"wiki-refresh","scopes":[]}}"#;
+    let path = env.home.join(".credentials.json");
+    std::fs::write(&path, entry).unwrap();
+    common::set_mode(&path, 0o600);
+    env.write_auth(&common::api_key_json("sk-proj-untouched-00000"));
+    (entry.to_string(), env.read_auth())
+}
+
+/// Signs in to `docs` at peers with one malformed answer (`what` names it in the transcript);
+/// the sign-in must fail naming `path`, and leave every store as it was.
+fn malformed(env: &Env, t: &mut Transcript, what: &str, p: &Peers, path: &str, browser: bool) {
+    t.redact(p.oidc.url.clone(), "[ISSUER]");
+    t.redact(p.server.url.clone(), "[MCP]");
+    let origin = p.server.url.trim_end_matches("/mcp").to_string();
+    t.redact(origin, "[MCP ORIGIN]");
+    mcp::config(
+        env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let before = other_credentials(env);
+    t.note(&format!("# {what}"));
+    let run = match browser {
+        true => {
+            let run = login_by_hand(env, &[], 1);
+            t.push(&["mcp", "login", "docs", "--no-browser"], &run);
+            run
+        }
+        false => t.run(env, &["mcp", "login", "docs", "--no-browser"]),
+    };
+    assert_eq!(run.code, 1, "{what}: {run:?}");
+    assert!(run.stderr.contains(path), "{what} does not name {path}: {run:?}");
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    let after = (
+        std::fs::read_to_string(env.home.join(".credentials.json")).unwrap(),
+        env.read_auth(),
+    );
+    assert_eq!(after, before, "{what} touched the stores");
+}
+
+#[test]
+fn malformed_metadata_is_a_clear_error_that_touches_nothing() {
+    let env = Env::new();
+    let mut t = Transcript::of(&env);
+    for kind in MALFORMED {
+        let quirk = format!("resource-metadata:{kind}");
+        let p = peers(&[], Some(&quirk));
+        let what = format!("protected-resource metadata: {kind}");
+        let path = "/.well-known/oauth-protected-resource/mcp";
+        malformed(&env, &mut t, &what, &p, path, false);
+    }
+    for kind in MALFORMED {
+        let p = peers(&[("MALFORMED", &format!("metadata:{kind}"))], None);
+        let what = format!("authorization-server metadata: {kind}");
+        let path = "/.well-known/oauth-authorization-server";
+        malformed(&env, &mut t, &what, &p, path, false);
+    }
+    insta::assert_snapshot!(redacted(t.finish()));
+}
+
+#[test]
+fn malformed_registration_and_token_answers_are_clear_errors_that_touch_nothing() {
+    let env = Env::new();
+    let mut t = Transcript::of(&env);
+    for kind in MALFORMED {
+        let p = peers(&[("MALFORMED", &format!("registration:{kind}"))], None);
+        let what = format!("registration response: {kind}");
+        malformed(&env, &mut t, &what, &p, "/reg", false);
+    }
+    for kind in MALFORMED {
+        let p = peers(&[("MALFORMED", &format!("token:{kind}"))], None);
+        let what = format!("token response: {kind}");
+        malformed(&env, &mut t, &what, &p, "/token", true);
+    }
+    insta::assert_snapshot!(redacted(t.finish()));
+}

@@ -77,6 +77,8 @@ pub enum McpError {
     TimedOut { name: String, secs: u64 },
     #[error("{url} refused the token request: {detail}")]
     Token { url: String, detail: String },
+    #[error("the token request to {url} failed: {detail}")]
+    TokenAnswer { url: String, detail: String },
     #[error("Not logged in to MCP server '{0}'. Run `codex mcp login {0}`")]
     NotLoggedIn(String),
     #[error(
@@ -99,6 +101,31 @@ pub enum McpError {
     Login(#[from] crate::login::LoginError),
     #[error(transparent)]
     Edit(#[from] edit::EditError),
+}
+
+/// An answer read as `T`; `Err` says what it is not: JSON at all (a proxy's error page, say),
+/// or `expected` (wrong types, a required field missing), with the place in it.
+pub fn parse_answer<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    expected: &str,
+) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let what = match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => expected,
+            Err(_) => "JSON",
+        };
+        format!("not {what}: {}", crate::secret::json_error(&e))
+    })
+}
+
+/// Why an answer could not be read, for a message that already names its URL.
+pub fn unread(e: &crate::http::BodyError) -> String {
+    match e {
+        crate::http::BodyError::Transport(e) => crate::http::describe(e),
+        crate::http::BodyError::TooLarge { .. } => {
+            "the answer is larger than 1 MiB, far more than it should be".to_string()
+        }
+    }
 }
 
 impl From<crate::store::StoreError> for McpError {

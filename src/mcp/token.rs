@@ -49,10 +49,16 @@ impl Issued {
     }
 }
 
+/// A failed token request: refused by the server, or answered with something that is not
+/// tokens (or not at all), which is told apart.
 fn token_error(url: &str, failure: TokenFailure) -> McpError {
-    McpError::Token {
-        url: crate::secret::shown_url(url),
-        detail: failure.to_string(),
+    let url = crate::secret::shown_url(url);
+    let detail = failure.to_string();
+    match failure {
+        TokenFailure::Refused { .. } | TokenFailure::Status(_) => McpError::Token { url, detail },
+        TokenFailure::Transport(_) | TokenFailure::BadResponse(_) | TokenFailure::Other(_) => {
+            McpError::TokenAnswer { url, detail }
+        }
     }
 }
 
