@@ -197,7 +197,7 @@ fn token_refreshes_when_due_and_a_stale_refresh_token_asks_for_a_new_sign_in() {
 }
 
 #[test]
-fn logout_revokes_and_removes_only_that_server() {
+fn two_servers_side_by_side_never_touch_each_other_and_logout_revokes() {
     let env = Env::new();
     let p = peers(&[], None);
     let (oidc, docs) = (&p.oidc, &p.server);
@@ -207,8 +207,13 @@ fn logout_revokes_and_removes_only_that_server() {
         "mcp_oauth_credentials_store = \"file\"",
         &[("docs", &docs.url), ("wiki", &wiki.url)],
     );
+    // The ChatGPT credentials sit beside the MCP tokens; no MCP command touches them.
+    env.write_auth(&common::api_key_json("sk-proj-untouched-00000"));
+    let chatgpt = env.read_auth();
     logged_in(&env, None, "docs");
+    let docs_entry = credentials(&env)[&store_key("docs", &docs.url)].clone();
     logged_in(&env, None, "wiki");
+    assert_eq!(credentials(&env)[&store_key("docs", &docs.url)], docs_entry);
     let docs_token = token(&env, "docs");
     let wiki_token = token(&env, "wiki");
     // Each token is for its own server only.
@@ -230,6 +235,14 @@ fn logout_revokes_and_removes_only_that_server() {
 
     let again = env.run(&["mcp", "logout", "docs"]);
     assert_eq!(again.stderr, "No OAuth credentials stored for 'docs'.\n");
+    // One revocation, of docs' refresh token; the wiki's grant is left alone.
+    let revoked: Vec<serde_json::Value> = oidc
+        .requests()
+        .into_iter()
+        .filter(|r| r["endpoint"] == "revocation")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(env.read_auth(), chatgpt);
 }
 
 #[test]
@@ -730,10 +743,9 @@ fn refused_advertised_scopes_are_asked_again_without_scopes() {
     let note = login.next_event();
     assert_eq!(note["event"], "note", "{note}");
     assert!(
-        note["message"]
-            .as_str()
-            .unwrap()
-            .contains("refused the scopes advertised for 'docs' (mcp:tools mcp:admin offline_access)"),
+        note["message"].as_str().unwrap().contains(
+            "refused the scopes advertised for 'docs' (mcp:tools mcp:admin offline_access)"
+        ),
         "{note}"
     );
     let shown = login.next_event();
@@ -774,7 +786,10 @@ fn device_sign_in_asks_again_without_refused_advertised_scopes() {
         .collect();
     assert_eq!(asked.len(), 2, "{asked:?}");
     assert_eq!(asked[0]["status"], 400);
-    assert_eq!(asked[0]["body"]["scope"], "mcp:tools mcp:admin offline_access");
+    assert_eq!(
+        asked[0]["body"]["scope"],
+        "mcp:tools mcp:admin offline_access"
+    );
     assert_eq!(asked[1]["status"], 200);
     assert!(asked[1]["body"].get("scope").is_none(), "{asked:?}");
     prove(&p.server.url, &token(&env, "docs")).expect("the token works");
@@ -828,7 +843,14 @@ fn texts_of_refused_scopes() {
     let run = login_by_hand(&env, &["--scopes", "mcp:tools,mcp:admin"], 1);
     assert_eq!(run.code, 1, "{run:?}");
     t.push(
-        &["mcp", "login", "docs", "--no-browser", "--scopes", "mcp:tools,mcp:admin"],
+        &[
+            "mcp",
+            "login",
+            "docs",
+            "--no-browser",
+            "--scopes",
+            "mcp:tools,mcp:admin",
+        ],
         &run,
     );
 
@@ -891,7 +913,10 @@ fn a_server_that_names_another_authorization_server_forces_a_new_login() {
     let run = t.run(&env, &["mcp", "token", "docs"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
-    assert!(run.stderr.contains(&new.url) && run.stderr.contains(&old.url), "{run:?}");
+    assert!(
+        run.stderr.contains(&new.url) && run.stderr.contains(&old.url),
+        "{run:?}"
+    );
     assert!(run.stderr.contains("codex mcp login docs"), "{run:?}");
     // The refresh token went nowhere: not to the new issuer, nor (needlessly) to the old.
     for issuer in [&old, &new] {
@@ -914,8 +939,7 @@ fn a_server_that_names_another_authorization_server_forces_a_new_login() {
     let run = t.run(&env, &["mcp", "token", "docs"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        !new
-            .requests()
+        !new.requests()
             .into_iter()
             .any(|r| r["grant_type"] == "refresh_token"),
         "{:?}",
@@ -963,7 +987,10 @@ fn malformed(env: &Env, t: &mut Transcript, what: &str, p: &Peers, path: &str, b
         false => t.run(env, &["mcp", "login", "docs", "--no-browser"]),
     };
     assert_eq!(run.code, 1, "{what}: {run:?}");
-    assert!(run.stderr.contains(path), "{what} does not name {path}: {run:?}");
+    assert!(
+        run.stderr.contains(path),
+        "{what} does not name {path}: {run:?}"
+    );
     assert!(!run.stderr.contains("panicked"), "{run:?}");
     let after = (
         std::fs::read_to_string(env.home.join(".credentials.json")).unwrap(),
@@ -1007,4 +1034,68 @@ fn malformed_registration_and_token_answers_are_clear_errors_that_touch_nothing(
         malformed(&env, &mut t, &what, &p, "/token", true);
     }
     insta::assert_snapshot!(redacted(t.finish()));
+}
+
+/// `codex mcp ARGS` on `session`, which must end within 60 s whatever the keyring does.
+fn bounded(session: &Session, env: &Env, args: &[&str]) -> common::Run {
+    Background::spawn(session.codex(env, args)).finish(60)
+}
+
+#[test]
+fn a_hung_or_locked_keyring_never_hangs_mcp_commands() {
+    let env = Env::new();
+    let session = Session::with_keyring();
+    let p = peers(&[], None);
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"keyring\"",
+        &[("docs", &p.server.url)],
+    );
+    logged_in(&env, Some(&session), "docs");
+    let mut t = Transcript::of(&env);
+    t.redact(p.server.url.clone(), "[MCP]");
+    let key = store_key("docs", &p.server.url);
+    t.redact(key, "[KEY]");
+
+    // A Secret Service that stopped answering: every command gives up on it, with one line.
+    session.freeze();
+    // `logout` cannot tell whether the keyring holds tokens: it says so, and fails.
+    for args in [
+        &["mcp", "token", "docs"][..],
+        &["mcp", "list"],
+        &["mcp", "logout", "docs"],
+    ] {
+        let run = bounded(&session, &env, args);
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert!(said.contains("did not answer within"), "{run:?}");
+        t.push(args, &run);
+    }
+    // A sign-in gets as far as the save, which is given up on too; nothing is lost.
+    let login =
+        Background::spawn(session.codex(&env, &["mcp", "login", "docs", "--no-browser", "--json"]));
+    let event = login.next_event();
+    agent_ok(&["authorize", event["url"].as_str().unwrap()]);
+    let run = login.finish(60);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("did not answer within"), "{run:?}");
+    assert!(!env.home.join(".credentials.json").exists());
+    session.thaw();
+    let lookup = session.secret_tool(
+        &[
+            "lookup",
+            "service",
+            "Codex MCP Credentials",
+            "username",
+            &store_key("docs", &p.server.url),
+        ],
+        None,
+    );
+    assert_eq!(lookup.code, 0, "the tokens are still there: {lookup:?}");
+
+    // A locked keyring: a clear error, never an unlock prompt that waits.
+    session.lock();
+    let run = bounded(&session, &env, &["mcp", "token", "docs"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    t.push(&["mcp", "token", "docs"], &run);
+    insta::assert_snapshot!(t.finish());
 }

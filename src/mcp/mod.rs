@@ -55,7 +55,9 @@ pub enum McpError {
     Registration { url: String, detail: String },
     #[error("the sign-in to MCP server '{name}' failed: {detail}")]
     Denied { name: String, detail: String },
-    #[error("the authorization server `{issuer}` refused the scopes `{scopes}` {from}: {detail}; {fix}")]
+    #[error(
+        "the authorization server `{issuer}` refused the scopes `{scopes}` {from}: {detail}; {fix}"
+    )]
     ScopesRefused {
         issuer: String,
         scopes: String,
@@ -93,6 +95,10 @@ pub enum McpError {
         stored: String,
         current: String,
     },
+    #[error(
+        "could not check the OS keyring for tokens of '{name}': {cause}; nothing was removed. Run `codex mcp logout {name}` again once the keyring answers"
+    )]
+    KeyringUnchecked { name: String, cause: String },
     #[error(transparent)]
     Store(#[from] McpStoreError),
     #[error(transparent)]
