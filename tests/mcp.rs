@@ -114,6 +114,18 @@ fn login_in_file_mode_writes_the_reference_file_and_the_token_works() {
     assert!(!env.auth_path().exists());
 }
 
+/// `secret-tool lookup` of the reference's MCP entry `key`.
+fn keyring_entry(session: &Session, key: &str) -> common::Run {
+    let query = [
+        "lookup",
+        "service",
+        "Codex MCP Credentials",
+        "username",
+        key,
+    ];
+    session.secret_tool(&query, None)
+}
+
 #[test]
 fn login_in_keyring_mode_writes_the_reference_entry() {
     let env = Env::new();
@@ -127,16 +139,7 @@ fn login_in_keyring_mode_writes_the_reference_entry() {
     logged_in(&env, Some(&session), "docs");
     assert!(!env.home.join(".credentials.json").exists());
     let key = store_key("docs", &p.server.url);
-    let lookup = session.secret_tool(
-        &[
-            "lookup",
-            "service",
-            "Codex MCP Credentials",
-            "username",
-            &key,
-        ],
-        None,
-    );
+    let lookup = keyring_entry(&session, &key);
     assert_eq!(lookup.code, 0, "{lookup:?}");
     let value: serde_json::Value = serde_json::from_str(&lookup.stdout).unwrap();
     assert_eq!(
@@ -1080,16 +1083,7 @@ fn a_hung_or_locked_keyring_never_hangs_mcp_commands() {
     assert!(run.stderr.contains("did not answer within"), "{run:?}");
     assert!(!env.home.join(".credentials.json").exists());
     session.thaw();
-    let lookup = session.secret_tool(
-        &[
-            "lookup",
-            "service",
-            "Codex MCP Credentials",
-            "username",
-            &store_key("docs", &p.server.url),
-        ],
-        None,
-    );
+    let lookup = keyring_entry(&session, &store_key("docs", &p.server.url));
     assert_eq!(lookup.code, 0, "the tokens are still there: {lookup:?}");
 
     // A locked keyring: a clear error, never an unlock prompt that waits.
