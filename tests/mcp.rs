@@ -126,17 +126,23 @@ fn keyring_entry(session: &Session, key: &str) -> common::Run {
     session.secret_tool(&query, None)
 }
 
+/// Peers, and a sign-in to their server `docs` in keyring mode on `session`.
+fn signed_in_to_the_keyring(env: &Env, session: &Session) -> Peers {
+    let p = peers(&[], None);
+    mcp::config(
+        env,
+        "mcp_oauth_credentials_store = \"keyring\"",
+        &[("docs", &p.server.url)],
+    );
+    logged_in(env, Some(session), "docs");
+    p
+}
+
 #[test]
 fn login_in_keyring_mode_writes_the_reference_entry() {
     let env = Env::new();
     let session = Session::with_keyring();
-    let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"keyring\"",
-        &[("docs", &p.server.url)],
-    );
-    logged_in(&env, Some(&session), "docs");
+    let p = signed_in_to_the_keyring(&env, &session);
     assert!(!env.home.join(".credentials.json").exists());
     let key = store_key("docs", &p.server.url);
     let lookup = keyring_entry(&session, &key);
@@ -660,12 +666,9 @@ fn a_credentials_file_that_does_not_parse_is_never_overwritten() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
 }
 
-#[test]
-fn device_sign_in_gets_a_token_for_the_server() {
-    let env = Env::new();
-    let p = peers(&[], None);
-    docs_in_file_mode(&env, &p);
-    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
+/// Plays the user of a `--device-auth --json` sign-in whose next event is the device code;
+/// the sign-in must succeed.
+fn enter_the_device_code(login: Background) {
     let event = login.next_event();
     assert_eq!(event["event"], "device_code", "{event}");
     agent_ok(&[
@@ -675,6 +678,15 @@ fn device_sign_in_gets_a_token_for_the_server() {
     ]);
     let run = login.finish(60);
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn device_sign_in_gets_a_token_for_the_server() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    docs_in_file_mode(&env, &p);
+    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
+    enter_the_device_code(login);
     let device_token = p
         .oidc
         .requests()
@@ -772,15 +784,7 @@ fn device_sign_in_asks_again_without_refused_advertised_scopes() {
     let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
     let note = login.next_event();
     assert_eq!(note["event"], "note", "{note}");
-    let event = login.next_event();
-    assert_eq!(event["event"], "device_code", "{event}");
-    agent_ok(&[
-        "device",
-        event["verification_uri"].as_str().unwrap(),
-        event["user_code"].as_str().unwrap(),
-    ]);
-    let run = login.finish(60);
-    assert_eq!(run.code, 0, "{run:?}");
+    enter_the_device_code(login);
     let asked: Vec<serde_json::Value> = p
         .oidc
         .requests()
@@ -1048,13 +1052,7 @@ fn bounded(session: &Session, env: &Env, args: &[&str]) -> common::Run {
 fn a_hung_or_locked_keyring_never_hangs_mcp_commands() {
     let env = Env::new();
     let session = Session::with_keyring();
-    let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"keyring\"",
-        &[("docs", &p.server.url)],
-    );
-    logged_in(&env, Some(&session), "docs");
+    let p = signed_in_to_the_keyring(&env, &session);
     let mut t = Transcript::of(&env);
     t.redact(p.server.url.clone(), "[MCP]");
     let key = store_key("docs", &p.server.url);
