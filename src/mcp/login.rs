@@ -174,9 +174,9 @@ impl Scopes {
     }
 }
 
-/// What both sign-ins start with: the server's metadata (fetched with redirects kept on each
-/// origin), the client for the requests that follow, and who we are to the authorization
-/// server (the configured client id, else one registered for `grant`).
+/// What both sign-ins start with: what discovery found, the client for the requests that
+/// follow, who we are to the authorization server (the configured client id, else one
+/// registered for the grant) and the resource the tokens are for.
 struct Start {
     found: Discovered,
     http: reqwest::Client,
@@ -184,6 +184,8 @@ struct Start {
     resource: String,
 }
 
+/// What the server's metadata says (fetched with redirects kept on each origin), and the
+/// client for the requests that follow.
 async fn discover(
     config: &crate::config::Config,
     server: &Server,
