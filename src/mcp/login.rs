@@ -2,7 +2,8 @@
 //! `resource` (RFC 8707) on a loopback callback at `/callback/<id>` (`id` from the server's URL,
 //! as the reference does, so a code meant for another server's sign-in is not taken: mix-up),
 //! the state and the RFC 9207 `iss` checked, the code exchanged, the tokens saved. Nothing that
-//! was stored is touched until the new tokens are saved.
+//! was stored is touched until the new tokens are saved. Advertised scopes the authorization
+//! server refuses are dropped once; scopes the user chose never are.
 
 use std::time::Duration;
 

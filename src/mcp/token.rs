@@ -1,7 +1,9 @@
 //! An MCP server's tokens after the sign-in: the token requests (code exchange and refresh, with
 //! `resource`, RFC 8707), a valid access token for `codex mcp token` (refreshed when it expires
 //! within 30 s, under the server's cross-process lock, after reading the store again, so two
-//! processes never both spend a rotating refresh token), and the revoke of `codex mcp logout`.
+//! processes never both spend a rotating refresh token, and only at the authorization server the
+//! MCP server names today, which must be the one that issued it), and the revoke of
+//! `codex mcp logout`.
 
 use std::time::Duration;
 
