@@ -137,7 +137,7 @@ fn log_out_account(
     let Some(entry) = index.get(name).cloned() else {
         return Err(accounts.unknown(&index, name));
     };
-    let active = accounts.active().load_own().ok().flatten();
+    let active = accounts.active().load().ok().flatten();
     if active
         .is_some_and(|doc| crate::accounts::identity::of(&doc).as_deref() == Some(&entry.identity))
     {
@@ -279,8 +279,8 @@ fn file_state(accounts: &Accounts) -> Result<FileState, StoreError> {
 /// Why logout failed over an auth.json it could not read, and what to do.
 fn left_in_place(problem: &str, accounts: &Accounts) -> String {
     format!(
-        "{problem}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
-        accounts.active().file().location()
+        "{problem}. It was left in place because it may still hold credentials: fix it, or remove it yourself ({}).",
+        crate::fsutil::remove_command(accounts.active().file().path())
     )
 }
 

@@ -29,11 +29,11 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
         crate::report::stdout_line(bearer.expose()).map_err(Error::Stdout)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let store = accounts::open(config, Arc::new(out))?;
+    let session = accounts::open(config, Arc::new(out))?;
     let lazy = http::Lazy::new(&config.network);
-    let fresh = http::runtime().block_on(token::fresh(config, &store, &lazy));
+    let fresh = http::runtime().block_on(token::fresh(config, &session, &lazy));
     // A read-only command never chmods: a credentials file others can read is warned about.
-    if let Some(warning) = store.loose_permissions() {
+    if let Some(warning) = session.loose_permissions() {
         out.notify(warning);
     }
     let doc = fresh?;
@@ -50,7 +50,7 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
     };
     let Some((what, bearer)) = bearer else {
         return Err(TokenError::Unusable {
-            location: store.location(),
+            location: session.location(),
             reason: "it holds no bearer credential".to_string(),
         }
         .into());
@@ -59,7 +59,7 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
     if crate::secret::has_control(&bearer) {
         return Err(TokenError::Unsendable {
             what,
-            location: store.location(),
+            location: session.location(),
         }
         .into());
     }
