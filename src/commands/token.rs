@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::credential::{Credential, CredentialError};
 use crate::http;
 use crate::notice::Notify;
+use crate::provider::ProviderError;
 use crate::report::Reporter;
 use crate::secret::Secret;
 use crate::token::{self, TokenError};
@@ -101,7 +102,13 @@ pub fn run_provider(config: &Config, id: &str) -> Result<ExitCode, Error> {
     let mut config = config.clone();
     config.models.model_provider = Some(id.to_string());
     let config = &config;
-    let provider = crate::provider::select(config, false)?;
+    let provider = crate::provider::by_id(config, id).map_err(|err| match err {
+        ProviderError::Unknown { builtins, .. } => ProviderError::UnknownFlag {
+            id: crate::untrusted::printable(id).into_owned(),
+            builtins,
+        },
+        other => other,
+    })?;
     let lazy = http::Lazy::new(&config.network);
     let notify: Arc<dyn Notify> = Arc::new(out);
     let endpoint =

@@ -94,16 +94,40 @@ impl Entry {
         self.policy.save(&self.place, lock, &secret).map(|_| ())
     }
 
-    /// Removes the secret from where it may be (best effort: it is a cache).
-    pub fn remove(&self, lock: &StoreLock) {
+    /// Removes the secret from where it may be (best effort: it is a cache); whether there was
+    /// one to remove.
+    pub fn remove(&self, lock: &StoreLock) -> bool {
         match self.policy.remove(&self.place, lock, FileRemoval::Remove) {
             Ok(removal) => {
                 if let Some(err) = removal.keyring_unreachable {
                     tracing::debug!(%err, "the cached token cannot be removed from the keyring");
                 }
+                removal.removed
             }
-            Err(err) => tracing::debug!(%err, "the cached token cannot be removed"),
+            Err(err) => {
+                tracing::debug!(%err, "the cached token cannot be removed");
+                false
+            }
         }
+    }
+
+    /// The names of the entries that have a file in `$CODEX_HOME/<folder>/` (regular files
+    /// named `<name>.json` only: what `new` would write), for forgetting entries whose name is
+    /// no longer known. A folder that cannot be listed has none.
+    pub fn names_on_disk(config: &Config, folder: &str) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(config.codex_home.join(folder)) else {
+            return Vec::new();
+        };
+        dir.filter_map(Result::ok)
+            .filter(|item| item.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|item| {
+                let name = item.file_name().into_string().ok()?;
+                let stem = name.strip_suffix(".json")?;
+                let valid =
+                    !stem.is_empty() && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                valid.then(|| stem.to_string())
+            })
+            .collect()
     }
 }
 
