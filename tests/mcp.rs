@@ -19,9 +19,15 @@ struct Peers {
 }
 
 fn peers(oidc_env: &[(&str, &str)], quirk: Option<&str>) -> Peers {
+    let env: Vec<(&str, &str)> = quirk.map(|q| ("QUIRK", q)).into_iter().collect();
+    peers_with(oidc_env, &env)
+}
+
+/// `peers`, the MCP server with `server_env` (tests/peers/mcp/README.md).
+fn peers_with(oidc_env: &[(&str, &str)], server_env: &[(&str, &str)]) -> Peers {
     let dir = tempfile::tempdir().unwrap();
     let oidc = mcp::auth_server(dir.path(), oidc_env);
-    let server = mcp::server(dir.path(), &oidc, quirk);
+    let server = mcp::server_with(dir.path(), &oidc, server_env, 0);
     Peers {
         oidc,
         server,
@@ -108,29 +114,38 @@ fn login_in_file_mode_writes_the_reference_file_and_the_token_works() {
     assert!(!env.auth_path().exists());
 }
 
+/// `secret-tool lookup` of the reference's MCP entry `key`.
+fn keyring_entry(session: &Session, key: &str) -> common::Run {
+    let query = [
+        "lookup",
+        "service",
+        "Codex MCP Credentials",
+        "username",
+        key,
+    ];
+    session.secret_tool(&query, None)
+}
+
+/// Peers, and a sign-in to their server `docs` in keyring mode on `session`.
+fn signed_in_to_the_keyring(env: &Env, session: &Session) -> Peers {
+    let p = peers(&[], None);
+    mcp::config(
+        env,
+        "mcp_oauth_credentials_store = \"keyring\"",
+        &[("docs", &p.server.url)],
+    );
+    logged_in(env, Some(session), "docs");
+    p
+}
+
 #[test]
 fn login_in_keyring_mode_writes_the_reference_entry() {
     let env = Env::new();
     let session = Session::with_keyring();
-    let p = peers(&[], None);
-    mcp::config(
-        &env,
-        "mcp_oauth_credentials_store = \"keyring\"",
-        &[("docs", &p.server.url)],
-    );
-    logged_in(&env, Some(&session), "docs");
+    let p = signed_in_to_the_keyring(&env, &session);
     assert!(!env.home.join(".credentials.json").exists());
     let key = store_key("docs", &p.server.url);
-    let lookup = session.secret_tool(
-        &[
-            "lookup",
-            "service",
-            "Codex MCP Credentials",
-            "username",
-            &key,
-        ],
-        None,
-    );
+    let lookup = keyring_entry(&session, &key);
     assert_eq!(lookup.code, 0, "{lookup:?}");
     let value: serde_json::Value = serde_json::from_str(&lookup.stdout).unwrap();
     assert_eq!(
@@ -191,7 +206,7 @@ fn token_refreshes_when_due_and_a_stale_refresh_token_asks_for_a_new_sign_in() {
 }
 
 #[test]
-fn logout_revokes_and_removes_only_that_server() {
+fn two_servers_side_by_side_never_touch_each_other_and_logout_revokes() {
     let env = Env::new();
     let p = peers(&[], None);
     let (oidc, docs) = (&p.oidc, &p.server);
@@ -201,8 +216,13 @@ fn logout_revokes_and_removes_only_that_server() {
         "mcp_oauth_credentials_store = \"file\"",
         &[("docs", &docs.url), ("wiki", &wiki.url)],
     );
+    // The ChatGPT credentials sit beside the MCP tokens; no MCP command touches them.
+    env.write_auth(&common::api_key_json("sk-proj-untouched-00000"));
+    let chatgpt = env.read_auth();
     logged_in(&env, None, "docs");
+    let docs_entry = credentials(&env)[&store_key("docs", &docs.url)].clone();
     logged_in(&env, None, "wiki");
+    assert_eq!(credentials(&env)[&store_key("docs", &docs.url)], docs_entry);
     let docs_token = token(&env, "docs");
     let wiki_token = token(&env, "wiki");
     // Each token is for its own server only.
@@ -224,6 +244,14 @@ fn logout_revokes_and_removes_only_that_server() {
 
     let again = env.run(&["mcp", "logout", "docs"]);
     assert_eq!(again.stderr, "No OAuth credentials stored for 'docs'.\n");
+    // One revocation, of docs' refresh token; the wiki's grant is left alone.
+    let revoked: Vec<serde_json::Value> = oidc
+        .requests()
+        .into_iter()
+        .filter(|r| r["endpoint"] == "revocation")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(env.read_auth(), chatgpt);
 }
 
 #[test]
@@ -482,18 +510,7 @@ fn texts_of_an_mcp_sign_in_and_its_failures() {
         );
         assert_eq!(run.code, 1, "{run:?}");
     }
-    let mut text = t.finish();
-    for (pattern, with) in [
-        (r"callback(/|%2F)[A-Za-z0-9_-]{12}", "callback$1[ID]"),
-        (r"client_id=[A-Za-z0-9_-]+", "client_id=[CLIENT]"),
-        (r"expires in \d+ (s|min)", "expires in [SPAN]"),
-    ] {
-        text = regex_lite::Regex::new(pattern)
-            .unwrap()
-            .replace_all(&text, with)
-            .into_owned();
-    }
-    insta::assert_snapshot!(text);
+    insta::assert_snapshot!(redacted(t.finish()));
 }
 
 #[test]
@@ -649,12 +666,9 @@ fn a_credentials_file_that_does_not_parse_is_never_overwritten() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
 }
 
-#[test]
-fn device_sign_in_gets_a_token_for_the_server() {
-    let env = Env::new();
-    let p = peers(&[], None);
-    docs_in_file_mode(&env, &p);
-    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
+/// Plays the user of a `--device-auth --json` sign-in whose next event is the device code;
+/// the sign-in must succeed.
+fn enter_the_device_code(login: Background) {
     let event = login.next_event();
     assert_eq!(event["event"], "device_code", "{event}");
     agent_ok(&[
@@ -664,6 +678,15 @@ fn device_sign_in_gets_a_token_for_the_server() {
     ]);
     let run = login.finish(60);
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn device_sign_in_gets_a_token_for_the_server() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    docs_in_file_mode(&env, &p);
+    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
+    enter_the_device_code(login);
     let device_token = p
         .oidc
         .requests()
@@ -702,5 +725,369 @@ fn texts_of_an_mcp_device_sign_in() {
     t.redact(q.oidc.url.clone(), "[ISSUER]");
     mcp::config(&env, "", &[("docs", &q.server.url)]);
     t.run(&env, &["mcp", "login", "docs", "--device-auth"]);
+    insta::assert_snapshot!(t.finish());
+}
+
+/// An MCP server that advertises `mcp:tools mcp:admin`, before an authorization server that
+/// lets registered clients ask only for `openid offline_access mcp:tools` and gives a request
+/// without scopes `mcp:tools` (RFC 6749 section 3.3's default).
+fn scope_refusing_peers() -> Peers {
+    peers_with(
+        &[
+            ("CLIENT_SCOPE", "openid offline_access mcp:tools"),
+            ("DEFAULT_SCOPE", "mcp:tools"),
+        ],
+        &[("SCOPES", "mcp:tools mcp:admin")],
+    )
+}
+
+#[test]
+fn refused_advertised_scopes_are_asked_again_without_scopes() {
+    let env = Env::new();
+    let p = scope_refusing_peers();
+    docs_in_file_mode(&env, &p);
+    let (login, url) = start_login(&env);
+    assert!(url.contains("scope=mcp%3Atools+mcp%3Aadmin"), "{url}");
+    let callback = callback_url(&url);
+    assert!(callback.contains("error=invalid_scope"), "{callback}");
+    // The browser is sent straight on to the request without scopes.
+    let (status, location, _) = http_get(&callback);
+    assert_eq!(status, 303);
+    let again = location.expect("a Location");
+    assert!(!again.contains("scope="), "{again}");
+    let note = login.next_event();
+    assert_eq!(note["event"], "note", "{note}");
+    assert!(
+        note["message"].as_str().unwrap().contains(
+            "refused the scopes advertised for 'docs' (mcp:tools mcp:admin offline_access)"
+        ),
+        "{note}"
+    );
+    let shown = login.next_event();
+    assert_eq!(shown["event"], "authorize_url", "{shown}");
+    assert_eq!(shown["url"].as_str(), Some(again.as_str()));
+    agent_ok(&["authorize", &again]);
+    let run = login.finish(30);
+    assert_eq!(run.code, 0, "{run:?}");
+    let entry = &credentials(&env)[&store_key("docs", &p.server.url)];
+    // What the server granted by default.
+    assert_eq!(entry["scopes"], serde_json::json!(["mcp:tools"]), "{entry}");
+    let answer = prove(&p.server.url, &token(&env, "docs")).expect("the token works");
+    assert_eq!(answer["whoami"]["sub"], "alice");
+}
+
+#[test]
+fn device_sign_in_asks_again_without_refused_advertised_scopes() {
+    let env = Env::new();
+    let p = scope_refusing_peers();
+    docs_in_file_mode(&env, &p);
+    let login = Background::spawn(env.cmd(&["mcp", "login", "docs", "--device-auth", "--json"]));
+    let note = login.next_event();
+    assert_eq!(note["event"], "note", "{note}");
+    enter_the_device_code(login);
+    let asked: Vec<serde_json::Value> = p
+        .oidc
+        .requests()
+        .into_iter()
+        .filter(|r| r["endpoint"] == "device_authorization")
+        .collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert_eq!(asked[0]["status"], 400);
+    assert_eq!(
+        asked[0]["body"]["scope"],
+        "mcp:tools mcp:admin offline_access"
+    );
+    assert_eq!(asked[1]["status"], 200);
+    assert!(asked[1]["body"].get("scope").is_none(), "{asked:?}");
+    prove(&p.server.url, &token(&env, "docs")).expect("the token works");
+}
+
+/// `codex mcp login docs --no-browser` + `extra`, the test playing the user at each authorize
+/// URL it shows (`urls` of them); returns the run.
+fn login_by_hand(env: &Env, extra: &[&str], urls: usize) -> common::Run {
+    let mut args = vec!["mcp", "login", "docs", "--no-browser", "--timeout", "30"];
+    args.extend_from_slice(extra);
+    let login = Background::spawn(env.cmd(&args));
+    for n in 1..=urls {
+        wait_for_lines(&login, "&resource=", n);
+        let shown = login.stderr();
+        let url = shown
+            .lines()
+            .filter(|l| l.starts_with("http"))
+            .nth(n - 1)
+            .unwrap()
+            .to_string();
+        agent_ok(&["authorize", &url]);
+    }
+    login.finish(30)
+}
+
+/// Waits until stderr holds `needle` `count` times.
+fn wait_for_lines(login: &Background, needle: &str, count: usize) {
+    for _ in 0..1500 {
+        if login.stderr().matches(needle).count() >= count {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("not {count} times {needle}: {}", login.stderr());
+}
+
+#[test]
+fn texts_of_refused_scopes() {
+    let env = Env::new();
+    let p = scope_refusing_peers();
+    docs_in_file_mode(&env, &p);
+    let mut t = Transcript::of(&env);
+    t.redact(p.oidc.url.clone(), "[ISSUER]");
+    t.redact(p.server.url.clone(), "[MCP]");
+
+    let run = login_by_hand(&env, &[], 2);
+    assert_eq!(run.code, 0, "{run:?}");
+    t.push(&["mcp", "login", "docs", "--no-browser"], &run);
+    t.run(&env, &["mcp", "logout", "docs"]);
+
+    let run = login_by_hand(&env, &["--scopes", "mcp:tools,mcp:admin"], 1);
+    assert_eq!(run.code, 1, "{run:?}");
+    t.push(
+        &[
+            "mcp",
+            "login",
+            "docs",
+            "--no-browser",
+            "--scopes",
+            "mcp:tools,mcp:admin",
+        ],
+        &run,
+    );
+
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let path = env.home.join("config.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{config}scopes = [\"mcp:admin\"]\n")).unwrap();
+    let run = login_by_hand(&env, &[], 1);
+    assert_eq!(run.code, 1, "{run:?}");
+    t.note("# scopes = [\"mcp:admin\"] in [mcp_servers.docs]");
+    t.push(&["mcp", "login", "docs", "--no-browser"], &run);
+    assert!(field_names(&credentials(&env)).is_empty());
+    insta::assert_snapshot!(redacted(t.finish()));
+}
+
+/// A transcript with what changes from run to run replaced.
+fn redacted(mut text: String) -> String {
+    for (pattern, with) in [
+        (r"callback(/|%2F)[A-Za-z0-9_-]{12}", "callback$1[ID]"),
+        (r"client_id=[A-Za-z0-9_-]+", "client_id=[CLIENT]"),
+        (r"expires in \d+ (s|min)", "expires in [SPAN]"),
+    ] {
+        text = regex_lite::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, with)
+            .into_owned();
+    }
+    text
+}
+
+#[test]
+fn a_server_that_names_another_authorization_server_forces_a_new_login() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    // Tokens due at once (20 s < the 30 s margin).
+    let old = mcp::auth_server(dir.path(), &[("ACCESS_TTL", "20")]);
+    let server = mcp::server(dir.path(), &old, None);
+    let url = server.url.clone();
+    mcp::config(
+        &env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &url)],
+    );
+    logged_in(&env, None, "docs");
+    let stored = std::fs::read_to_string(env.home.join(".credentials.json")).unwrap();
+    let mut t = Transcript::of(&env);
+    t.redact(old.url.clone(), "[OLD ISSUER]");
+    t.redact(url.clone(), "[MCP]");
+
+    // The same server, restarted on its port, now trusts another authorization server.
+    let port = url::Url::parse(&url).unwrap().port().unwrap();
+    drop(server);
+    let new = mcp::auth_server(dir.path(), &[]);
+    let _moved = mcp::server_with(dir.path(), &new, &[], port);
+    t.redact(new.url.clone(), "[NEW ISSUER]");
+    let run = t.run(&env, &["mcp", "token", "docs"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(
+        run.stderr.contains(&new.url) && run.stderr.contains(&old.url),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("codex mcp login docs"), "{run:?}");
+    // The refresh token went nowhere: not to the new issuer, nor (needlessly) to the old.
+    for issuer in [&old, &new] {
+        let sent = issuer
+            .requests()
+            .into_iter()
+            .any(|r| r["grant_type"] == "refresh_token");
+        assert!(!sent, "{:?}", issuer.requests());
+    }
+    assert_eq!(
+        std::fs::read_to_string(env.home.join(".credentials.json")).unwrap(),
+        stored
+    );
+
+    // Tokens stored without their issuer cannot be refreshed anywhere.
+    let key = store_key("docs", &url);
+    let mut doc = credentials(&env);
+    doc[&key].as_object_mut().unwrap().remove("issuer");
+    std::fs::write(env.home.join(".credentials.json"), doc.to_string()).unwrap();
+    let run = t.run(&env, &["mcp", "token", "docs"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        !new.requests()
+            .into_iter()
+            .any(|r| r["grant_type"] == "refresh_token"),
+        "{:?}",
+        new.requests()
+    );
+    insta::assert_snapshot!(t.finish());
+}
+
+/// The ways an answer comes out malformed (the peers' `MALFORMED` and `resource-metadata:`
+/// quirks): not JSON (a proxy's error page), a field of the wrong type, a required field
+/// missing, more than the 1 MiB any answer is read to.
+const MALFORMED: [&str; 4] = ["not-json", "wrong-types", "missing", "oversized"];
+
+/// What a failed sign-in must leave as it was: another server's tokens and the ChatGPT
+/// credentials.
+fn other_credentials(env: &Env) -> (String, String) {
+    let entry = r#"{"wiki|0123456789abcdef":{"server_name":"wiki","server_url":"http://127.0.0.1:9/mcp","issuer":"http://127.0.0.1:9","client_id":"wiki-client","access_token":"wiki-access","expires_at":4102444800000,"refresh_token":"wiki-refresh","scopes":[]}}"#;
+    let path = env.home.join(".credentials.json");
+    std::fs::write(&path, entry).unwrap();
+    common::set_mode(&path, 0o600);
+    env.write_auth(&common::api_key_json("sk-proj-untouched-00000"));
+    (entry.to_string(), env.read_auth())
+}
+
+/// Signs in to `docs` at peers with one malformed answer (`what` names it in the transcript);
+/// the sign-in must fail naming `path`, and leave every store as it was.
+fn malformed(env: &Env, t: &mut Transcript, what: &str, p: &Peers, path: &str, browser: bool) {
+    t.redact(p.oidc.url.clone(), "[ISSUER]");
+    t.redact(p.server.url.clone(), "[MCP]");
+    let origin = p.server.url.trim_end_matches("/mcp").to_string();
+    t.redact(origin, "[MCP ORIGIN]");
+    mcp::config(
+        env,
+        "mcp_oauth_credentials_store = \"file\"",
+        &[("docs", &p.server.url)],
+    );
+    let before = other_credentials(env);
+    t.note(&format!("# {what}"));
+    let run = match browser {
+        true => {
+            let run = login_by_hand(env, &[], 1);
+            t.push(&["mcp", "login", "docs", "--no-browser"], &run);
+            run
+        }
+        false => t.run(env, &["mcp", "login", "docs", "--no-browser"]),
+    };
+    assert_eq!(run.code, 1, "{what}: {run:?}");
+    assert!(
+        run.stderr.contains(path),
+        "{what} does not name {path}: {run:?}"
+    );
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    let after = (
+        std::fs::read_to_string(env.home.join(".credentials.json")).unwrap(),
+        env.read_auth(),
+    );
+    assert_eq!(after, before, "{what} touched the stores");
+}
+
+#[test]
+fn malformed_metadata_is_a_clear_error_that_touches_nothing() {
+    let env = Env::new();
+    let mut t = Transcript::of(&env);
+    for kind in MALFORMED {
+        let quirk = format!("resource-metadata:{kind}");
+        let p = peers(&[], Some(&quirk));
+        let what = format!("protected-resource metadata: {kind}");
+        let path = "/.well-known/oauth-protected-resource/mcp";
+        malformed(&env, &mut t, &what, &p, path, false);
+    }
+    for kind in MALFORMED {
+        let p = peers(&[("MALFORMED", &format!("metadata:{kind}"))], None);
+        let what = format!("authorization-server metadata: {kind}");
+        let path = "/.well-known/oauth-authorization-server";
+        malformed(&env, &mut t, &what, &p, path, false);
+    }
+    insta::assert_snapshot!(redacted(t.finish()));
+}
+
+#[test]
+fn malformed_registration_and_token_answers_are_clear_errors_that_touch_nothing() {
+    let env = Env::new();
+    let mut t = Transcript::of(&env);
+    for kind in MALFORMED {
+        let p = peers(&[("MALFORMED", &format!("registration:{kind}"))], None);
+        let what = format!("registration response: {kind}");
+        malformed(&env, &mut t, &what, &p, "/reg", false);
+    }
+    for kind in MALFORMED {
+        let p = peers(&[("MALFORMED", &format!("token:{kind}"))], None);
+        let what = format!("token response: {kind}");
+        malformed(&env, &mut t, &what, &p, "/token", true);
+    }
+    insta::assert_snapshot!(redacted(t.finish()));
+}
+
+/// `codex mcp ARGS` on `session`, which must end within 60 s whatever the keyring does.
+fn bounded(session: &Session, env: &Env, args: &[&str]) -> common::Run {
+    Background::spawn(session.codex(env, args)).finish(60)
+}
+
+#[test]
+fn a_hung_or_locked_keyring_never_hangs_mcp_commands() {
+    let env = Env::new();
+    let session = Session::with_keyring();
+    let p = signed_in_to_the_keyring(&env, &session);
+    let mut t = Transcript::of(&env);
+    t.redact(p.server.url.clone(), "[MCP]");
+    let key = store_key("docs", &p.server.url);
+    t.redact(key, "[KEY]");
+
+    // A Secret Service that stopped answering: every command gives up on it, with one line.
+    session.freeze();
+    // `logout` cannot tell whether the keyring holds tokens: it says so, and fails.
+    for args in [
+        &["mcp", "token", "docs"][..],
+        &["mcp", "list"],
+        &["mcp", "logout", "docs"],
+    ] {
+        let run = bounded(&session, &env, args);
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert!(said.contains("did not answer within"), "{run:?}");
+        t.push(args, &run);
+    }
+    // A sign-in gets as far as the save, which is given up on too; nothing is lost.
+    let login =
+        Background::spawn(session.codex(&env, &["mcp", "login", "docs", "--no-browser", "--json"]));
+    let event = login.next_event();
+    agent_ok(&["authorize", event["url"].as_str().unwrap()]);
+    let run = login.finish(60);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("did not answer within"), "{run:?}");
+    assert!(!env.home.join(".credentials.json").exists());
+    session.thaw();
+    let lookup = keyring_entry(&session, &store_key("docs", &p.server.url));
+    assert_eq!(lookup.code, 0, "the tokens are still there: {lookup:?}");
+
+    // A locked keyring: a clear error, never an unlock prompt that waits.
+    session.lock();
+    let run = bounded(&session, &env, &["mcp", "token", "docs"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    t.push(&["mcp", "token", "docs"], &run);
     insta::assert_snapshot!(t.finish());
 }

@@ -93,20 +93,28 @@ fn logout(config: &Config, args: &McpNameArgs) -> Result<ExitCode, Error> {
     let removal = store
         .delete(&server.name, &server.url)
         .map_err(McpError::from)?;
-    // A keyring that is not running cannot hold anything; one that is locked or hung may.
-    if let Some(cause) = removal
+    // A keyring that is not running cannot hold anything; one that is locked or hung may: then
+    // "nothing stored" would be a guess, and the tokens could outlive the logout unseen.
+    let unchecked = removal
         .keyring_unreachable
         .as_ref()
-        .filter(|c| !c.is_absent())
-    {
-        out.note(&format!(
-            "warning: could not check the OS keyring for tokens of '{name}': {cause}"
-        ));
-    }
-    if removal.removed {
-        out.line(&format!("Removed OAuth credentials for '{name}'."));
-    } else {
-        out.line(&format!("No OAuth credentials stored for '{name}'."));
+        .filter(|c| !c.is_absent());
+    match (removal.removed, unchecked) {
+        (true, Some(cause)) => {
+            out.note(&format!(
+                "warning: could not check the OS keyring for tokens of '{name}': {cause}"
+            ));
+            out.line(&format!("Removed OAuth credentials for '{name}'."));
+        }
+        (true, None) => out.line(&format!("Removed OAuth credentials for '{name}'.")),
+        (false, Some(cause)) => {
+            return Err(McpError::KeyringUnchecked {
+                name,
+                cause: cause.to_string(),
+            }
+            .into());
+        }
+        (false, None) => out.line(&format!("No OAuth credentials stored for '{name}'.")),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -247,6 +247,12 @@ impl<'a> Lazy<'a> {
         }
     }
 
+    /// The settings the client is built from (for a client of another kind, with the same
+    /// proxy and roots).
+    pub fn network(&self) -> &'a NetworkSettings {
+        self.net
+    }
+
     pub fn get(&self) -> Result<&reqwest::Client, HttpError> {
         if let Some(client) = self.client.get() {
             return Ok(client);

@@ -159,7 +159,25 @@ pub struct Reply {
 
 impl Reply {
     pub async fn send(self, status: StatusCode, html: String) {
-        let _ = self.page.send(response(status, html));
+        self.answer(response(status, html)).await;
+    }
+
+    /// Sends the browser on to `location` (303): a sign-in that asks again, at once.
+    pub async fn redirect(self, location: &str) {
+        let mut answer = response(StatusCode::SEE_OTHER, String::new());
+        match header::HeaderValue::from_str(location) {
+            Ok(value) => {
+                answer.headers_mut().insert(header::LOCATION, value);
+            }
+            // A URL we built is always a valid header; should it not be, the user still has
+            // it in the terminal.
+            Err(_) => *answer.status_mut() = StatusCode::BAD_REQUEST,
+        }
+        self.answer(answer).await;
+    }
+
+    async fn answer(self, answer: Response<Full<Bytes>>) {
+        let _ = self.page.send(answer);
         if let Some(closed) = self.closed {
             let _ = tokio::time::timeout(FLUSH_TIMEOUT, closed).await;
         }

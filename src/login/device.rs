@@ -51,6 +51,10 @@ async fn sign_in(
     }
     .map_err(|e| match e {
         DeviceError::Failed(detail) => LoginError::Device(detail),
+        DeviceError::Refused {
+            device_url,
+            failure,
+        } => LoginError::Device(DeviceError::refused_text(&device_url, &failure)),
         DeviceError::Expired => LoginError::DeviceCodeExpired,
         DeviceError::Denied => LoginError::Denied {
             error: "access_denied".to_string(),

@@ -91,13 +91,10 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     }
     let bytes = crate::http::read_body(response)
         .await
-        .map_err(|e| failed(format!("cannot read `{url}`: {e}")))?;
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        failed(format!(
-            "`{url}` is not metadata: {}",
-            crate::secret::json_error(&e)
-        ))
-    })
+        .map_err(|e| failed(format!("cannot read `{url}`: {}", super::unread(&e))))?;
+    super::parse_answer(&bytes, "metadata")
+        .map(Some)
+        .map_err(|e| failed(format!("`{url}` is {e}")))
 }
 
 /// `origin/.well-known/<name><path>` (RFC 8414 section 3.1 / RFC 9728 section 3.1).
@@ -110,7 +107,8 @@ fn well_known(base: &Url, name: &str) -> Url {
     url
 }
 
-fn same(a: &str, b: &str) -> bool {
+/// The same issuer (RFC 8414 compares them exactly; a trailing slash is forgiven).
+pub fn same(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 

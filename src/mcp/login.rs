@@ -2,7 +2,8 @@
 //! `resource` (RFC 8707) on a loopback callback at `/callback/<id>` (`id` from the server's URL,
 //! as the reference does, so a code meant for another server's sign-in is not taken: mix-up),
 //! the state and the RFC 9207 `iss` checked, the code exchanged, the tokens saved. Nothing that
-//! was stored is touched until the new tokens are saved.
+//! was stored is touched until the new tokens are saved. Advertised scopes the authorization
+//! server refuses are dropped once; scopes the user chose never are.
 
 use std::time::Duration;
 
@@ -11,14 +12,15 @@ use http::StatusCode;
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use sha2::{Digest, Sha256};
 
-use super::discovery::{self, Discovered};
-use super::{McpError, Server};
+use super::discovery::{self, AuthServer, Discovered};
+use super::{McpError, Server, register};
 use crate::login::callback::{CallbackServer, Expect, Finish};
 use crate::oauth::device::{self, DeviceError};
 use crate::report::Reporter;
 use crate::secret::Secret;
 use crate::store::StoreKind;
 use crate::store::mcp::{McpStore, McpTokens};
+use crate::untrusted::printable;
 
 /// What the callback page says (the reference's words).
 const SUCCESS: &str = "Authentication complete. You may close this window.";
@@ -79,27 +81,108 @@ fn callback(config: &crate::config::Config, server: &Server) -> Result<Callback,
     })
 }
 
-/// The scopes to ask for: `--scopes`, then the config's, then the discovered ones (plus
-/// `offline_access` when the authorization server offers it, for a refresh token).
-fn scopes(opts: &LoginOptions, server: &Server, found: &Discovered) -> Vec<String> {
-    if let Some(scopes) = opts.scopes.clone().or_else(|| server.table.scopes.clone()) {
-        return scopes;
+/// Where the scopes of a sign-in came from. Only a discovered set is dropped when the
+/// authorization server refuses it: scopes the user chose are theirs to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScopesFrom {
+    Flag,
+    Config,
+    Discovered,
+}
+
+/// The scopes to ask for, and where they came from.
+struct Scopes {
+    list: Vec<String>,
+    from: ScopesFrom,
+}
+
+impl Scopes {
+    /// `--scopes`, then the config's, then the discovered ones (plus `offline_access` when the
+    /// authorization server offers it, for a refresh token).
+    fn of(opts: &LoginOptions, server: &Server, found: &Discovered) -> Scopes {
+        if let Some(list) = opts.scopes.clone() {
+            return Scopes {
+                list,
+                from: ScopesFrom::Flag,
+            };
+        }
+        if let Some(list) = server.table.scopes.clone() {
+            return Scopes {
+                list,
+                from: ScopesFrom::Config,
+            };
+        }
+        let mut list = found.scopes_supported.clone();
+        let offline = "offline_access";
+        if !list.is_empty()
+            && found
+                .auth_server
+                .scopes_supported
+                .iter()
+                .any(|s| s == offline)
+            && !list.iter().any(|s| s == offline)
+        {
+            list.push(offline.to_string());
+        }
+        Scopes {
+            list,
+            from: ScopesFrom::Discovered,
+        }
     }
-    let mut scopes = found.scopes_supported.clone();
-    if scopes.is_empty() {
-        return scopes;
+
+    /// The authorization server refused these scopes (`invalid_scope`): a discovered set is
+    /// dropped, once, and the user told so in one line (the caller asks again without scopes);
+    /// a set the user chose, or none at all, is an error that says which and where from.
+    fn refused(
+        &mut self,
+        server: &Server,
+        auth_server: &AuthServer,
+        description: &str,
+        out: &Reporter,
+    ) -> Result<(), McpError> {
+        let name = printable(&server.name).into_owned();
+        let issuer = printable(&auth_server.issuer).into_owned();
+        let scopes = printable(&self.list.join(" ")).into_owned();
+        let detail = printable(description).into_owned();
+        // Nothing was asked for: there is nothing to drop, nor to name.
+        if self.list.is_empty() {
+            return Err(McpError::Denied { name, detail });
+        }
+        let (from, fix) = match self.from {
+            ScopesFrom::Discovered => {
+                out.note(&format!(
+                    "note: `{issuer}` refused the scopes advertised for '{name}' ({scopes}); the sign-in continues without scopes"
+                ));
+                self.list.clear();
+                return Ok(());
+            }
+            ScopesFrom::Flag => (
+                "given with --scopes".to_string(),
+                format!("run `codex mcp login {name}` with other --scopes, or without them"),
+            ),
+            ScopesFrom::Config => (
+                format!("set by `scopes` in [mcp_servers.{name}] of config.toml"),
+                "change or remove that `scopes` line".to_string(),
+            ),
+        };
+        Err(McpError::ScopesRefused {
+            issuer,
+            scopes,
+            from,
+            detail,
+            fix,
+        })
     }
-    let offline = "offline_access";
-    if found
-        .auth_server
-        .scopes_supported
-        .iter()
-        .any(|s| s == offline)
-        && !scopes.iter().any(|s| s == offline)
-    {
-        scopes.push(offline.to_string());
-    }
-    scopes
+}
+
+/// What both sign-ins start with: what discovery found, the client for the requests that
+/// follow, who we are to the authorization server (the configured client id, else one
+/// registered for the grant) and the resource the tokens are for.
+struct Start {
+    found: Discovered,
+    http: reqwest::Client,
+    client_id: String,
+    resource: String,
 }
 
 /// What the server's metadata says (fetched with redirects kept on each origin), and the
@@ -114,6 +197,54 @@ async fn discover(
     Ok((found, crate::http::client(&config.network)?))
 }
 
+impl Start {
+    async fn client(
+        found: Discovered,
+        http: reqwest::Client,
+        server: &Server,
+        grant: register::Grant<'_>,
+    ) -> Result<Start, McpError> {
+        let configured = server
+            .table
+            .oauth
+            .as_ref()
+            .and_then(|o| o.client_id.as_deref());
+        let client_id =
+            register::client_id(&http, &server.name, configured, &found.auth_server, grant).await?;
+        let resource = server.resource(found.resource.as_deref());
+        Ok(Start {
+            found,
+            http,
+            client_id,
+            resource,
+        })
+    }
+}
+
+/// One authorization request: its URL and the PKCE verifier that goes with it.
+struct Attempt {
+    url: String,
+    verifier: Secret<String>,
+}
+
+impl Attempt {
+    fn new(start: &Start, redirect_uri: &str, scopes: &[String], state: &str) -> Attempt {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256_len(64);
+        Attempt {
+            url: authorize_url(
+                &start.found.auth_server.authorization_endpoint,
+                &start.client_id,
+                redirect_uri,
+                scopes,
+                state,
+                challenge.as_str(),
+                &start.resource,
+            ),
+            verifier: Secret::new(verifier.into_secret()),
+        }
+    }
+}
+
 /// Runs the sign-in; returns where the tokens were saved.
 pub async fn run(
     config: &crate::config::Config,
@@ -123,7 +254,6 @@ pub async fn run(
     out: &Reporter,
 ) -> Result<StoreKind, McpError> {
     let (found, http) = discover(config, server).await?;
-    let auth_server = &found.auth_server;
     let target = callback(config, server)?;
     let state = CsrfToken::new_random_len(32);
     let expect = Expect {
@@ -137,44 +267,48 @@ pub async fn run(
         .fixed_uri
         .clone()
         .unwrap_or_else(|| format!("http://127.0.0.1:{}{}", listener.port, target.path));
-    let configured = server
-        .table
-        .oauth
-        .as_ref()
-        .and_then(|o| o.client_id.as_deref());
-    let grant = super::register::Grant::Code {
+    let grant = register::Grant::Code {
         redirect_uri: &redirect_uri,
     };
-    let client_id =
-        super::register::client_id(&http, &server.name, configured, auth_server, grant).await?;
-    let resource = server.resource(found.resource.as_deref());
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256_len(64);
-    let scopes = scopes(opts, server, &found);
-    let url = authorize_url(
-        &auth_server.authorization_endpoint,
-        &client_id,
-        &redirect_uri,
-        &scopes,
-        state.secret(),
-        challenge.as_str(),
-        &resource,
-    );
-    let opened = opts.open_browser && open::that_detached(&url).is_ok();
-    out.mcp_authorize_url(&server.name, &url, listener.port, opened);
+    let start = Start::client(found, http, server, grant).await?;
+    let auth_server = &start.found.auth_server;
+    let mut scopes = Scopes::of(opts, server, &start.found);
+    let first = Attempt::new(&start, &redirect_uri, &scopes.list, state.secret());
+    let opened = opts.open_browser && open::that_detached(&first.url).is_ok();
+    out.mcp_authorize_url(&server.name, &first.url, listener.port, opened);
 
-    let (code, iss, browser) = tokio::time::timeout(opts.timeout, async {
+    let page = crate::login::callback::page::message;
+    let name = || printable(&server.name).into_owned();
+    let (code, iss, browser, attempt) = tokio::time::timeout(opts.timeout, async {
+        let mut attempt = first;
         loop {
             let (finish, reply) = listener.wait_for_finish().await?;
-            let page = crate::login::callback::page::message;
             match finish {
-                Finish::Code { code, iss } => return Ok((code, iss, reply)),
+                Finish::Code { code, iss } => return Ok((code, iss, reply, attempt)),
+                Finish::Denied { error, description } if error == "invalid_scope" => {
+                    let detail = match description == error {
+                        true => error,
+                        false => format!("{error} ({description})"),
+                    };
+                    if let Err(e) = scopes.refused(server, auth_server, &detail, out) {
+                        reply
+                            .send(StatusCode::BAD_REQUEST, page(INVALID, INVALID))
+                            .await;
+                        return Err(e);
+                    }
+                    // The browser goes straight on to the request without scopes; the URL is
+                    // shown again for one that is not on this machine.
+                    attempt = Attempt::new(&start, &redirect_uri, &scopes.list, state.secret());
+                    reply.redirect(&attempt.url).await;
+                    out.mcp_authorize_url(&server.name, &attempt.url, listener.port, false);
+                }
                 Finish::Denied { description, .. } => {
                     reply
                         .send(StatusCode::BAD_REQUEST, page(INVALID, INVALID))
                         .await;
                     return Err(McpError::Denied {
-                        name: crate::untrusted::printable(&server.name).into_owned(),
-                        detail: crate::untrusted::printable(&description).into_owned(),
+                        name: name(),
+                        detail: printable(&description).into_owned(),
                     });
                 }
                 Finish::MissingCode => {
@@ -198,16 +332,13 @@ pub async fn run(
     })
     .await
     .map_err(|_| McpError::TimedOut {
-        name: crate::untrusted::printable(&server.name).into_owned(),
+        name: name(),
         secs: opts.timeout.as_secs(),
     })??;
 
     // RFC 9207: an issuer that sends `iss` must send its own; one that says it always does must.
-    let page = crate::login::callback::page::message;
     let wrong_iss = match &iss {
-        Some(got) => !got
-            .trim_end_matches('/')
-            .eq(auth_server.issuer.trim_end_matches('/')),
+        Some(got) => !discovery::same(got, &auth_server.issuer),
         None => auth_server.authorization_response_iss_parameter_supported,
     };
     if wrong_iss {
@@ -215,23 +346,23 @@ pub async fn run(
             .send(StatusCode::BAD_REQUEST, page(INVALID, INVALID))
             .await;
         return Err(McpError::WrongIssuer {
-            name: crate::untrusted::printable(&server.name).into_owned(),
-            expected: crate::untrusted::printable(&auth_server.issuer).into_owned(),
-            got: crate::untrusted::printable(iss.as_deref().unwrap_or("(none)")).into_owned(),
+            name: name(),
+            expected: printable(&auth_server.issuer).into_owned(),
+            got: printable(iss.as_deref().unwrap_or("(none)")).into_owned(),
         });
     }
     let result = async {
         let issued = super::token::exchange_code(
-            &http,
+            &start.http,
             auth_server,
-            &client_id,
+            &start.client_id,
             code,
             &redirect_uri,
-            Secret::new(verifier.into_secret()),
-            &resource,
+            attempt.verifier,
+            &start.resource,
         )
         .await?;
-        let tokens = signed_in(server, &auth_server.issuer, &client_id, &scopes, issued);
+        let tokens = signed_in(server, &start, &scopes.list, issued);
         Ok::<_, McpError>(store.save(&tokens)?)
     }
     .await;
@@ -253,16 +384,15 @@ pub async fn run(
 /// The document of a new sign-in; what the token answer leaves out is what was asked for.
 fn signed_in(
     server: &Server,
-    issuer: &str,
-    client_id: &str,
+    start: &Start,
     scopes: &[String],
     issued: super::token::Issued,
 ) -> McpTokens {
     issued.into_tokens(McpTokens {
         server_name: server.name.clone(),
         url: server.url.clone(),
-        issuer: Some(issuer.to_string()),
-        client_id: client_id.to_string(),
+        issuer: Some(start.found.auth_server.issuer.clone()),
+        client_id: start.client_id.clone(),
         access_token: Secret::new(String::new()),
         refresh_token: None,
         expires_at: None,
@@ -280,36 +410,35 @@ pub async fn run_device(
     opts: &LoginOptions,
     out: &Reporter,
 ) -> Result<StoreKind, McpError> {
-    let name = crate::untrusted::printable(&server.name).into_owned();
+    let name = printable(&server.name).into_owned();
     let (found, http) = discover(config, server).await?;
-    let auth_server = &found.auth_server;
-    let Some(device_url) = &auth_server.device_authorization_endpoint else {
+    let Some(device_url) = found.auth_server.device_authorization_endpoint.clone() else {
         return Err(McpError::NoDeviceSignIn {
-            issuer: crate::untrusted::printable(&auth_server.issuer).into_owned(),
+            issuer: printable(&found.auth_server.issuer).into_owned(),
             name,
         });
     };
-    let configured = server
-        .table
-        .oauth
-        .as_ref()
-        .and_then(|o| o.client_id.as_deref());
-    let grant = super::register::Grant::Device;
-    let client_id =
-        super::register::client_id(&http, &server.name, configured, auth_server, grant).await?;
-    let resource = server.resource(found.resource.as_deref());
-    let scopes = scopes(opts, server, &found);
-    let device = device::Rfc8628 {
-        client_id: &client_id,
-        device_url,
+    let start = Start::client(found, http, server, register::Grant::Device).await?;
+    let auth_server = &start.found.auth_server;
+    let mut scopes = Scopes::of(opts, server, &start.found);
+    let device = |scopes: &Scopes| device::Rfc8628 {
+        client_id: &start.client_id,
+        device_url: &device_url,
         token_url: &auth_server.token_endpoint,
-        scopes: scopes.clone(),
-        resource: Some(&resource),
+        scopes: scopes.list.clone(),
+        resource: Some(&start.resource),
     };
     let failed = |e: DeviceError| match e {
         DeviceError::Failed(detail) => McpError::Device {
             name: name.clone(),
             detail,
+        },
+        DeviceError::Refused {
+            device_url,
+            failure,
+        } => McpError::Device {
+            name: name.clone(),
+            detail: DeviceError::refused_text(&device_url, &failure),
         },
         DeviceError::Expired => McpError::Device {
             name: name.clone(),
@@ -321,9 +450,15 @@ pub async fn run_device(
         },
         DeviceError::OAuth(e) => McpError::Discovery(e.to_string()),
     };
-    let code = device::rfc8628_start(&http, &device)
-        .await
-        .map_err(failed)?;
+    // The refusal of the scopes comes with the device authorization request.
+    let code = match device::rfc8628_start(&start.http, &device(&scopes)).await {
+        Err(DeviceError::Refused { failure, .. }) if failure.code() == Some("invalid_scope") => {
+            scopes.refused(server, auth_server, &failure.to_string(), out)?;
+            device::rfc8628_start(&start.http, &device(&scopes)).await
+        }
+        other => other,
+    }
+    .map_err(failed)?;
     let host = url::Url::parse(&auth_server.issuer)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -342,13 +477,17 @@ pub async fn run_device(
         ticker.tick(deadline);
         tokio::time::sleep(d)
     };
-    let result = tokio::time::timeout(wait, device::rfc8628_wait(&http, &device, &code, sleep))
-        .await
-        .unwrap_or(Err(DeviceError::Expired));
+    let polled = device(&scopes);
+    let result = tokio::time::timeout(
+        wait,
+        device::rfc8628_wait(&start.http, &polled, &code, sleep),
+    )
+    .await
+    .unwrap_or(Err(DeviceError::Expired));
     progress.finish();
     let response = result.map_err(failed)?;
     let issued = super::token::Issued::from_response(&response);
-    let tokens = signed_in(server, &auth_server.issuer, &client_id, &scopes, issued);
+    let tokens = signed_in(server, &start, &scopes.list, issued);
     Ok(store.save(&tokens)?)
 }
 

@@ -56,6 +56,16 @@ pub enum McpError {
     #[error("the sign-in to MCP server '{name}' failed: {detail}")]
     Denied { name: String, detail: String },
     #[error(
+        "the authorization server `{issuer}` refused the scopes `{scopes}` {from}: {detail}; {fix}"
+    )]
+    ScopesRefused {
+        issuer: String,
+        scopes: String,
+        from: String,
+        detail: String,
+        fix: String,
+    },
+    #[error(
         "the callback came from issuer `{got}`, not `{expected}` (RFC 9207); the sign-in was refused. Run `codex mcp login {name}` again"
     )]
     WrongIssuer {
@@ -69,12 +79,26 @@ pub enum McpError {
     TimedOut { name: String, secs: u64 },
     #[error("{url} refused the token request: {detail}")]
     Token { url: String, detail: String },
+    #[error("the token request to {url} failed: {detail}")]
+    TokenAnswer { url: String, detail: String },
     #[error("Not logged in to MCP server '{0}'. Run `codex mcp login {0}`")]
     NotLoggedIn(String),
     #[error(
         "the stored tokens of MCP server '{name}' {why}; run `codex mcp login {name}` to sign in again"
     )]
     SignInAgain { name: String, why: String },
+    #[error(
+        "MCP server '{name}' now names the authorization server `{current}`, not `{stored}`, which issued its tokens; they were not refreshed (a refresh token is only ever sent to its issuer). Run `codex mcp login {name}` to sign in at `{current}`"
+    )]
+    IssuerChanged {
+        name: String,
+        stored: String,
+        current: String,
+    },
+    #[error(
+        "could not check the OS keyring for tokens of '{name}': {cause}; nothing was removed. Run `codex mcp logout {name}` again once the keyring answers"
+    )]
+    KeyringUnchecked { name: String, cause: String },
     #[error(transparent)]
     Store(#[from] McpStoreError),
     #[error(transparent)]
@@ -83,6 +107,31 @@ pub enum McpError {
     Login(#[from] crate::login::LoginError),
     #[error(transparent)]
     Edit(#[from] edit::EditError),
+}
+
+/// An answer read as `T`; `Err` says what it is not: JSON at all (a proxy's error page, say),
+/// or `expected` (wrong types, a required field missing), with the place in it.
+pub fn parse_answer<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    expected: &str,
+) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let what = match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => expected,
+            Err(_) => "JSON",
+        };
+        format!("not {what}: {}", crate::secret::json_error(&e))
+    })
+}
+
+/// Why an answer could not be read, for a message that already names its URL.
+pub fn unread(e: &crate::http::BodyError) -> String {
+    match e {
+        crate::http::BodyError::Transport(e) => crate::http::describe(e),
+        crate::http::BodyError::TooLarge { .. } => {
+            "the answer is larger than 1 MiB, far more than it should be".to_string()
+        }
+    }
 }
 
 impl From<crate::store::StoreError> for McpError {

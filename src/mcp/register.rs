@@ -73,7 +73,7 @@ pub async fn client_id(
     let status = response.status();
     let bytes = crate::http::read_body(response)
         .await
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(super::unread(&e)))?;
     if !status.is_success() {
         let reason = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
@@ -89,12 +89,8 @@ pub async fn client_id(
             None => format!("it answered HTTP {status}"),
         }));
     }
-    let registered: Registered = serde_json::from_slice(&bytes).map_err(|e| {
-        failed(format!(
-            "the answer is not a registration: {}",
-            crate::secret::json_error(&e)
-        ))
-    })?;
+    let registered: Registered = super::parse_answer(&bytes, "a registration")
+        .map_err(|e| failed(format!("the answer is {e}")))?;
     tracing::debug!("registered a client");
     Ok(registered.client_id)
 }

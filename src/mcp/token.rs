@@ -1,7 +1,9 @@
 //! An MCP server's tokens after the sign-in: the token requests (code exchange and refresh, with
 //! `resource`, RFC 8707), a valid access token for `codex mcp token` (refreshed when it expires
 //! within 30 s, under the server's cross-process lock, after reading the store again, so two
-//! processes never both spend a rotating refresh token), and the revoke of `codex mcp logout`.
+//! processes never both spend a rotating refresh token, and only at the authorization server the
+//! MCP server names today, which must be the one that issued it), and the revoke of
+//! `codex mcp logout`.
 
 use std::time::Duration;
 
@@ -49,10 +51,16 @@ impl Issued {
     }
 }
 
+/// A failed token request: refused by the server, or answered with something that is not
+/// tokens (or not at all), which is told apart.
 fn token_error(url: &str, failure: TokenFailure) -> McpError {
-    McpError::Token {
-        url: crate::secret::shown_url(url),
-        detail: failure.to_string(),
+    let url = crate::secret::shown_url(url);
+    let detail = failure.to_string();
+    match failure {
+        TokenFailure::Refused { .. } | TokenFailure::Status(_) => McpError::Token { url, detail },
+        TokenFailure::Transport(_) | TokenFailure::BadResponse(_) | TokenFailure::Other(_) => {
+            McpError::TokenAnswer { url, detail }
+        }
     }
 }
 
@@ -102,19 +110,14 @@ async fn refresh(
 }
 
 /// The authorization server that issued `tokens`; a missing issuer means a new sign-in.
-async fn issuer_of(
-    http: &reqwest::Client,
-    server: &Server,
-    tokens: &McpTokens,
-) -> Result<AuthServer, McpError> {
-    let issuer = tokens
+fn stored_issuer<'t>(server: &Server, tokens: &'t McpTokens) -> Result<&'t str, McpError> {
+    tokens
         .issuer
         .as_deref()
         .ok_or_else(|| McpError::SignInAgain {
             name: crate::untrusted::printable(&server.name).into_owned(),
             why: "do not say which authorization server issued them".to_string(),
-        })?;
-    discovery::authorization_server(http, issuer).await
+        })
 }
 
 /// A valid access token of `server`: the stored one, or a refreshed one when it expires within
@@ -147,9 +150,22 @@ pub async fn current(
             why: "have expired and hold no refresh token".to_string(),
         });
     };
+    let stored = stored_issuer(server, &tokens)?;
+    // The server may have moved to another authorization server since the sign-in: its
+    // refresh token is the old one's, and is never sent to another.
+    let discovery_client =
+        crate::http::client_with(http.network(), crate::http::Redirects::SameOrigin)?;
+    let found = discovery::discover(&discovery_client, &server.url).await?;
+    let auth_server = found.auth_server;
+    if !discovery::same(&auth_server.issuer, stored) {
+        return Err(McpError::IssuerChanged {
+            name,
+            stored: crate::untrusted::printable(stored).into_owned(),
+            current: crate::untrusted::printable(&auth_server.issuer).into_owned(),
+        });
+    }
     let http = http.get()?;
-    let auth_server = issuer_of(http, server, &tokens).await?;
-    let resource = server.resource(None);
+    let resource = server.resource(found.resource.as_deref());
     let issued = refresh(
         http,
         &auth_server,
@@ -185,7 +201,8 @@ pub async fn revoke(
     server: &Server,
     tokens: &McpTokens,
 ) -> Result<(), String> {
-    let auth_server = issuer_of(http, server, tokens)
+    let issuer = stored_issuer(server, tokens).map_err(|e| e.to_string())?;
+    let auth_server = discovery::authorization_server(http, issuer)
         .await
         .map_err(|e| e.to_string())?;
     let Some(url) = &auth_server.revocation_endpoint else {

@@ -30,9 +30,22 @@ pub struct DeviceCode {
 pub enum DeviceError {
     /// The request failed or the answer was not understood; the text says which and where.
     Failed(String),
+    /// The device authorization request was refused: the issuer's answer, read (its error code
+    /// decides what a caller can do about it, `invalid_scope` say).
+    Refused {
+        device_url: String,
+        failure: TokenFailure,
+    },
     Expired,
     Denied,
     OAuth(OAuthError),
+}
+
+impl DeviceError {
+    /// What a refused device authorization request is told as.
+    pub fn refused_text(device_url: &str, failure: &TokenFailure) -> String {
+        format!("`{device_url}` refused the device code request: {failure}")
+    }
 }
 
 impl From<OAuthError> for DeviceError {
@@ -237,9 +250,10 @@ pub async fn rfc8628_start(
         .await
         .map_err(|e| match TokenFailure::from_oauth2(e) {
             TokenFailure::Transport(detail) => DeviceError::Failed(detail),
-            other => DeviceError::Failed(format!(
-                "`{device_url}` refused the device code request: {other}"
-            )),
+            failure => DeviceError::Refused {
+                device_url: device_url.to_string(),
+                failure,
+            },
         })?;
     Ok(OidcGrant {
         code: DeviceCode {

@@ -367,8 +367,12 @@ impl TokenFailure {
                 TokenFailure::Status(status)
             }
             RequestTokenError::Request(e) => TokenFailure::Transport(e.to_string()),
+            // The path is `.` for the answer as a whole (a required field missing): not worth
+            // saying.
             RequestTokenError::Parse(e, body) => TokenFailure::BadResponse(if body.is_empty() {
                 "an empty body".to_string()
+            } else if e.path().to_string() == "." {
+                e.inner().to_string()
             } else {
                 format!("{}, at {}", e.inner(), e.path())
             }),

@@ -17,16 +17,20 @@ pub fn auth_server(dir: &Path, extra: &[(&str, &str)]) -> Peer {
 
 /// The MCP server whose tokens `issuer` issues; `quirk` as tests/peers/mcp/README.md lists.
 pub fn server(dir: &Path, issuer: &Peer, quirk: Option<&str>) -> Peer {
+    let env: Vec<(&str, &str)> = quirk.map(|q| ("QUIRK", q)).into_iter().collect();
+    server_with(dir, issuer, &env, 0)
+}
+
+/// The same with `extra` environment (tests/peers/mcp/README.md), on `port` (`0`: any free one).
+pub fn server_with(dir: &Path, issuer: &Peer, extra: &[(&str, &str)], port: u16) -> Peer {
     let log = dir.join(format!("mcp-{}.log", super::unique()));
     let mut cmd = Command::new("node");
     cmd.arg("server.js")
         .current_dir(format!("{ROOT}/tests/peers/mcp"))
-        .env("PORT", "0")
+        .env("PORT", port.to_string())
         .env("ISSUER", &issuer.url)
-        .env("LOG_FILE", &log);
-    if let Some(quirk) = quirk {
-        cmd.env("QUIRK", quirk);
-    }
+        .env("LOG_FILE", &log)
+        .envs(extra.iter().copied());
     Peer::start(cmd, log)
 }
 

@@ -5,7 +5,8 @@
 // whose audience is this server's URL are accepted. 127.0.0.1 only.
 //
 // env: ISSUER (required: the oidc peer's URL), PORT (0 = free), LOG_FILE (one JSON line per
-// request), QUIRK (issuer-mismatch | redirect-off-origin, see README.md).
+// request), QUIRK (issuer-mismatch | redirect-off-origin | bad-metadata |
+// resource-metadata:<kind>, see README.md), SCOPES.
 // Prints `READY http://127.0.0.1:<port>/mcp` once it accepts connections.
 
 import * as fs from 'node:fs';
@@ -30,6 +31,9 @@ const PORT = Number(process.env.PORT || 0);
 const LOG_FILE = process.env.LOG_FILE || '';
 const QUIRK = process.env.QUIRK || '';
 const SCOPE = 'mcp:tools';
+// SCOPES: the scopes the resource metadata advertises (default mcp:tools, the one a token must
+// carry).
+const SCOPES = (process.env.SCOPES ?? SCOPE).split(' ').filter(Boolean);
 
 function logLine(obj) {
   if (!LOG_FILE) return;
@@ -94,11 +98,28 @@ function setUp(origin, mcpUrl) {
     // Names this origin as its authorization server, whose metadata (the router's copy of the
     // oidc peer's) then names another issuer.
     app.get('/.well-known/oauth-protected-resource/mcp', (req, res) => {
-      res.json({ resource: mcpUrl.href, authorization_servers: [origin], scopes_supported: [SCOPE] });
+      res.json({ resource: mcpUrl.href, authorization_servers: [origin], scopes_supported: SCOPES });
     });
   } else if (QUIRK === 'bad-metadata') {
     app.get('/.well-known/oauth-protected-resource/mcp', (req, res) => {
       res.type('json').send('{"resource": "' + mcpUrl.href + '", "authorization_servers": [');
+    });
+  } else if (QUIRK.startsWith('resource-metadata:')) {
+    // The resource metadata, broken as a broken server or proxy would answer it.
+    const good = { resource: mcpUrl.href, authorization_servers: [ISSUER], scopes_supported: SCOPES };
+    const kind = QUIRK.slice('resource-metadata:'.length);
+    app.get('/.well-known/oauth-protected-resource/mcp', (req, res) => {
+      if (kind === 'not-json') {
+        res.status(200).type('html').send('<html><body><h1>502 Bad Gateway</h1></body></html>');
+      } else if (kind === 'wrong-types') {
+        res.json({ ...good, authorization_servers: ISSUER });
+      } else if (kind === 'missing') {
+        res.json({ resource: mcpUrl.href, scopes_supported: SCOPES });
+      } else if (kind === 'oversized') {
+        res.json({ ...good, padding: 'x'.repeat(1536 * 1024) });
+      } else {
+        res.status(500).send(`unknown QUIRK ${QUIRK}`);
+      }
     });
   } else if (QUIRK === 'redirect-off-origin') {
     app.get('/.well-known/oauth-protected-resource/mcp', (req, res) => {
@@ -108,7 +129,7 @@ function setUp(origin, mcpUrl) {
   app.use(mcpAuthMetadataRouter({
     oauthMetadata: discovery,
     resourceServerUrl: mcpUrl,
-    scopesSupported: [SCOPE],
+    scopesSupported: SCOPES,
     resourceName: 'codex-auth test MCP server',
   }));
 

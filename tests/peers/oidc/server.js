@@ -61,6 +61,19 @@ const ACCOUNT_ID = process.env.ACCOUNT_ID || 'acct-test-123';
 const MCP = process.env.MCP === '1';
 const MCP_SCOPE = 'mcp:tools';
 const MCP_RESOURCE_RE = /^http:\/\/127\.0\.0\.1:[0-9]{1,5}\/mcp$/;
+// CLIENT_SCOPE (with MCP=1): the scopes a dynamically registered client that names none may ask
+// for (`scope` client metadata); asking for another known scope is refused with invalid_scope.
+const CLIENT_SCOPE = process.env.CLIENT_SCOPE || '';
+// DEFAULT_SCOPE (with MCP=1): what an authorization or device authorization request for an MCP
+// resource that names no scope is given (RFC 6749 section 3.3's pre-defined default value).
+const DEFAULT_SCOPE = process.env.DEFAULT_SCOPE || '';
+// A scope this server knows but that no MCP client is meant to get (for CLIENT_SCOPE tests).
+const MCP_ADMIN_SCOPE = 'mcp:admin';
+// MALFORMED=<answer>:<kind> (with MCP=1): one answer comes out malformed, as from a broken
+// server or proxy. answer: metadata (RFC 8414 metadata at /.well-known/oauth-authorization-server)
+// | registration | token (the authorization code exchange); kind: not-json | wrong-types |
+// missing | oversized.
+const [MALFORMED_ANSWER, MALFORMED_KIND] = (process.env.MALFORMED || ':').split(':');
 // Workload identity: a confidential client whose client_credentials tokens (RS256 JWTs signed
 // with this server's key, `aud` = the requested resource) play a CI job's OIDC token, handed
 // out as GitHub Actions does at /_actions/idtoken.
@@ -76,6 +89,11 @@ if (!['jwt', 'opaque'].includes(ACCESS_TOKEN_FORMAT)) {
 }
 if (!['default', 'openai'].includes(ROUTE_STYLE)) {
   process.stderr.write('oidc peer: ROUTES must be default or openai\n');
+  process.exit(2);
+}
+if (process.env.MALFORMED && (!['metadata', 'registration', 'token'].includes(MALFORMED_ANSWER)
+  || !['not-json', 'wrong-types', 'missing', 'oversized'].includes(MALFORMED_KIND))) {
+  process.stderr.write('oidc peer: MALFORMED must be metadata|registration|token:not-json|wrong-types|missing|oversized\n');
   process.exit(2);
 }
 
@@ -244,12 +262,13 @@ function buildProvider(issuer) {
       response_types: [],
       redirect_uris: [],
     }],
+    ...(MCP && CLIENT_SCOPE ? { clientDefaults: { scope: CLIENT_SCOPE } } : {}),
     jwks: { keys: [jwk] },
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
     routes: ROUTES,
     responseTypes: ['code'],
     // MCP clients (the reference CLI) register with the resource's scope as client metadata.
-    scopes: ['openid', 'profile', 'email', 'offline_access', ...(MCP ? [MCP_SCOPE] : [])],
+    scopes: ['openid', 'profile', 'email', 'offline_access', ...(MCP ? [MCP_SCOPE, MCP_ADMIN_SCOPE] : [])],
     claims: {
       openid: ['sub', AUTH_CLAIM],
       email: ['email', 'email_verified', PROFILE_CLAIM],
@@ -351,6 +370,30 @@ function buildProvider(issuer) {
     ) {
       ctx.body.interval = DEVICE_INTERVAL;
     }
+  });
+
+  // MALFORMED: the provider answers, then its answer is broken in the way asked for. RFC 8414
+  // metadata is the provider's discovery document served at its RFC 8414 path.
+  provider.use(async (ctx, next) => {
+    const rfc8414 = MALFORMED_ANSWER === 'metadata' && ctx.path === '/.well-known/oauth-authorization-server';
+    if (rfc8414) ctx.path = '/.well-known/openid-configuration';
+    await next();
+    const route = ctx.oidc?.route;
+    const hit = rfc8414
+      || (MALFORMED_ANSWER === 'registration' && route === 'registration')
+      || (MALFORMED_ANSWER === 'token' && route === 'token' && ctx.oidc?.params?.grant_type === 'authorization_code');
+    if (!hit || ctx.status >= 300 || !ctx.body || typeof ctx.body !== 'object') return;
+    const field = { metadata: 'token_endpoint', registration: 'client_id', token: 'access_token' }[MALFORMED_ANSWER];
+    const body = { ...ctx.body };
+    if (MALFORMED_KIND === 'not-json') {
+      ctx.type = 'html';
+      ctx.body = '<html><body><h1>502 Bad Gateway</h1></body></html>';
+      return;
+    }
+    if (MALFORMED_KIND === 'wrong-types') body[field] = 12345;
+    if (MALFORMED_KIND === 'missing') delete body[field];
+    if (MALFORMED_KIND === 'oversized') body.padding = 'x'.repeat(1536 * 1024);
+    ctx.body = body;
   });
 
   provider.on('server_error', (ctx, err) => {
@@ -581,6 +624,12 @@ async function handleActionsIdToken(req, res, url) {
   sendJson(res, 200, { count: 1, value: minted.json.access_token });
 }
 
+// A request for an MCP resource without a scope, when DEFAULT_SCOPE is set.
+function defaultScopeWanted(params) {
+  return Boolean(MCP && DEFAULT_SCOPE && params && typeof params === 'object' && !params.scope
+    && MCP_RESOURCE_RE.test(String(params.resource || '')));
+}
+
 async function handle(req, res) {
   const t = Date.now();
   const url = new URL(req.url, 'http://127.0.0.1');
@@ -613,6 +662,10 @@ async function handle(req, res) {
       entry.body = body;
       // oidc-provider reads an already consumed body from req.body.
       req.body = buf;
+      if (endpoint === 'device_authorization' && ctype === 'application/x-www-form-urlencoded'
+        && defaultScopeWanted(body)) {
+        req.body = Buffer.from(querystring.stringify({ ...body, scope: DEFAULT_SCOPE }));
+      }
 
       if (endpoint === 'token' && entry.grant_type === DEVICE_GRANT && slowDownLeft > 0) {
         slowDownLeft -= 1;
@@ -629,6 +682,12 @@ async function handle(req, res) {
       entry.audience = url.searchParams.get('audience');
       await handleActionsIdToken(req, res, url);
       return;
+    }
+
+    if (path === ROUTES.authorization && req.method === 'GET'
+      && defaultScopeWanted(Object.fromEntries(url.searchParams))) {
+      url.searchParams.set('scope', DEFAULT_SCOPE);
+      req.url = `${path}?${url.searchParams}`;
     }
 
     const m = /^\/interaction\/([^/]+)(?:\/(login|confirm|abort))?\/?$/.exec(path);
