@@ -1,7 +1,7 @@
-//! The MCP servers of config.toml, each in its own rows (in config.toml's order): how it signs
-//! in, whether it answers (a 401 naming its resource metadata is the healthy answer of an
-//! OAuth-protected server), whether discovery (`mcp::discovery`, the checks `codex mcp login`
-//! makes) finds its authorization server and a way to register, and the stored tokens: where,
+//! The MCP section: rows for each `[mcp_servers.NAME]`, in config.toml's order. How it signs
+//! in; whether it answers (a 401 naming its resource metadata is the healthy answer of an
+//! OAuth-protected server); whether discovery (`mcp::discovery`, the checks `codex mcp login`
+//! makes) finds its authorization server and a way to register; and the stored tokens: where,
 //! issued by whom, until when, with or without a refresh token, and whether the server takes
 //! the access token. Read-only: nothing is refreshed, registered or saved.
 
@@ -31,12 +31,12 @@ use super::{Checking, Group, LOCAL_BOUND, Options, Row, Status};
 struct Server {
     name: String,
     table: McpServerToml,
-    /// `url of [mcp_servers.NAME] (config.toml)`: where a fix goes.
+    /// `` `url` in [mcp_servers.NAME] (config.toml) ``: where a fix goes.
     setting: String,
 }
 
 /// How an HTTP server gets its credential.
-enum Auth {
+enum Credential {
     OAuth,
     /// `bearer_token_env_var`, and the token when the variable is set.
     EnvVar {
@@ -95,7 +95,7 @@ pub async fn check(
             name: name.clone(),
             table: config.mcp.servers[name].clone(),
             setting: format!(
-                "url of [mcp_servers.{name}] {}",
+                "`url` in [mcp_servers.{name}] {}",
                 sources.shown(&["mcp_servers", name, "url"])
             ),
         })
@@ -103,13 +103,13 @@ pub async fn check(
     if servers.is_empty() {
         return Vec::new();
     }
-    let plans: Vec<(Row, Option<(Url, Auth)>)> = servers.iter().map(plan).collect();
+    let plans: Vec<(Row, Option<(Url, Credential)>)> = servers.iter().map(plan).collect();
     let oauth: Vec<(usize, String)> = plans
         .iter()
         .enumerate()
         .filter_map(|(i, (_, plan))| match plan {
-            Some((url, Auth::OAuth)) => Some((i, url.to_string())),
-            Some((_, Auth::EnvVar { .. } | Auth::Header)) | None => None,
+            Some((url, Credential::OAuth)) => Some((i, url.to_string())),
+            Some((_, Credential::EnvVar { .. } | Credential::Header)) | None => None,
         })
         .collect();
     let mut rows = Vec::new();
@@ -148,9 +148,7 @@ pub async fn check(
     };
     let mut tasks = tokio::task::JoinSet::new();
     let mut firsts = Vec::new();
-    for (i, ((server, (row, plan)), held)) in
-        servers.into_iter().zip(plans).zip(held).enumerate()
-    {
+    for (i, ((server, (row, plan)), held)) in servers.into_iter().zip(plans).zip(held).enumerate() {
         firsts.push((server.name.clone(), row));
         let shared = shared.clone();
         tasks.spawn(async move { (i, server_rows(&shared, &server, plan, held).await) });
@@ -199,7 +197,7 @@ fn shared(
 }
 
 /// The transport row, and the URL and credential of a server the network checks are for.
-fn plan(server: &Server) -> (Row, Option<(Url, Auth)>) {
+fn plan(server: &Server) -> (Row, Option<(Url, Credential)>) {
     let name = name_of(&server.name, "transport");
     let table = &server.table;
     let fix_url = format!(
@@ -250,7 +248,7 @@ fn plan(server: &Server) -> (Row, Option<(Url, Auth)>) {
                     server.name
                 ),
             ),
-            Auth::OAuth,
+            Credential::OAuth,
         ),
         Some(StaticAuth::EnvVar(var)) => {
             let token = crate::provider::env_value(&var).map(Secret::new);
@@ -271,7 +269,7 @@ fn plan(server: &Server) -> (Row, Option<(Url, Auth)>) {
                 )
                 .fix(format!("export {var}=<the server's token>")),
             };
-            (row, Auth::EnvVar { var, token })
+            (row, Credential::EnvVar { var, token })
         }
         Some(StaticAuth::Header) => (
             Row::ok(
@@ -281,7 +279,7 @@ fn plan(server: &Server) -> (Row, Option<(Url, Auth)>) {
                     "{at}; sends an Authorization header of its own (http_headers): no sign-in needed"
                 ),
             ),
-            Auth::Header,
+            Credential::Header,
         ),
     };
     (row, Some((url, auth)))
@@ -330,7 +328,10 @@ async fn read_stored(
     };
     // A timeout leaves the thread to finish on its own (`run` does not wait for it).
     let _ = tokio::time::timeout(LOCAL_BOUND, reading).await;
-    let mut found = found.lock().map(|mut f| std::mem::take(&mut *f)).unwrap_or_default();
+    let mut found = found
+        .lock()
+        .map(|mut f| std::mem::take(&mut *f))
+        .unwrap_or_default();
     found.resize_with(count, || Held::Unanswered);
     let notices = notices.0.lock().map(|n| n.clone()).unwrap_or_default();
     (found, notices)
@@ -374,7 +375,7 @@ fn store_row(config: &Config, sources: &Sources, notices: &[String]) -> Row {
 async fn server_rows(
     shared: &Shared,
     server: &Server,
-    plan: Option<(Url, Auth)>,
+    plan: Option<(Url, Credential)>,
     held: Option<Held>,
 ) -> Vec<Row> {
     let Some((url, auth)) = plan else {
@@ -399,7 +400,7 @@ async fn server_rows(
     rows.push(row);
     let not_reached = "not tried: the server cannot be reached";
     match auth {
-        Auth::OAuth => {
+        Credential::OAuth => {
             let discovered = if reachable {
                 let (found, discovered) = metadata(shared, server, &url).await;
                 rows.extend(found);
@@ -423,14 +424,18 @@ async fn server_rows(
             };
             let why = (!reachable).then_some(not_reached);
             let issuer = discovered.as_ref().map(|d| d.auth_server.issuer.as_str());
-            rows.extend(stored_rows(name, held, &shared.tokens_file, issuer, why).into_iter().map(|row| {
-                match (&accepted, row.name.ends_with(" access token")) {
-                    (Some(accepted), true) => accepted.applied_to(row, name),
-                    (_, _) => row,
-                }
-            }));
+            rows.extend(
+                stored_rows(name, held, &shared.tokens_file, issuer, why)
+                    .into_iter()
+                    .map(
+                        |row| match (&accepted, row.name.ends_with(" access token")) {
+                            (Some(accepted), true) => accepted.applied_to(row, name),
+                            (_, _) => row,
+                        },
+                    ),
+            );
         }
-        Auth::EnvVar {
+        Credential::EnvVar {
             var,
             token: Some(token),
         } => {
@@ -444,7 +449,7 @@ async fn server_rows(
                 false => row.found_more(not_reached),
             });
         }
-        Auth::EnvVar { token: None, .. } | Auth::Header => {}
+        Credential::EnvVar { token: None, .. } | Credential::Header => {}
     }
     rows
 }
@@ -458,12 +463,15 @@ impl Row {
 
 /// An unauthenticated GET, step by step as the Network rows (proxy, DNS, TCP, TLS): whether
 /// the server answers, and whether it asks for a token the way an MCP server does.
-async fn reachable(shared: &Shared, server: &Server, url: &Url, auth: &Auth) -> (Row, bool) {
+async fn reachable(shared: &Shared, server: &Server, url: &Url, auth: &Credential) -> (Row, bool) {
     let target = Target {
         role: "MCP server",
         url: url.clone(),
         setting: server.setting.clone(),
-        when_refused: None,
+        when_refused: Some(format!(
+            "check that the MCP server runs, and {}",
+            server.setting
+        )),
     };
     let cx = Context {
         net: &shared.net,
@@ -481,7 +489,7 @@ async fn reachable(shared: &Shared, server: &Server, url: &Url, auth: &Auth) -> 
     };
     let named = challenge.as_deref().and_then(discovery::resource_metadata);
     let row = match (status, auth) {
-        (401, Auth::OAuth) => match named {
+        (401, Credential::OAuth) => match named {
             Some(metadata) => row.found_more(&format!(
                 "it asks for a token and names its resource metadata ({}), as an OAuth-protected MCP server does",
                 shown(&metadata)
@@ -490,7 +498,7 @@ async fn reachable(shared: &Shared, server: &Server, url: &Url, auth: &Auth) -> 
                 "it asks for a token without naming its resource metadata (discovery tries the well-known URLs)",
             ),
         },
-        (401, Auth::EnvVar { .. } | Auth::Header) => {
+        (401, Credential::EnvVar { .. } | Credential::Header) => {
             row.found_more("it asks for a token, which Codex sends")
         }
         (404, _) => Row {
@@ -506,8 +514,8 @@ async fn reachable(shared: &Shared, server: &Server, url: &Url, auth: &Auth) -> 
             fix: Some("try again later, or tell the server's operator".to_string()),
             ..row.found_more("the server fails on its own side")
         },
-        (_, Auth::OAuth) => row.found_more("it did not ask for a token (no 401)"),
-        (_, Auth::EnvVar { .. } | Auth::Header) => row,
+        (_, Credential::OAuth) => row.found_more("it did not ask for a token (no 401)"),
+        (_, Credential::EnvVar { .. } | Credential::Header) => row,
     };
     (row, true)
 }
@@ -654,9 +662,9 @@ fn stored_rows(
     let key = store_key(&tokens.server_name, &tokens.url);
     let place = match kind {
         StoreKind::File => format!("stored in `{}` (entry `{key}`)", file.display()),
-        StoreKind::Keyring => format!(
-            "stored in the OS keyring (service \"{MCP_SERVICE}\", account \"{key}\")"
-        ),
+        StoreKind::Keyring => {
+            format!("stored in the OS keyring (service \"{MCP_SERVICE}\", account \"{key}\")")
+        }
     };
     let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
     let sign_in_row = match (tokens.issuer.as_deref(), issuer) {
@@ -764,7 +772,9 @@ impl Accepted {
             },
             Accepted::Other(status) => Row {
                 status: at_least_warn(row.status),
-                ..row.found_more(&format!("the server answered MCP initialize with HTTP {status}"))
+                ..row.found_more(&format!(
+                    "the server answered MCP initialize with HTTP {status}"
+                ))
             },
             Accepted::Failed(why) => Row {
                 status: at_least_warn(row.status),
