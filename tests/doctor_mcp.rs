@@ -491,3 +491,37 @@ fn a_bearer_401_through_a_proxy_is_the_servers_not_the_proxys() {
     // Discovery went through the proxy too, as `codex mcp login` would.
     assert_eq!(status(&rows, "docs metadata"), "ok", "{rows:#?}");
 }
+
+#[test]
+fn nothing_is_created_when_nobody_signed_in() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    for mode in ["file", "auto"] {
+        configure(&env, &p, mode, &server_table("docs", &p.server.url));
+        let before: Vec<_> = std::fs::read_dir(&env.home)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        // No keyring here (no session bus): `auto` says where its tokens would go.
+        let run = doctor(&env, None, &["--json"]);
+        let rows = json_rows(&run.stdout);
+        assert_eq!(status(&rows, "docs sign-in"), "warn", "{rows:#?}");
+        let after: Vec<_> = std::fs::read_dir(&env.home)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(before, after, "{mode}");
+        let store = rows.iter().find(|r| r["check"] == "token store").unwrap();
+        match mode {
+            "file" => assert_eq!(store["status"], "ok", "{store}"),
+            _ => {
+                assert_eq!(store["status"], "warn", "{store}");
+                let found = store["found"].as_str().unwrap();
+                assert!(
+                    found.contains("so `auto` keeps MCP tokens in plain text in"),
+                    "{store}"
+                );
+            }
+        }
+    }
+}

@@ -18,9 +18,9 @@ use crate::mcp::settings::{McpServerToml, StaticAuth, Transport};
 use crate::mcp::{DISCOVERY_TIMEOUT, McpError};
 use crate::notice::{Notice, Notify};
 use crate::secret::Secret;
-use crate::store::StoreKind;
 use crate::store::keyring::MCP_SERVICE;
-use crate::store::mcp::{McpStore, McpTokens, store_key};
+use crate::store::mcp::{McpStore, McpStoreError, McpTokens, store_key};
+use crate::store::{StoreError, StoreKind};
 use crate::untrusted::printable;
 
 use super::config::Sources;
@@ -298,7 +298,9 @@ impl Notify for Collected {
 }
 
 /// The stored tokens of `servers` (name, URL), read on a blocking thread within `LOCAL_BOUND`:
-/// what a locked or hung keyring did not answer in time is `Unanswered`.
+/// what a locked or hung keyring did not answer in time is `Unanswered`. Without
+/// `.credentials.json` the file is not asked for (reading it takes its lock, whose file would
+/// be created): `auto` then reads the keyring alone, as its fallback would find nothing.
 async fn read_stored(
     config: &Config,
     servers: Vec<(String, String)>,
@@ -312,11 +314,33 @@ async fn read_stored(
     let reading = {
         let (found, notices) = (found.clone(), notices.clone());
         tokio::task::spawn_blocking(move || {
-            let store = McpStore::new(&home, mode, notices);
+            let file = home.join(crate::store::mcp::FILE_NAME);
+            let file_present = std::fs::symlink_metadata(&file).is_ok();
+            let (read_mode, auto_without_file) = match (mode, file_present) {
+                (StoreMode::File, false) => (None, false),
+                (StoreMode::Auto, false) => (Some(StoreMode::Keyring), true),
+                (mode, _) => (Some(mode), false),
+            };
+            let store = read_mode.map(|m| McpStore::new(&home, m, notices.clone()));
+            let mut keyring_down = false;
             for (name, url) in servers {
-                let held = match store.load(&name, &url) {
+                let loaded = match &store {
+                    Some(store) if !keyring_down => store.load(&name, &url),
+                    Some(_) | None => Ok(None),
+                };
+                let held = match loaded {
                     Ok(Some((tokens, kind))) => Held::Tokens(tokens, kind),
                     Ok(None) => Held::Nothing,
+                    Err(McpStoreError::Store(StoreError::KeyringUnavailable { cause, .. }))
+                        if auto_without_file =>
+                    {
+                        keyring_down = true;
+                        notices.notify(Notice::warning(format!(
+                            "the OS keyring is not available ({cause}), so `auto` keeps MCP tokens in plain text in {}",
+                            file.display()
+                        )));
+                        Held::Nothing
+                    }
                     Err(e) => Held::Unreadable(e.to_string()),
                 };
                 match found.lock() {
