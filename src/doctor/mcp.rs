@@ -112,23 +112,23 @@ pub async fn check(
             Some((_, Credential::EnvVar { .. } | Credential::Header)) | None => None,
         })
         .collect();
+    let lookups: Vec<(String, String)> = oauth
+        .iter()
+        .map(|(i, url)| (servers[*i].name.clone(), url.clone()))
+        .collect();
     let mut rows = Vec::new();
-    let mut held: Vec<Option<Held>> = (0..servers.len()).map(|_| None).collect();
-    if !oauth.is_empty() {
-        let lookups: Vec<(String, String)> = oauth
-            .iter()
-            .map(|(i, url)| (servers[*i].name.clone(), url.clone()))
-            .collect();
-        let (found, notices) = read_stored(config, lookups, progress).await;
-        rows.push(store_row(config, sources, &notices));
-        for ((i, _), found) in oauth.iter().zip(found) {
-            held[*i] = Some(found);
-        }
-    }
     let shared = match shared(config, options, progress, deadline) {
         Ok(shared) => Arc::new(shared),
         Err(e) => {
             // The Network rows say why; each server still gets its local rows.
+            let mut held: Vec<Option<Held>> = (0..servers.len()).map(|_| None).collect();
+            if !oauth.is_empty() {
+                let (found, notices) = read_stored(config, lookups, progress).await;
+                rows.push(store_row(config, sources, &notices));
+                for ((i, _), found) in oauth.iter().zip(found) {
+                    held[*i] = Some(found);
+                }
+            }
             let file = config.codex_home.join(crate::store::mcp::FILE_NAME);
             for (server, ((row, plan), held)) in servers.iter().zip(plans.into_iter().zip(held)) {
                 rows.push(row);
@@ -140,18 +140,45 @@ pub async fn check(
                     ));
                 }
                 if let Some(held) = held {
-                    rows.extend(stored_rows(&server.name, held, &file, None, None));
+                    rows.extend(stored_rows(&server.name, held, &file, None, None, None));
                 }
             }
             return rows;
         }
     };
+    // The network checks start at once; each server's stored tokens follow when read (a slow
+    // keyring does not hold the requests up).
+    let (mut senders, mut receivers): (Vec<_>, Vec<_>) = (Vec::new(), Vec::new());
+    for i in 0..servers.len() {
+        match oauth.iter().any(|(o, _)| *o == i) {
+            true => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                senders.push(Some(tx));
+                receivers.push(Some(rx));
+            }
+            false => {
+                senders.push(None);
+                receivers.push(None);
+            }
+        }
+    }
     let mut tasks = tokio::task::JoinSet::new();
     let mut firsts = Vec::new();
-    for (i, ((server, (row, plan)), held)) in servers.into_iter().zip(plans).zip(held).enumerate() {
+    for (i, ((server, (row, plan)), held)) in
+        servers.into_iter().zip(plans).zip(receivers).enumerate()
+    {
         firsts.push((server.name.clone(), row));
         let shared = shared.clone();
         tasks.spawn(async move { (i, server_rows(&shared, &server, plan, held).await) });
+    }
+    if !oauth.is_empty() {
+        let (found, notices) = read_stored(config, lookups, progress).await;
+        rows.push(store_row(config, sources, &notices));
+        for ((i, _), found) in oauth.iter().zip(found) {
+            if let Some(tx) = senders[*i].take() {
+                let _ = tx.send(found);
+            }
+        }
     }
     let mut done: Vec<Option<Vec<Row>>> = (0..firsts.len()).map(|_| None).collect();
     // Every request is bounded by the deadline; this only guards against one that is not.
@@ -400,7 +427,7 @@ async fn server_rows(
     shared: &Shared,
     server: &Server,
     plan: Option<(Url, Credential)>,
-    held: Option<Held>,
+    held: Option<tokio::sync::oneshot::Receiver<Held>>,
 ) -> Vec<Row> {
     let Some((url, auth)) = plan else {
         return Vec::new();
@@ -413,8 +440,16 @@ async fn server_rows(
             "not checked (--offline)",
         )];
         if let Some(held) = held {
+            let held = held.await.unwrap_or(Held::Unanswered);
             let untried = Some("not tried (--offline)");
-            rows.extend(stored_rows(name, held, &shared.tokens_file, None, untried));
+            rows.extend(stored_rows(
+                name,
+                held,
+                &shared.tokens_file,
+                None,
+                untried,
+                None,
+            ));
         }
         return rows;
     }
@@ -440,6 +475,7 @@ async fn server_rows(
             let Some(held) = held else {
                 return rows;
             };
+            let held = held.await.unwrap_or(Held::Unanswered);
             let accepted = match (&held, reachable) {
                 (Held::Tokens(tokens, _), true) if !tokens.expires_within(0) => {
                     Some(accepts(shared, &url, &tokens.access_token).await)
@@ -448,16 +484,15 @@ async fn server_rows(
             };
             let why = (!reachable).then_some(not_reached);
             let issuer = discovered.as_ref().map(|d| d.auth_server.issuer.as_str());
-            rows.extend(
-                stored_rows(name, held, &shared.tokens_file, issuer, why)
-                    .into_iter()
-                    .map(
-                        |row| match (&accepted, row.name.ends_with(" access token")) {
-                            (Some(accepted), true) => accepted.applied_to(row, name),
-                            (_, _) => row,
-                        },
-                    ),
-            );
+            let file = &shared.tokens_file;
+            rows.extend(stored_rows(
+                name,
+                held,
+                file,
+                issuer,
+                why,
+                accepted.as_ref(),
+            ));
         }
         Credential::EnvVar {
             var,
@@ -649,14 +684,15 @@ fn redirect_uri(shared: &Shared, server: &Server) -> String {
 }
 
 /// The stored-token rows of an OAuth server: the sign-in (where, issued by whom), the access
-/// token (until when), the refresh token. `issuer` is the discovered one; `untried` says why
-/// the server was not asked about the access token.
+/// token (until when, and whether the server `accepted` it), the refresh token. `issuer` is
+/// the discovered one; `untried` says why the server was not asked about the access token.
 fn stored_rows(
     name: &str,
     held: Held,
     file: &std::path::Path,
     issuer: Option<&str>,
     untried: Option<&str>,
+    accepted: Option<&Accepted>,
 ) -> Vec<Row> {
     let sign_in = name_of(name, "sign-in");
     let login = format!("codex mcp login {name}");
@@ -751,9 +787,10 @@ fn stored_rows(
             }
         }
     };
-    let access_row = match untried {
-        Some(why) if !tokens.expires_within(0) => access_row.found_more(why),
-        Some(_) | None => access_row,
+    let access_row = match (untried, accepted) {
+        (_, Some(accepted)) => accepted.applied_to(access_row, name),
+        (Some(why), None) if !tokens.expires_within(0) => access_row.found_more(why),
+        (Some(_) | None, None) => access_row,
     };
     let refresh = name_of(name, "refresh token");
     let refresh_row = match has_refresh {
