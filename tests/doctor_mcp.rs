@@ -529,3 +529,17 @@ fn nothing_is_created_when_nobody_signed_in() {
         }
     }
 }
+
+#[test]
+fn the_tokens_are_found_under_the_url_as_config_toml_writes_it() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    // A trailing slash is part of the store key (as the reference computes it).
+    let url = format!("{}/", p.server.url);
+    configure(&env, &p, "file", &server_table("docs", &url));
+    logged_in(&env, None, "docs");
+    assert!(credentials(&env).get(store_key("docs", &url)).is_some());
+    let run = doctor(&env, None, &["--json"]);
+    let rows = json_rows(&run.stdout);
+    assert_eq!(status(&rows, "docs sign-in"), "ok", "{rows:#?}");
+}

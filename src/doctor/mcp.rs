@@ -104,12 +104,14 @@ pub async fn check(
         return Vec::new();
     }
     let plans: Vec<(Row, Option<(Url, Credential)>)> = servers.iter().map(plan).collect();
+    // The store key is made of the URL as config.toml writes it (as `codex mcp login` saved it).
     let oauth: Vec<(usize, String)> = plans
         .iter()
         .enumerate()
-        .filter_map(|(i, (_, plan))| match plan {
-            Some((url, Credential::OAuth)) => Some((i, url.to_string())),
-            Some((_, Credential::EnvVar { .. } | Credential::Header)) | None => None,
+        .filter_map(|(i, (_, plan))| match (plan, &servers[i].table.url) {
+            (Some((_, Credential::OAuth)), Some(raw)) => Some((i, raw.clone())),
+            (Some((_, Credential::OAuth | Credential::EnvVar { .. } | Credential::Header)), _)
+            | (None, _) => None,
         })
         .collect();
     let lookups: Vec<(String, String)> = oauth
