@@ -47,6 +47,7 @@ enum Credential {
 }
 
 /// What the store holds for an OAuth server.
+#[derive(Clone)]
 enum Held {
     Tokens(McpTokens, StoreKind),
     Nothing,
@@ -351,26 +352,32 @@ async fn read_stored(
                 (mode, _) => (Some(mode), false),
             };
             let store = read_mode.map(|m| McpStore::new(&home, m, notices.clone()));
-            let mut keyring_down = false;
+            // A keyring that failed once is not asked again (each call may wait out its bound).
+            let mut keyring_down: Option<Held> = None;
             for (name, url) in servers {
-                let loaded = match &store {
-                    Some(store) if !keyring_down => store.load(&name, &url),
-                    Some(_) | None => Ok(None),
-                };
-                let held = match loaded {
-                    Ok(Some((tokens, kind))) => Held::Tokens(tokens, kind),
-                    Ok(None) => Held::Nothing,
-                    Err(McpStoreError::Store(StoreError::KeyringUnavailable { cause, .. }))
-                        if auto_without_file =>
-                    {
-                        keyring_down = true;
-                        notices.notify(Notice::warning(format!(
-                            "the OS keyring is not available ({cause}), so `auto` keeps MCP tokens in plain text in {}",
-                            file.display()
-                        )));
-                        Held::Nothing
-                    }
-                    Err(e) => Held::Unreadable(e.to_string()),
+                let held = match (keyring_down.clone(), &store) {
+                    (Some(known), _) => known,
+                    (None, None) => Held::Nothing,
+                    (None, Some(store)) => match store.load(&name, &url) {
+                        Ok(Some((tokens, kind))) => Held::Tokens(tokens, kind),
+                        Ok(None) => Held::Nothing,
+                        Err(McpStoreError::Store(StoreError::KeyringUnavailable {
+                            cause, ..
+                        })) if auto_without_file => {
+                            notices.notify(Notice::warning(format!(
+                                "the OS keyring is not available ({cause}), so `auto` keeps MCP tokens in plain text in {}",
+                                file.display()
+                            )));
+                            keyring_down = Some(Held::Nothing);
+                            Held::Nothing
+                        }
+                        Err(e @ McpStoreError::Store(StoreError::KeyringUnavailable { .. })) => {
+                            let held = Held::Unreadable(e.to_string());
+                            keyring_down = Some(held.clone());
+                            held
+                        }
+                        Err(e) => Held::Unreadable(e.to_string()),
+                    },
                 };
                 match found.lock() {
                     Ok(mut found) => found.push(held),
