@@ -238,6 +238,7 @@ fn expired_tokens_with_and_without_a_refresh_token_and_a_changed_issuer() {
     logged_in(&env, None, "docs");
     let pairs = masks(&env, &p, &[("docs", &url)]);
     let mut text = String::new();
+    let access = credentials(&env)[store_key("docs", &url)]["access_token"].clone();
 
     edit_entry(&env, "docs", &url, |e| {
         e["expires_at"] = (now_millis() - 600_000).into();
@@ -265,9 +266,21 @@ fn expired_tokens_with_and_without_a_refresh_token_and_a_changed_issuer() {
     text.push_str("\n# expired, without a refresh token\n");
     text.push_str(&masked(&section(&doctor(&env, None, &[]).stdout), &pairs));
 
-    // Valid again, but issued by another authorization server than the server names now.
+    // Valid by its expiry, but not a token the server takes.
     edit_entry(&env, "docs", &url, |e| {
         e["expires_at"] = (now_millis() + 3_600_000).into();
+        e["access_token"] = "revoked-CANARY-token".into();
+    });
+    let run = doctor(&env, None, &["--json"]);
+    let rows = json_rows(&run.stdout);
+    assert_eq!(status(&rows, "docs access token"), "fail", "{rows:#?}");
+    assert!(!run.stdout.contains("CANARY"), "{run:?}");
+    text.push_str("\n# refused by the server\n");
+    text.push_str(&masked(&section(&doctor(&env, None, &[]).stdout), &pairs));
+
+    // Valid again, but issued by another authorization server than the server names now.
+    edit_entry(&env, "docs", &url, |e| {
+        e["access_token"] = access;
         e["issuer"] = "https://old-issuer.example".into();
     });
     let run = doctor(&env, None, &["--json"]);
@@ -300,6 +313,10 @@ fn every_kind_of_server_in_one_report_in_config_order() {
             p.server.url
         ),
         format!(
+            "[mcp_servers.refused]\nurl = \"{}\"\nbearer_token_env_var = \"REFUSED_MCP_TOKEN\"\n\n",
+            p.server.url
+        ),
+        format!(
             "[mcp_servers.header]\nurl = \"{}\"\nhttp_headers = {{ Authorization = \"Bearer x\" }}\n\n",
             p.server.url
         ),
@@ -315,9 +332,11 @@ fn every_kind_of_server_in_one_report_in_config_order() {
         .to_string();
 
     let mut cmd = doctor_cmd(&env, None, &["--json"]);
-    cmd.env("DOCS_MCP_TOKEN", &access);
+    cmd.env("DOCS_MCP_TOKEN", &access)
+        .env("REFUSED_MCP_TOKEN", "not-a-token-CANARY");
     let run = run_cmd(cmd, None);
     assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stdout.contains("CANARY"), "{run:?}");
     assert!(!run.stdout.contains(&access), "{run:?}");
     let rows = json_rows(&run.stdout);
     for (check, expected) in [
@@ -330,6 +349,7 @@ fn every_kind_of_server_in_one_report_in_config_order() {
         ("viaenv transport", "ok"),
         ("viaenv token", "ok"),
         ("unset transport", "fail"),
+        ("refused token", "fail"),
         ("header transport", "ok"),
         ("local transport", "skip"),
         ("off transport", "skip"),
@@ -343,7 +363,8 @@ fn every_kind_of_server_in_one_report_in_config_order() {
     assert_eq!(
         order,
         [
-            "wiki", "docs", "mismatch", "down", "viaenv", "unset", "header", "local", "off"
+            "wiki", "docs", "mismatch", "down", "viaenv", "unset", "refused", "header", "local",
+            "off"
         ]
     );
 
@@ -360,11 +381,13 @@ fn every_kind_of_server_in_one_report_in_config_order() {
     pairs.push((down.clone(), "[DOWN]".to_string()));
     pairs.push((format!(":{down_port}"), ":[DOWN_PORT]".to_string()));
     let mut cmd = doctor_cmd(&env, None, &[]);
-    cmd.env("DOCS_MCP_TOKEN", &access);
+    cmd.env("DOCS_MCP_TOKEN", &access)
+        .env("REFUSED_MCP_TOKEN", "not-a-token-CANARY");
     let text = run_cmd(cmd, None);
     insta::assert_snapshot!("every_kind", masked(&section(&text.stdout), &pairs));
     let mut cmd = doctor_cmd(&env, None, &["--offline"]);
-    cmd.env("DOCS_MCP_TOKEN", &access);
+    cmd.env("DOCS_MCP_TOKEN", &access)
+        .env("REFUSED_MCP_TOKEN", "not-a-token-CANARY");
     let offline = run_cmd(cmd, None);
     insta::assert_snapshot!(
         "every_kind_offline",

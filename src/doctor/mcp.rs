@@ -489,7 +489,9 @@ async fn server_rows(
                 (Held::Tokens(tokens, _), true) if !tokens.expires_within(0) => {
                     Some(accepts(shared, &url, &tokens.access_token).await)
                 }
-                _ => None,
+                (Held::Tokens(..) | Held::Nothing | Held::Unreadable(_) | Held::Unanswered, _) => {
+                    None
+                }
             };
             let why = (!reachable).then_some(not_reached);
             let issuer = discovered.as_ref().map(|d| d.auth_server.issuer.as_str());
@@ -512,21 +514,15 @@ async fn server_rows(
                 &name_of(name, "token"),
                 format!("${var} holds a token"),
             );
+            let fix = format!("put a token this server accepts in ${var}");
             rows.push(match reachable {
-                true => accepts(shared, &url, &token).await.applied_to(row, name),
+                true => accepts(shared, &url, &token).await.applied_to(row, fix),
                 false => row.found_more(not_reached),
             });
         }
         Credential::EnvVar { token: None, .. } | Credential::Header => {}
     }
     rows
-}
-
-impl Row {
-    fn found_more(mut self, more: &str) -> Row {
-        self.found = format!("{}; {more}", self.found);
-        self
-    }
 }
 
 /// An unauthenticated GET, step by step as the Network rows (proxy, DNS, TCP, TLS): whether
@@ -592,11 +588,10 @@ async fn reachable(shared: &Shared, server: &Server, url: &Url, auth: &Credentia
 async fn metadata(shared: &Shared, server: &Server, url: &Url) -> (Vec<Row>, Option<Discovered>) {
     let name = &server.name;
     let row_name = name_of(name, "metadata");
-    let found = tokio::time::timeout_at(
-        shared.deadline,
-        discovery::discover(&shared.client, url.as_str()),
-    )
-    .await;
+    // The URL as config.toml writes it, as `codex mcp login` discovers.
+    let raw = server.table.url.as_deref().unwrap_or(url.as_str());
+    let found =
+        tokio::time::timeout_at(shared.deadline, discovery::discover(&shared.client, raw)).await;
     let discovered = match found {
         Ok(Ok(discovered)) => discovered,
         Ok(Err(e)) => {
@@ -797,7 +792,7 @@ fn stored_rows(
         }
     };
     let access_row = match (untried, accepted) {
-        (_, Some(accepted)) => accepted.applied_to(access_row, name),
+        (_, Some(accepted)) => accepted.applied_to(access_row, login.clone()),
         (Some(why), None) if !tokens.expires_within(0) => access_row.found_more(why),
         (Some(_) | None, None) => access_row,
     };
@@ -828,14 +823,15 @@ enum Accepted {
 }
 
 impl Accepted {
-    fn applied_to(&self, row: Row, name: &str) -> Row {
+    /// `row` with the server's answer; `fix` is what to do when it refused the token.
+    fn applied_to(&self, row: Row, fix: String) -> Row {
         match self {
             Accepted::Yes(status) => row.found_more(&format!(
                 "the server accepts it (MCP initialize: HTTP {status})"
             )),
             Accepted::No(status) => Row {
                 status: Status::Fail,
-                fix: Some(format!("codex mcp login {name}")),
+                fix: Some(fix),
                 ..row.found_more(&format!(
                     "but the server refuses it (MCP initialize: HTTP {status})"
                 ))

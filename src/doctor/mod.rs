@@ -152,6 +152,12 @@ impl Row {
         self.fix = fix;
         self
     }
+
+    /// The same row, saying `more` after what it found.
+    pub fn found_more(mut self, more: &str) -> Row {
+        self.found = format!("{}; {more}", self.found);
+        self
+    }
 }
 
 /// Runs every check; `progress` names the ones still running.
