@@ -574,3 +574,35 @@ fn the_tokens_are_found_under_the_url_as_config_toml_writes_it() {
     let rows = json_rows(&run.stdout);
     assert_eq!(status(&rows, "docs sign-in"), "ok", "{rows:#?}");
 }
+
+#[test]
+fn a_silent_mcp_server_is_given_up_on_within_the_runs_bound() {
+    let env = Env::new();
+    let p = peers(&[], None);
+    // Connections complete (the kernel accepts them), and no answer ever comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/mcp",
+        silent.local_addr().unwrap().port()
+    );
+    configure(&env, &p, "file", &server_table("docs", &url));
+    // The bound is a hang guard, not a figure (bench/ has those).
+    let run = run_within(
+        doctor_cmd(&env, None, &["--json"]),
+        None,
+        Stdio::piped(),
+        60,
+    );
+    let rows = json_rows(&run.stdout);
+    let row = rows.iter().find(|r| r["check"] == "docs server").unwrap();
+    assert_eq!(row["status"], "fail", "{rows:#?}");
+    assert!(
+        row["found"]
+            .as_str()
+            .unwrap()
+            .contains("the connection is open but no answer came within"),
+        "{row}"
+    );
+    assert_eq!(status(&rows, "docs metadata"), "skip", "{rows:#?}");
+    drop(silent);
+}
