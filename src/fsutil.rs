@@ -260,3 +260,41 @@ mod tests {
         ));
     }
 }
+
+/// The command that removes `path`, for advice in an error: what the user types in this
+/// system's shell (`rm` in a POSIX shell, quoted when the path needs it; `del "…"` on Windows,
+/// where `rm` is not a command of cmd.exe).
+pub fn remove_command(path: &Path) -> String {
+    let shown = path.display().to_string();
+    if cfg!(windows) {
+        return format!("del \"{shown}\"");
+    }
+    let plain = shown
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=~".contains(c));
+    if plain {
+        format!("rm {shown}")
+    } else {
+        format!("rm '{}'", shown.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod remove_command_tests {
+    use super::remove_command;
+    use std::path::Path;
+
+    #[test]
+    #[cfg(unix)]
+    fn quotes_only_what_a_shell_would_split_or_expand() {
+        assert_eq!(
+            remove_command(Path::new("/h/.codex/auth.json")),
+            "rm /h/.codex/auth.json"
+        );
+        assert_eq!(
+            remove_command(Path::new("/h/my codex/it's.json")),
+            r"rm '/h/my codex/it'\''s.json'"
+        );
+        assert_eq!(remove_command(Path::new("/h/$HOME*")), "rm '/h/$HOME*'");
+    }
+}

@@ -12,13 +12,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
+use crate::accounts::Session;
 use crate::auth::{AuthDotJson, TokenData};
 use crate::config::Config;
 use crate::oauth::refresh::{RefreshReason, Refreshed};
 use crate::oauth::{self, AuthSettings, Endpoints, TokenFailure};
 use crate::secret::Secret;
 use crate::shield::Shield;
-use crate::store::{Store, StoreError, StoreLock};
+use crate::store::{StoreError, StoreLock};
 
 /// Refresh when the access token expires within this margin, or within half its lifetime when
 /// that is shorter: a token that lives 5 minutes or less (Keycloak's default) would otherwise be
@@ -136,10 +137,10 @@ fn expired(doc: &AuthDotJson, now: DateTime<Utc>) -> Option<i64> {
 /// The stored credentials, with a ChatGPT access token refreshed first if it is due.
 pub async fn fresh(
     config: &Config,
-    store: &Store,
+    session: &Session,
     http: &crate::http::Lazy<'_>,
 ) -> Result<AuthDotJson, TokenError> {
-    let doc = load_usable(store)?;
+    let doc = load_usable(session)?;
     // A read-only run (`codex doctor`) uses the tokens as they are: it never starts a refresh
     // here, where its deadline could cut one short (its one `--refresh` goes its own way).
     if config.read_only || !doc.is_chatgpt() || !refresh_due(&doc, Utc::now()) {
@@ -147,7 +148,7 @@ pub async fn fresh(
     }
     let doc = refresh_under_lock(
         config,
-        store,
+        session,
         http.get()?,
         &doc,
         RefreshReason::ProactiveExpiry,
@@ -169,13 +170,13 @@ pub async fn fresh(
 /// refresh once.
 pub async fn recover_from_unauthorized(
     config: &Config,
-    store: &Store,
+    session: &Session,
     http: &reqwest::Client,
     used: &AuthDotJson,
 ) -> Result<AuthDotJson, TokenError> {
     refresh_under_lock(
         config,
-        store,
+        session,
         http,
         used,
         RefreshReason::UnauthorizedRecovery,
@@ -183,11 +184,11 @@ pub async fn recover_from_unauthorized(
     .await
 }
 
-fn load_usable(store: &Store) -> Result<AuthDotJson, TokenError> {
-    let doc = store.load()?.ok_or(TokenError::NotLoggedIn)?;
+fn load_usable(session: &Session) -> Result<AuthDotJson, TokenError> {
+    let doc = session.load()?.ok_or(TokenError::NotLoggedIn)?;
     match doc.usability() {
         crate::auth::Usability::Unusable { reason } => Err(TokenError::Unusable {
-            location: store.location(),
+            location: session.location(),
             reason,
         }),
         crate::auth::Usability::ApiKey { .. }
@@ -199,13 +200,13 @@ fn load_usable(store: &Store) -> Result<AuthDotJson, TokenError> {
 
 async fn refresh_under_lock(
     config: &Config,
-    store: &Store,
+    session: &Session,
     http: &reqwest::Client,
     seen: &AuthDotJson,
     reason: RefreshReason,
 ) -> Result<AuthDotJson, TokenError> {
     let home = config.codex_home.clone();
-    let notify = store.notifier();
+    let notify = session.notifier();
     let lock = tokio::task::spawn_blocking(move || StoreLock::acquire(&home, notify.as_ref()))
         .await
         .map_err(|e| {
@@ -215,7 +216,7 @@ async fn refresh_under_lock(
                 std::io::Error::other(e),
             )
         })??;
-    let current = load_usable(store)?;
+    let current = load_usable(session)?;
     if !current.is_chatgpt() {
         return Ok(current);
     }
@@ -262,13 +263,13 @@ async fn refresh_under_lock(
         // Advice names the saved account the sign-in belongs to (named for this run, or the
         // active one): `codex logout` would drop it from the saved accounts.
         Err(TokenError::Permanent { code, .. }) => {
-            let account = store.refresh_refused(&lock, &current, &code);
+            let account = session.refresh_refused(&lock, &current, &code);
             return Err(TokenError::Permanent { code, account });
         }
         other => other?,
     };
     let updated = merge(current, refreshed);
-    store.save(&lock, &updated)?;
+    session.save(&lock, &updated)?;
     drop(shield);
     REFRESHED_IN_THIS_RUN.store(true, Ordering::Relaxed);
     tracing::debug!(reason = reason.as_str(), "refreshed and saved the tokens");

@@ -132,10 +132,16 @@ fn logout_over_malformed_auth_json_keeps_it_and_says_so() {
     let path = shown(&env.auth_path());
     let broken = "{\"OPENAI_API_KEY\": \"sk-precious\"";
     env.write_auth(broken);
+    // The advice names the shell's own command: `rm` is not one of cmd.exe's.
+    let remove = if windows() {
+        format!("del \"{path}\"")
+    } else {
+        format!("rm {path}")
+    };
     env.run(&["logout"]).assert(
         1,
         "",
-        &format!("cannot parse `{path}` (line 1, column 32: EOF while parsing an object). It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {path}).\n"),
+        &format!("cannot parse `{path}` (line 1, column 32: EOF while parsing an object). It was left in place because it may still hold credentials: fix it, or remove it yourself ({remove}).\n"),
     );
     assert_eq!(env.read_auth(), broken);
 }

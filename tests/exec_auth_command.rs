@@ -572,6 +572,79 @@ fn with_the_keyring_store_the_token_is_cached_in_its_own_entry_and_no_file() {
 }
 
 #[test]
+fn logout_removes_cached_provider_tokens_and_only_those() {
+    let t1 = token("t1", 3600);
+    let s = Setup::new(&t1);
+    s.exec_ok_with(&[]);
+    // A command since changed: its token stays cached under the old command's name.
+    s.config_with(
+        "azure",
+        "",
+        &format!(
+            "command = \"az\"\nargs = {}\n",
+            AZ_ARGS.replace("tsv", "json")
+        ),
+    );
+    s.exec_ok_with(&[]);
+    assert_eq!((s.runs(), s.cached_files().len()), (2, 2));
+    // Files in the folder that `codex` did not write are not its to remove.
+    let folder = s.env.home.join("provider-tokens");
+    std::fs::write(folder.join("notes.json"), "mine").unwrap();
+    std::fs::write(folder.join("0123456789abcdef.txt"), "mine").unwrap();
+
+    let run = s.run(&["logout"]);
+    run.assert(
+        0,
+        "",
+        "Not logged in\nAlso removed 2 cached tokens of providers' auth commands.\n",
+    );
+    assert!(s.cached_files().iter().all(|f| f.ends_with("notes.json")));
+    assert!(folder.join("0123456789abcdef.txt").exists());
+    // The next request runs the command again; a second logout has nothing more to remove.
+    s.exec_ok_with(&[]);
+    assert_eq!(s.runs(), 3);
+    s.run(&["logout", "--account", "nobody"]);
+    assert_eq!(s.cached_files().len(), 2, "--account NAME leaves them");
+    s.run(&["logout"]).assert(
+        0,
+        "",
+        "Not logged in\nAlso removed the cached token of a provider's auth command.\n",
+    );
+    s.run(&["logout"]).assert(0, "", "Not logged in\n");
+}
+
+#[test]
+fn logout_removes_a_provider_token_cached_in_the_keyring() {
+    let session = common::keyring::Session::with_keyring();
+    let t1 = token("t1", 3600);
+    let s = Setup::new(&t1);
+    let config = std::fs::read_to_string(s.env.home.join("config.toml")).unwrap();
+    s.env.write_config(&format!(
+        "cli_auth_credentials_store = \"keyring\"\n{config}"
+    ));
+    let codex = |args: &[&str]| {
+        let mut cmd = session.codex(&s.env, args);
+        cmd.env("PATH", format!("{}:/usr/bin:/bin", s.bin.display()))
+            .env("CODEX_CA_CERTIFICATE", &s.ca);
+        run_cmd(cmd, None)
+    };
+    answered(codex(&["exec", "say hello"]));
+    let cached = || {
+        session
+            .secret_tool(&["search", "--all", "service", "Codex Auth"], None)
+            .stdout
+            .contains("provider-tokens|")
+    };
+    assert!(cached());
+    codex(&["logout"]).assert(
+        0,
+        "",
+        "Not logged in\nAlso removed the cached token of a provider's auth command.\n",
+    );
+    assert!(!cached(), "the keyring entry is gone");
+}
+
+#[test]
 fn doctor_runs_the_command_once_and_checks_its_token_never_showing_it() {
     let t1 = token("t1", 3600);
     let s = Setup::new(&t1);

@@ -9,8 +9,8 @@
 
 pub mod identity;
 pub mod index;
-pub mod links;
 pub mod name;
+pub mod session;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +25,7 @@ use crate::store::keyring::KeyringStore;
 use crate::store::{FileRemoval, Removal, Store, StoreError, StoreLock};
 pub use index::{Entry, Index};
 pub use name::{AccountName, NameError};
+pub use session::Session;
 
 /// The folder of CODEX_HOME the saved accounts live in.
 pub const DIR_NAME: &str = "accounts";
@@ -153,7 +154,7 @@ impl<'s> Accounts<'s> {
         doc: &AuthDotJson,
         identity: String,
     ) -> Result<(), StoreError> {
-        self.copy(name).save_own(lock, doc)?;
+        self.copy(name).save(lock, doc)?;
         index.record(name, doc, identity);
         Ok(())
     }
@@ -183,7 +184,7 @@ impl<'s> Accounts<'s> {
         identity: String,
     ) -> Result<(AccountName, bool), StoreError> {
         if let Some(name) = index.find(&identity) {
-            let copy = self.copy(&name).load_own().ok().flatten();
+            let copy = self.copy(&name).load().ok().flatten();
             if copy.as_ref() != Some(active) {
                 tracing::debug!(account = %name, "syncing the active credentials into their account");
                 self.store_copy(lock, index, &name, active, identity)?;
@@ -200,7 +201,7 @@ impl<'s> Accounts<'s> {
     /// copies NAME's into the active store. No network call, nothing revoked. Active credentials
     /// that cannot be read are not replaced (they may be the only copy).
     pub fn switch(&self, lock: &StoreLock, name: &AccountName) -> Result<Switched, AccountError> {
-        let active = match self.active.load_own() {
+        let active = match self.active.load() {
             Ok(doc) => doc,
             Err(err @ (StoreError::Malformed { .. } | StoreError::KeyringMalformed { .. })) => {
                 return Err(AccountError::ActiveUnreadable(err));
@@ -242,11 +243,11 @@ impl<'s> Accounts<'s> {
             });
         }
         let copy = self.copy(name);
-        let doc = copy.load_own()?.ok_or_else(|| AccountError::Empty {
+        let doc = copy.load()?.ok_or_else(|| AccountError::Empty {
             name: name.to_string(),
-            location: copy.own_location(),
+            location: copy.location(),
         })?;
-        self.active.save_own(lock, &doc)?;
+        self.active.save(lock, &doc)?;
         Ok(Switched {
             entry,
             already: false,
@@ -297,7 +298,7 @@ impl<'s> Accounts<'s> {
         }
         // The active credentials last: a crash before this leaves the previous sign-in active
         // and every account listed, the new one included; a crash after it, nothing to do.
-        self.active.save_own(lock, doc)?;
+        self.active.save(lock, doc)?;
         Ok(name)
     }
 
@@ -360,14 +361,14 @@ impl<'s> Accounts<'s> {
     /// Whether the active credentials are not what their account holds (read without the lock:
     /// a hint that `adopt` has something to do).
     fn active_changed(&self, index: &Index) -> bool {
-        let Ok(Some(active)) = self.active.load_own() else {
+        let Ok(Some(active)) = self.active.load() else {
             return false;
         };
         let Some(identity) = identity::of(&active) else {
             return false;
         };
         match index.find(&identity) {
-            Some(name) => self.copy(&name).load_own().ok().flatten().as_ref() != Some(&active),
+            Some(name) => self.copy(&name).load().ok().flatten().as_ref() != Some(&active),
             None => true,
         }
     }
@@ -386,7 +387,7 @@ impl<'s> Accounts<'s> {
 /// `CODEX_ACCOUNT`) when one is named, else the active credentials. A refresh of either reaches
 /// the account's copy; and while accounts are in use, active credentials that changed outside
 /// this tool (a refresh or a sign-in by the reference CLI) reach their account here first.
-pub fn open(config: &Config, notify: Arc<dyn Notify>) -> Result<Store, AccountError> {
+pub fn open(config: &Config, notify: Arc<dyn Notify>) -> Result<Session, AccountError> {
     let store = crate::store::open(config, notify);
     let named = match &config.account {
         // `--account` was checked when the command line was parsed: a bad name is CODEX_ACCOUNT's.
@@ -400,7 +401,7 @@ pub fn open(config: &Config, notify: Arc<dyn Notify>) -> Result<Store, AccountEr
         // Without a name the saved accounts are not needed: a broken index must not stop a run.
         (Err(err), None) => {
             tracing::debug!(%err, "the accounts index cannot be read");
-            return Ok(store);
+            return Ok(Session::mirrored(store));
         }
     };
     let unknown = named.as_ref().is_some_and(|n| index.get(n).is_none());
@@ -416,7 +417,7 @@ pub fn open(config: &Config, notify: Arc<dyn Notify>) -> Result<Store, AccountEr
     {
         let lock = store.lock()?;
         let mut index = accounts.index()?;
-        if let Ok(Some(active)) = store.load_own() {
+        if let Ok(Some(active)) = store.load() {
             let before = index.clone();
             accounts.adopt(&lock, &mut index, &active)?;
             if index != before {
@@ -427,9 +428,8 @@ pub fn open(config: &Config, notify: Arc<dyn Notify>) -> Result<Store, AccountEr
             return Err(accounts.unknown(&index, name));
         }
     }
-    let link: Box<dyn crate::store::Linked> = match named {
-        Some(name) => Box::new(links::Selected::new(&accounts, name)),
-        None => Box::new(links::Mirror),
-    };
-    Ok(store.linked(link))
+    Ok(match named {
+        Some(name) => Session::selected(store, name),
+        None => Session::mirrored(store),
+    })
 }

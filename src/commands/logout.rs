@@ -9,6 +9,9 @@
 //! logging out of a shared machine expects to be logged out); the others stay saved and are
 //! named, with the way back (`codex login switch NAME`); `--account NAME` removes one saved
 //! account, `--all` every one.
+//!
+//! Logout (but for `--account NAME`) also removes the tokens providers' `auth` commands printed,
+//! which `codex exec` caches across runs (`credential/command/cache.rs`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,12 +49,30 @@ pub fn run(config: &Config, args: LogoutArgs) -> Result<ExitCode, Error> {
     }
     let store = store::open(config, Arc::new(out));
     let accounts = Accounts::over(&store);
-    let done = match target {
+    let done = match &target {
         Target::Active => log_out_active(config, &accounts, &out),
-        Target::Account(name) => log_out_account(config, &accounts, &name, &out),
+        Target::Account(name) => log_out_account(config, &accounts, name, &out),
         Target::All => log_out_all(config, &accounts, &out),
     };
+    match target {
+        // A saved account has no provider tokens of its own.
+        Target::Account(_) => {}
+        Target::Active | Target::All => forget_provider_tokens(config, &out),
+    }
     Ok(done?)
+}
+
+/// The tokens providers' `auth` commands printed are credentials too: a person logging out of
+/// a shared machine expects no copy of them left in CODEX_HOME or the keyring (the next request
+/// runs the command again). The reference keeps them in memory only, so it has none to remove.
+fn forget_provider_tokens(config: &Config, out: &Reporter) {
+    match crate::credential::command::forget_all(config, out) {
+        0 => {}
+        1 => out.line("Also removed the cached token of a provider's auth command."),
+        n => out.line(&format!(
+            "Also removed {n} cached tokens of providers' auth commands."
+        )),
+    }
 }
 
 fn log_out_active(
@@ -137,7 +158,7 @@ fn log_out_account(
     let Some(entry) = index.get(name).cloned() else {
         return Err(accounts.unknown(&index, name));
     };
-    let active = accounts.active().load_own().ok().flatten();
+    let active = accounts.active().load().ok().flatten();
     if active
         .is_some_and(|doc| crate::accounts::identity::of(&doc).as_deref() == Some(&entry.identity))
     {
@@ -279,8 +300,8 @@ fn file_state(accounts: &Accounts) -> Result<FileState, StoreError> {
 /// Why logout failed over an auth.json it could not read, and what to do.
 fn left_in_place(problem: &str, accounts: &Accounts) -> String {
     format!(
-        "{problem}. It was left in place because it may still hold credentials: fix it, or remove it yourself (rm {}).",
-        accounts.active().file().location()
+        "{problem}. It was left in place because it may still hold credentials: fix it, or remove it yourself ({}).",
+        crate::fsutil::remove_command(accounts.active().file().path())
     )
 }
 

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::credential::{Credential, CredentialError};
 use crate::http;
 use crate::notice::Notify;
+use crate::provider::ProviderError;
 use crate::report::Reporter;
 use crate::secret::Secret;
 use crate::token::{self, TokenError};
@@ -29,11 +30,11 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
         crate::report::stdout_line(bearer.expose()).map_err(Error::Stdout)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let store = accounts::open(config, Arc::new(out))?;
+    let session = accounts::open(config, Arc::new(out))?;
     let lazy = http::Lazy::new(&config.network);
-    let fresh = http::runtime().block_on(token::fresh(config, &store, &lazy));
+    let fresh = http::runtime().block_on(token::fresh(config, &session, &lazy));
     // A read-only command never chmods: a credentials file others can read is warned about.
-    if let Some(warning) = store.loose_permissions() {
+    if let Some(warning) = session.loose_permissions() {
         out.notify(warning);
     }
     let doc = fresh?;
@@ -50,7 +51,7 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
     };
     let Some((what, bearer)) = bearer else {
         return Err(TokenError::Unusable {
-            location: store.location(),
+            location: session.location(),
             reason: "it holds no bearer credential".to_string(),
         }
         .into());
@@ -59,7 +60,7 @@ pub fn run(config: &Config, account: Option<&AccountName>) -> Result<ExitCode, E
     if crate::secret::has_control(&bearer) {
         return Err(TokenError::Unsendable {
             what,
-            location: store.location(),
+            location: session.location(),
         }
         .into());
     }
@@ -101,7 +102,13 @@ pub fn run_provider(config: &Config, id: &str) -> Result<ExitCode, Error> {
     let mut config = config.clone();
     config.models.model_provider = Some(id.to_string());
     let config = &config;
-    let provider = crate::provider::select(config, false)?;
+    let provider = crate::provider::by_id(config, id).map_err(|err| match err {
+        ProviderError::Unknown { builtins, .. } => ProviderError::UnknownFlag {
+            id: crate::untrusted::printable(id).into_owned(),
+            builtins,
+        },
+        other => other,
+    })?;
     let lazy = http::Lazy::new(&config.network);
     let notify: Arc<dyn Notify> = Arc::new(out);
     let endpoint =

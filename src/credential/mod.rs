@@ -9,7 +9,7 @@
 //!   when selected, nothing else is asked);
 //! - `stored`'s `CODEX_API_KEY`, then `access_token`'s `CODEX_ACCESS_TOKEN`, then `stored`: the
 //!   stored sign-in (an API key, ChatGPT tokens or a personal access token, read through the
-//!   accounts' `Linked` store);
+//!   accounts' `Session`);
 //! - `env_key`: the provider's `env_key` variable, then its `experimental_bearer_token`.
 //!
 //! How to add a source:

@@ -1,6 +1,6 @@
 //! OpenAI auth: `CODEX_API_KEY` for one run, else the stored sign-in (an API key, or ChatGPT
-//! tokens refreshed first when they are about to expire), read through the accounts' `Linked`
-//! store so a refresh also reaches the saved account's copy. After a 401 a ChatGPT sign-in
+//! tokens refreshed first when they are about to expire), read through the accounts' `Session`
+//! so a refresh also reaches the saved account's copy. After a 401 a ChatGPT sign-in
 //! adopts tokens another process stored meanwhile, or refreshes once.
 
 use std::sync::Arc;
@@ -24,8 +24,8 @@ pub async fn credential(
             source: KeySource::CodexApiKeyEnv,
         }));
     }
-    let store = crate::accounts::open(config, notify.clone())?;
-    let Some(doc) = store.load()? else {
+    let session = crate::accounts::open(config, notify.clone())?;
+    let Some(doc) = session.load()? else {
         return Ok(None);
     };
     match doc.usability() {
@@ -35,7 +35,7 @@ pub async fn credential(
             if crate::secret::has_control(key) {
                 return Err(crate::token::TokenError::Unsendable {
                     what: "API key",
-                    location: store.location(),
+                    location: session.location(),
                 }
                 .into());
             }
@@ -45,7 +45,7 @@ pub async fn credential(
             }))
         }
         Usability::ChatGpt => {
-            let doc = crate::token::fresh(config, &store, http).await?;
+            let doc = crate::token::fresh(config, &session, http).await?;
             let unsendable = doc
                 .tokens
                 .as_ref()
@@ -53,7 +53,7 @@ pub async fn credential(
             if unsendable {
                 return Err(crate::token::TokenError::Unsendable {
                     what: "access token",
-                    location: store.location(),
+                    location: session.location(),
                 }
                 .into());
             }
@@ -62,12 +62,12 @@ pub async fn credential(
         Usability::PersonalAccessToken => {
             let token = doc.personal_access_token().unwrap_or_default();
             Ok(Some(
-                super::access_token::from_store(config, token, store.location()).await?,
+                super::access_token::from_store(config, token, session.location()).await?,
             ))
         }
         Usability::AgentIdentity => Err(CredentialError::AgentIdentity),
         Usability::Unusable { reason } => Err(CredentialError::Unusable {
-            location: store.location(),
+            location: session.location(),
             reason,
         }),
     }
@@ -81,8 +81,8 @@ pub async fn after_unauthorized(
     signed_in: &AuthDotJson,
     notify: &Arc<dyn Notify>,
 ) -> Result<Option<Credential>, CredentialError> {
-    let store = crate::accounts::open(config, notify.clone())?;
-    let doc = crate::token::recover_from_unauthorized(config, &store, client, signed_in).await?;
+    let session = crate::accounts::open(config, notify.clone())?;
+    let doc = crate::token::recover_from_unauthorized(config, &session, client, signed_in).await?;
     match doc.usability() {
         Usability::ChatGpt => Ok(Some(chatgpt(doc))),
         Usability::ApiKey { .. }

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::accounts::Session;
 use crate::auth::AuthDotJson;
 use crate::config::Config;
 use crate::credential::{Credential, Endpoint, KeySource};
@@ -321,8 +322,8 @@ pub async fn refresh(config: &Config, doc: &AuthDotJson) -> Row {
         }
     };
     let notices = Arc::new(Collected::default());
-    let store = Store::new(config, notices.clone());
-    let refreshed = crate::token::recover_from_unauthorized(config, &store, &client, doc).await;
+    let session = Session::active(Store::new(config, notices.clone()));
+    let refreshed = crate::token::recover_from_unauthorized(config, &session, &client, doc).await;
     let said = notices.joined();
     match refreshed {
         Ok(fresh) => {
@@ -342,7 +343,7 @@ pub async fn refresh(config: &Config, doc: &AuthDotJson) -> Row {
                 name,
                 format!(
                     "works: refreshed once and saved in {}{expires}{said}",
-                    store.location()
+                    session.location()
                 ),
             )
         }

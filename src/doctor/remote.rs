@@ -259,9 +259,9 @@ fn unresolved(e: &CredentialError) -> Row {
         E::AgentIdentity => skip("an agent identity is stored"),
         E::Workload(_) => skip("the workload identity does not work (see below)"),
         E::AccessToken(_) => skip("the personal access token does not work (see below)"),
-        E::Provider(P::Unknown { .. } | P::MissingBaseUrl { .. } | P::BadUrl { .. }) => {
-            skip("the provider is not usable (see Config)")
-        }
+        E::Provider(
+            P::Unknown { .. } | P::UnknownFlag { .. } | P::MissingBaseUrl { .. } | P::BadUrl { .. },
+        ) => skip("the provider is not usable (see Config)"),
         E::Provider(P::BadHeader { .. } | P::Oss(_))
         | E::Command { .. }
         | E::NoBearer { .. }

@@ -95,6 +95,11 @@ pub enum ProviderError {
         "model_provider = \"{id}\" is neither a built-in provider ({builtins}) nor defined in config.toml; add a [model_providers.{id}] table with a base_url"
     )]
     Unknown { id: String, builtins: String },
+    /// As `Unknown`, for a provider named on the command line (`login token --provider`).
+    #[error(
+        "--provider {id} is neither a built-in provider ({builtins}) nor defined in config.toml; name one of those, or add a [model_providers.{id}] table with a base_url"
+    )]
+    UnknownFlag { id: String, builtins: String },
     #[error(
         "[model_providers.{id}] has no base_url; add one, for example base_url = \"https://example.com/v1\""
     )]
@@ -135,7 +140,13 @@ pub fn select(config: &Config, oss: bool) -> Result<Provider, ProviderError> {
             .clone()
             .unwrap_or_else(|| "openai".to_string())
     };
-    let user = models.providers.get(&id);
+    by_id(config, &id)
+}
+
+/// The provider `id` (a built-in, or a `[model_providers.<id>]` table), as `select` makes it.
+pub fn by_id(config: &Config, id: &str) -> Result<Provider, ProviderError> {
+    let id = id.to_string();
+    let user = config.models.providers.get(&id);
     let builtin_kind = match id.as_str() {
         "openai" => Some(Kind::OpenAi),
         "ollama" => Some(Kind::Oss(OssProvider::Ollama)),

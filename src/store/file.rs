@@ -147,8 +147,8 @@ impl FileStore {
 
     fn keep_it_or_remove_it(&self) -> String {
         format!(
-            "credentials are kept only in a regular file: remove it (rm {}) and sign in again, or keep it and set cli_auth_credentials_store = \"keyring\"",
-            self.path.display()
+            "credentials are kept only in a regular file: remove it ({}) and sign in again, or keep it and set cli_auth_credentials_store = \"keyring\"",
+            crate::fsutil::remove_command(&self.path)
         )
     }
 
@@ -212,8 +212,8 @@ impl FileStore {
                 &target,
                 "cannot be parsed",
                 format!(
-                    "codex does not overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
-                    self.path.display()
+                    "codex does not overwrite a file behind a link: fix it, point the link elsewhere, or remove the link ({}) and sign in again",
+                    crate::fsutil::remove_command(&self.path)
                 ),
                 Seen::Unread,
             ));
@@ -229,8 +229,8 @@ impl FileStore {
             target,
             "is not a credentials file (it has none of `auth_mode`, `OPENAI_API_KEY`, `tokens`)",
             format!(
-                "codex neither reads nor overwrites it: point the link at your credentials file, or remove the link (rm {}) and sign in again",
-                self.path.display()
+                "codex neither reads nor overwrites it: point the link at your credentials file, or remove the link ({}) and sign in again",
+                crate::fsutil::remove_command(&self.path)
             ),
             Seen::NoCredentials,
         )
@@ -246,8 +246,8 @@ impl FileStore {
                 &target,
                 "cannot be parsed",
                 format!(
-                    "codex does not move or overwrite a file behind a link: fix it, point the link elsewhere, or remove the link (rm {}) and sign in again",
-                    self.path.display()
+                    "codex does not move or overwrite a file behind a link: fix it, point the link elsewhere, or remove the link ({}) and sign in again",
+                    crate::fsutil::remove_command(&self.path)
                 ),
                 Seen::Unread,
             ));

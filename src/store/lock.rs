@@ -48,8 +48,8 @@ impl StoreLock {
             other => StoreError::NotOurs {
                 problem: format!("`{}` {other}", path.display()),
                 remedy: format!(
-                    "it is the lock file of the credentials: remove it (rm {}) and codex makes a new one",
-                    path.display()
+                    "it is the lock file of the credentials: remove it ({}) and codex makes a new one",
+                    crate::fsutil::remove_command(&path)
                 ),
                 seen: super::Seen::Unread,
             },

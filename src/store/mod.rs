@@ -1,8 +1,18 @@
-//! Where credentials live: one backend per folder or file (`file.rs`, `keyring/`), and the one
-//! store type the rest of the program uses (`Store`, in `configured.rs`), which applies
-//! `cli_auth_credentials_store` over them. Every read-modify-write holds the cross-process lock
-//! (`auth.lock` in CODEX_HOME, the same file the reference CLI locks). Nothing here prints: what
-//! the user should hear goes to the `Notify` the store was opened with.
+//! Where credentials live, every kind of them: one backend per file or folder (`file.rs`: atomic
+//! 0600 writes; `keyring/`: the OS keyring, bounded; `lock.rs`: the cross-process locks) and one
+//! policy over them (`policy.rs`: `auto` / `file` / `keyring`), generic over the document.
+//! - ChatGPT tokens, API keys, personal access tokens: `auth.json` in CODEX_HOME or the keyring
+//!   entry `Codex Auth` / `cli|<hash of CODEX_HOME>`, as `cli_auth_credentials_store` says
+//!   (`configured.rs`: `Store`, also each saved account's copy, which `accounts/` opens);
+//! - MCP servers' OAuth tokens: one entry per server in `.credentials.json` or the keyring entry
+//!   `Codex MCP Credentials` / `<server>|<hash of its URL>`, as `mcp_oauth_credentials_store`
+//!   says (`mcp/`: `McpStore`);
+//! - a provider command's cached token: a file or keyring entry of its own (`entry.rs`).
+//!
+//! Every read-modify-write holds a lock (`auth.lock` in CODEX_HOME, the same file the reference
+//! CLI locks; `mcp-oauth-locks/` for MCP tokens). Nothing here prints: what the user should hear
+//! goes to the `Notify` the store was opened with. Nothing here knows of saved accounts either:
+//! `accounts/` sits on top of `Store`.
 
 pub mod configured;
 pub mod entry;
@@ -10,17 +20,18 @@ pub mod file;
 pub mod keyring;
 pub mod lock;
 pub mod mcp;
+pub mod policy;
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::auth::AuthDotJson;
 use crate::config::Config;
 use crate::notice::Notify;
-pub use configured::{FileRemoval, Removal, Store};
+pub use configured::Store;
 use keyring::KeyringError;
 pub use lock::StoreLock;
+pub use policy::{FileRemoval, Removal};
 
 /// The config.toml keys that pick a store: auth.json's and the MCP tokens'.
 pub const AUTH_SETTING: &str = "cli_auth_credentials_store";
@@ -105,28 +116,6 @@ impl StoreError {
             source,
         }
     }
-}
-
-/// Saved accounts beside the active credentials (see `accounts`): what a store opened for them
-/// does on top of reading and writing its own place. Declared here so that `Store` stays the one
-/// store type of the program; `accounts` implements it.
-pub trait Linked {
-    /// The credentials the store serves; `own.load_own()` reads its own place.
-    fn load(&self, own: &Store) -> Result<Option<AuthDotJson>, StoreError>;
-    /// Saves `doc` where it belongs; `own.save_own()` writes the store's own place.
-    fn save(&self, own: &Store, lock: &StoreLock, doc: &AuthDotJson) -> Result<(), StoreError>;
-    /// Where the last `load` found the credentials, when not in the store's own place.
-    fn elsewhere(&self) -> Option<(StoreKind, String)>;
-    /// The issuer refused the refresh token of `doc` for good (`code`): best effort, recorded
-    /// for `login status`. Returns the saved account the sign-in belongs to, if any, so the
-    /// advice can name it.
-    fn refresh_refused(
-        &self,
-        own: &Store,
-        lock: &StoreLock,
-        doc: &AuthDotJson,
-        code: &str,
-    ) -> Option<String>;
 }
 
 /// The store `cli_auth_credentials_store` asks for. Opening touches nothing: the keyring is

@@ -27,6 +27,8 @@ struct Cached {
 
 pub struct Cache {
     entry: Entry,
+    /// The entry's name: a digest of the provider and its command.
+    name: String,
 }
 
 impl Cache {
@@ -43,6 +45,7 @@ impl Cache {
         let name = crate::store::keyring::chunked::digest16(&key);
         Cache {
             entry: Entry::new(config, FOLDER, &name),
+            name,
         }
     }
 
@@ -85,6 +88,47 @@ impl Cache {
     pub fn forget(&self, lock: &StoreLock) {
         self.entry.remove(lock);
     }
+}
+
+/// Removes every cached token of this CODEX_HOME (`codex logout`): those of the providers
+/// config.toml defines with an `auth` command, from the file and the keyring, and every file
+/// in `provider-tokens/` that a command since changed or removed left behind (its keyring entry
+/// cannot be found without its name). Best effort: it is a cache. Returns how many were removed.
+pub fn forget_all(config: &Config, notify: &dyn Notify) -> usize {
+    let mut names = std::collections::BTreeSet::new();
+    for id in config.models.providers.keys() {
+        if let Ok(provider) = crate::provider::by_id(config, id)
+            && let Some(auth) = &provider.auth
+        {
+            names.insert(Cache::new(config, id, auth).name);
+        }
+    }
+    names.extend(
+        Entry::names_on_disk(config, FOLDER)
+            .into_iter()
+            .filter(|name| is_digest(name)),
+    );
+    names
+        .iter()
+        .filter(|name| {
+            let entry = Entry::new(config, FOLDER, name);
+            match entry.lock(
+                "another `codex` process that is using a cached provider token",
+                notify,
+            ) {
+                Ok(lock) => entry.remove(&lock),
+                Err(err) => {
+                    tracing::debug!(%err, "a cached provider token is left: its lock is held");
+                    false
+                }
+            }
+        })
+        .count()
+}
+
+/// Whether `name` is one `Cache::new` makes (16 lowercase hex digits).
+fn is_digest(name: &str) -> bool {
+    name.len() == 16 && name.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
 }
 
 fn usable(cached: &Cached, auth: &AuthCommand, now_ms: i64) -> bool {

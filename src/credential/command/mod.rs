@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::notice::Notify;
 use crate::provider::{AuthCommand, Provider};
 use crate::secret::Secret;
+pub use cache::forget_all;
 use cache::{Cache, now_ms};
 
 /// The provider's token: cached, or printed by the command now.
