@@ -12,6 +12,9 @@ use super::{Group, Row};
 pub struct Sources {
     file: Option<toml::Table>,
     overrides: Vec<Vec<String>>,
+    /// The `[mcp_servers.*]` names in the order config.toml has them (the parsed tables are
+    /// sorted maps).
+    mcp_order: Vec<String>,
 }
 
 impl Sources {
@@ -19,16 +22,33 @@ impl Sources {
         // Config::load has parsed it already; a file that changed since simply shows less.
         // Under the file rules (`fsutil`), as `Config::load` read it.
         let path = config.codex_home.join("config.toml");
-        let file = crate::fsutil::read(&path, crate::fsutil::CONFIG_TOML_CAP)
+        let text = crate::fsutil::read(&path, crate::fsutil::CONFIG_TOML_CAP)
             .ok()
-            .and_then(|(bytes, _)| String::from_utf8(bytes).ok())
-            .and_then(|text| text.parse::<toml::Table>().ok());
+            .and_then(|(bytes, _)| String::from_utf8(bytes).ok());
+        let file = text.as_deref().and_then(|t| t.parse::<toml::Table>().ok());
+        let mcp_order = text.as_deref().map(mcp_order).unwrap_or_default();
         let overrides = overrides
             .iter()
             .filter_map(|raw| raw.split_once('='))
             .map(|(key, _)| key.split('.').map(|p| p.trim().to_string()).collect())
             .collect();
-        Sources { file, overrides }
+        Sources {
+            file,
+            overrides,
+            mcp_order,
+        }
+    }
+
+    /// `names` in config.toml's order; names only `-c` set follow, sorted.
+    pub fn in_mcp_order<'a>(&self, names: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
+        let mut names: Vec<&String> = names.collect();
+        names.sort_by_key(|n| {
+            self.mcp_order
+                .iter()
+                .position(|o| o == *n)
+                .unwrap_or(usize::MAX)
+        });
+        names
     }
 
     /// `-c` or `config.toml` when the key at `path` was set there (`-c` wins, as in `load`).
@@ -61,6 +81,25 @@ impl Sources {
     pub fn shown(&self, path: &[&str]) -> String {
         format!("({})", self.of(path).unwrap_or("default"))
     }
+}
+
+/// The `[mcp_servers.*]` names of config.toml's text, in the order they first appear.
+fn mcp_order(text: &str) -> Vec<String> {
+    let Ok(document) = toml::de::DeTable::parse(text) else {
+        return Vec::new();
+    };
+    let servers = document
+        .get_ref()
+        .iter()
+        .find(|(key, _)| key.get_ref() == "mcp_servers")
+        .and_then(|(_, value)| value.get_ref().as_table());
+    let mut names: Vec<(usize, String)> = servers
+        .into_iter()
+        .flatten()
+        .map(|(key, _)| (key.span().start, key.get_ref().to_string()))
+        .collect();
+    names.sort();
+    names.into_iter().map(|(_, name)| name).collect()
 }
 
 pub struct Loaded {

@@ -8,6 +8,7 @@ mod config;
 mod credentials;
 mod identity;
 mod key;
+mod mcp;
 mod network;
 mod remote;
 pub mod render;
@@ -62,10 +63,11 @@ pub enum Group {
     Key,
     Clock,
     SignIn,
+    Mcp,
 }
 
 impl Group {
-    const ALL: [Group; 7] = [
+    const ALL: [Group; 8] = [
         Group::Config,
         Group::Credentials,
         Group::Store,
@@ -73,6 +75,7 @@ impl Group {
         Group::Key,
         Group::Clock,
         Group::SignIn,
+        Group::Mcp,
     ];
 
     fn title(self) -> &'static str {
@@ -84,6 +87,7 @@ impl Group {
             Group::Key => "Key validity",
             Group::Clock => "Clock",
             Group::SignIn => "Sign-in prerequisites",
+            Group::Mcp => "MCP servers",
         }
     }
 
@@ -96,6 +100,7 @@ impl Group {
             Group::Key => "key",
             Group::Clock => "clock",
             Group::SignIn => "sign_in",
+            Group::Mcp => "mcp",
         }
     }
 }
@@ -147,6 +152,12 @@ impl Row {
         self.fix = fix;
         self
     }
+
+    /// The same row, saying `more` after what it found.
+    pub fn found_more(mut self, more: &str) -> Row {
+        self.found = format!("{}; {more}", self.found);
+        self
+    }
 }
 
 /// Runs every check; `progress` names the ones still running.
@@ -174,6 +185,7 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
         })
     };
     let mut rows = Vec::new();
+    let mut mcp_rows = Vec::new();
     if let Some(config::Loaded {
         mut config,
         sources,
@@ -220,7 +232,12 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
             deadline,
             refresh_tried,
         };
-        rows.extend(remote.check().await);
+        // The MCP servers are checked alongside, under the same deadline.
+        let mcp = mcp::check(&config, &sources, options, progress, deadline);
+        let (remote, mcp) = tokio::join!(remote.check(), mcp);
+        rows.extend(remote);
+        // Last in the JSON too, as in the text.
+        mcp_rows = mcp;
         if !options.offline && identity::selected() {
             let _pending = progress.begin("the host's credential");
             let lazy = crate::http::Lazy::new(&config.network);
@@ -242,6 +259,7 @@ async fn collect(overrides: &[String], options: &Options, progress: &Checking) -
             "could not be checked in time",
         )),
     }
+    rows.extend(mcp_rows);
     rows
 }
 

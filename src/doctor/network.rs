@@ -43,6 +43,8 @@ pub struct Context<'a> {
 pub struct Outcome {
     pub row: Row,
     pub date: Option<ServerDate>,
+    /// What the server answered, when it did: the status and its `WWW-Authenticate` header.
+    pub answer: Option<(u16, Option<String>)>,
 }
 
 /// The step a probe is in, for the message when the deadline ends it.
@@ -78,6 +80,7 @@ impl Failure {
 struct Answer {
     status: u16,
     date: Option<ServerDate>,
+    challenge: Option<String>,
     took: Duration,
 }
 
@@ -103,6 +106,7 @@ pub async fn probe(target: &Target, cx: &Context<'_>, deadline: Instant) -> Outc
         )
         .fix_opt(failure.fix),
         date: None,
+        answer: None,
     };
     match result {
         Ok(Ok(answer)) => {
@@ -115,6 +119,7 @@ pub async fn probe(target: &Target, cx: &Context<'_>, deadline: Instant) -> Outc
             Outcome {
                 row: Row::ok(Group::Network, target.role, found),
                 date: answer.date,
+                answer: Some((answer.status, answer.challenge)),
             }
         }
         Ok(Err(failure)) => failed(failure),
@@ -410,8 +415,14 @@ async fn http_get<S: AsyncRead + AsyncWrite + Unpin>(
         )
     })?;
     let took = sent.elapsed();
+    // A 401 with a `Bearer` challenge is the server's (an MCP server asking for its token);
+    // any other 401 or 407 on a plain-HTTP request through a proxy is the proxy's.
+    let bearer = head
+        .challenge
+        .as_deref()
+        .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("bearer"));
     if let Some(p) = proxy
-        && matches!(head.status, 401 | 407)
+        && (head.status == 407 || (head.status == 401 && !bearer))
         && url.scheme() == "http"
     {
         return Err(proxy_refusal(p, &head, &host_port(url)));
@@ -423,15 +434,17 @@ async fn http_get<S: AsyncRead + AsyncWrite + Unpin>(
             .date
             .as_deref()
             .and_then(|d| ServerDate::from_header(&host_port(url), d, received)),
+        challenge: head.challenge,
         took,
     })
 }
 
-/// The status line and `Date` of an HTTP answer.
+/// The status line, `Date` and `WWW-Authenticate` of an HTTP answer.
 struct Head {
     status: u16,
     reason: String,
     date: Option<String>,
+    challenge: Option<String>,
 }
 
 /// Sends `request` and reads the answer's head (at most 16 KiB).
@@ -473,16 +486,23 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         })?;
     // The proxy's or server's own words: shown escaped.
     let reason = crate::untrusted::printable(parts.next().unwrap_or_default().trim()).into_owned();
-    let date = lines.find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("date")
-            .then(|| value.trim().to_string())
-    });
+    let (mut date, mut challenge) = (None, None);
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = Some(value.trim().to_string());
+        match name.trim().to_ascii_lowercase().as_str() {
+            "date" => date = date.or(value),
+            "www-authenticate" => challenge = challenge.or(value),
+            _ => {}
+        }
+    }
     Ok(Head {
         status,
         reason,
         date,
+        challenge,
     })
 }
 
@@ -581,9 +601,15 @@ async fn through_client(target: &Target, cx: &Context<'_>) -> Result<Answer, Fai
                 .get(reqwest::header::DATE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|d| ServerDate::from_header(&host_port(&target.url), d, received));
+            let challenge = response
+                .headers()
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             Ok(Answer {
                 status: response.status().as_u16(),
                 date,
+                challenge,
                 took: sent.elapsed(),
             })
         }

@@ -113,7 +113,7 @@ pub fn same(a: &str, b: &str) -> bool {
 }
 
 /// The `resource_metadata` parameter of a `WWW-Authenticate: Bearer ...` header.
-fn resource_metadata(header: &str) -> Option<String> {
+pub fn resource_metadata(header: &str) -> Option<String> {
     let at = header.to_ascii_lowercase().find("resource_metadata=")?;
     let rest = &header[at + "resource_metadata=".len()..];
     let value = match rest.strip_prefix('"') {

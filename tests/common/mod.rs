@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod keyring;
+pub mod masks;
 pub mod mcp;
 pub mod proxy;
 pub mod runner;
