@@ -143,6 +143,13 @@ pub fn client_with(
         Redirects::Never => builder = builder.redirect(reqwest::redirect::Policy::none()),
         Redirects::SameOrigin => builder = builder.redirect(same_origin()),
     }
+    // A forward proxy may close a kept-alive connection right after a plain-HTTP request's
+    // answer (tinyproxy does), and a request sent on it then fails ("connection closed before
+    // message completed"). A run makes a handful of requests: each plain-HTTP one through a
+    // proxy gets a connection of its own. (HTTPS goes through a CONNECT tunnel, which stays.)
+    if routes.http.is_some() {
+        builder = builder.pool_max_idle_per_host(0);
+    }
     if !routes.is_empty() {
         tracing::debug!(?routes, "using proxies");
         let chosen = routes.clone();
