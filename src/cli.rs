@@ -55,7 +55,7 @@ pub enum Command {
     /// Sign in to the MCP servers of config.toml ([mcp_servers.NAME]) and manage their tokens
     #[command(after_help = MCP_HELP)]
     Mcp(McpArgs),
-    /// Check config, credentials, keyring, network, key and clock; say what to fix
+    /// Check config, credentials, keyring, network, key, clock, MCP servers; say what to fix
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
