@@ -135,6 +135,22 @@ impl Setup {
         run_cmd(self.cmd(args), None)
     }
 
+    /// `cli_auth_credentials_store = "keyring"` on top of the config.
+    fn keyring_mode(&self) {
+        let config = std::fs::read_to_string(self.env.home.join("config.toml")).unwrap();
+        self.env.write_config(&format!(
+            "cli_auth_credentials_store = \"keyring\"\n{config}"
+        ));
+    }
+
+    /// `codex` inside `session`'s keyring, with the `az` program and the provider's CA.
+    fn run_in(&self, session: &common::keyring::Session, args: &[&str]) -> Run {
+        let mut cmd = session.codex(&self.env, args);
+        cmd.env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("CODEX_CA_CERTIFICATE", &self.ca);
+        run_cmd(cmd, None)
+    }
+
     fn exec(&self) -> Run {
         self.run(&["exec", "say hello"])
     }
@@ -549,15 +565,9 @@ fn with_the_keyring_store_the_token_is_cached_in_its_own_entry_and_no_file() {
     let session = common::keyring::Session::with_keyring();
     let t1 = token("t1", 3600);
     let s = Setup::new(&t1);
-    let config = std::fs::read_to_string(s.env.home.join("config.toml")).unwrap();
-    s.env.write_config(&format!(
-        "cli_auth_credentials_store = \"keyring\"\n{config}"
-    ));
+    s.keyring_mode();
     for _ in 0..2 {
-        let mut cmd = session.codex(&s.env, &["exec", "say hello"]);
-        cmd.env("PATH", format!("{}:/usr/bin:/bin", s.bin.display()))
-            .env("CODEX_CA_CERTIFICATE", &s.ca);
-        answered(run_cmd(cmd, None));
+        answered(s.run_in(&session, &["exec", "say hello"]));
     }
     assert_eq!(
         s.runs(),
@@ -618,16 +628,8 @@ fn logout_removes_a_provider_token_cached_in_the_keyring() {
     let session = common::keyring::Session::with_keyring();
     let t1 = token("t1", 3600);
     let s = Setup::new(&t1);
-    let config = std::fs::read_to_string(s.env.home.join("config.toml")).unwrap();
-    s.env.write_config(&format!(
-        "cli_auth_credentials_store = \"keyring\"\n{config}"
-    ));
-    let codex = |args: &[&str]| {
-        let mut cmd = session.codex(&s.env, args);
-        cmd.env("PATH", format!("{}:/usr/bin:/bin", s.bin.display()))
-            .env("CODEX_CA_CERTIFICATE", &s.ca);
-        run_cmd(cmd, None)
-    };
+    s.keyring_mode();
+    let codex = |args: &[&str]| s.run_in(&session, args);
     answered(codex(&["exec", "say hello"]));
     let cached = || {
         session
